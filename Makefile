@@ -1,0 +1,40 @@
+# Every target creates the virtual environment it needs, so a fresh clone runs `make demo` or `make test` directly.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck check clean dev-up dev-down worker
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/whistle demo
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy .
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy .
+
+dev-up: $(STAMP)
+	$(BIN)/whistle dev up
+
+dev-down: $(STAMP)
+	$(BIN)/whistle dev down
+
+worker: $(STAMP)
+	$(BIN)/whistle worker
+
+clean:
+	-$(BIN)/whistle dev down
+	rm -rf $(VENV) .whistle
