@@ -1,0 +1,45 @@
+"""The one settings object, read from the environment once and passed down.
+
+Nothing else in Whistle reads ``os.environ``: a command builds ``Settings()`` at its edge and hands it on,
+so tests and the demo can point a whole process at other servers by constructing a different object.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DATA_DIR = Path(__file__).parent / "data"
+
+
+class Settings(BaseSettings):
+    """Where the servers are and which files describe the district and its deadlines.
+
+    With ``temporal_address`` and ``database_url`` unset, commands start (or find) the embedded stack under
+    ``home``; set them to point at a real deployment.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="WHISTLE_", extra="ignore", populate_by_name=True)
+
+    temporal_address: str | None = Field(
+        default=None, validation_alias=AliasChoices("TEMPORAL_ADDRESS", "WHISTLE_TEMPORAL_ADDRESS")
+    )
+    temporal_namespace: str = Field(
+        default="default", validation_alias=AliasChoices("TEMPORAL_NAMESPACE", "WHISTLE_TEMPORAL_NAMESPACE")
+    )
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "WHISTLE_DATABASE_URL")
+    )
+    task_queue: str = "whistle"
+    home: Path = Path(".whistle")
+    policy: Path = DATA_DIR / "policy.yaml"
+    org: Path = DATA_DIR / "org.yaml"
+    webhook_url: str | None = None
+    log_format: Literal["auto", "console", "json"] = "auto"
+    log_level: str = "INFO"
+    metrics_port: int | None = None
+    temporal_port: int = 7233
+    ui_port: int = 8233
