@@ -1,0 +1,135 @@
+"""Commands: what actors ask a case to do, in the imperative. The decider accepts or rejects each."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from schemas.common import Code, Duration, LongText, Model, Name, Note, PersonId, ShortText
+
+Rating = Literal["satisfied", "basically_satisfied", "unsatisfied"]
+DirectiveKind = Literal["order", "extend", "park"]
+DeadlineKind = Literal["verify", "report_in", "reroute", "handling", "evaluation", "first_secretary"]
+
+
+class VerifyComplaint(Model):
+    """A grid worker confirms the problem (网格发现); ``resolved_in_grid`` closes it inside the grid."""
+
+    type: Literal["verify"] = "verify"
+    grid_worker: PersonId
+    resolved_in_grid: bool = False
+    note: Note = ""
+
+
+class BlowWhistle(Model):
+    """The community secretary summons departments (社区吹哨), naming a lead."""
+
+    type: Literal["blow"] = "blow"
+    by: PersonId
+    departments: list[Code] = Field(min_length=1, max_length=10)
+    lead: Code | None = None
+    note: Note = ""
+
+    @model_validator(mode="after")
+    def _distinct(self) -> BlowWhistle:
+        if len(set(self.departments)) != len(self.departments):
+            raise ValueError("departments: each department may be named once")
+        if self.lead is not None and self.lead not in self.departments:
+            raise ValueError("lead: the lead must be one of the departments summoned")
+        return self
+
+
+class ReportIn(Model):
+    """A summoned department reports in (部门报到) through a named officer."""
+
+    type: Literal["report_in"] = "report_in"
+    department: Code
+    officer: Name
+
+
+class DeclineCase(Model):
+    """A summoned department declines with a reason (退单, "not ours")."""
+
+    type: Literal["decline"] = "decline"
+    department: Code
+    reason: ShortText
+
+
+class RecordProgress(Model):
+    """A department working the case records what it did (联合处置)."""
+
+    type: Literal["progress"] = "progress"
+    department: Code
+    note: LongText
+
+
+class CompletePart(Model):
+    """A department marks its part of the handling done."""
+
+    type: Literal["complete"] = "complete"
+    department: Code
+    result: LongText
+
+
+class EvaluateOutcome(Model):
+    """The reporter rates the result (居民评价)."""
+
+    type: Literal["evaluate"] = "evaluate"
+    rating: Rating
+    comment: Note = ""
+
+
+class IssueDirective(Model):
+    """The first (or street) secretary answers an escalation: order departments in, extend, or park (挂账)."""
+
+    type: Literal["direct"] = "direct"
+    by: PersonId
+    kind: DirectiveKind
+    departments: list[Code] = Field(default_factory=list, max_length=10)
+    extend_by: Duration | None = None
+    note: Note = ""
+
+    @model_validator(mode="after")
+    def _fits_kind(self) -> IssueDirective:
+        if self.kind == "order" and not self.departments:
+            raise ValueError("departments: an order names at least one department")
+        if self.kind != "order" and self.departments:
+            raise ValueError("departments: only an order names departments")
+        if self.kind == "extend" and self.extend_by is None:
+            raise ValueError("extend_by: an extension says by how long")
+        if self.kind != "extend" and self.extend_by is not None:
+            raise ValueError("extend_by: only an extension takes a duration")
+        if len(set(self.departments)) != len(self.departments):
+            raise ValueError("departments: each department may be named once")
+        return self
+
+
+class WithdrawComplaint(Model):
+    """The reporter withdraws the complaint; the case closes."""
+
+    type: Literal["withdraw"] = "withdraw"
+    reason: ShortText
+
+
+class ReachDeadline(Model):
+    """Issued by the workflow's own timer, never by a person: a stage clock has run out."""
+
+    type: Literal["deadline"] = "deadline"
+    kind: DeadlineKind
+    department: Code | None = None
+
+
+Command = Annotated[
+    VerifyComplaint
+    | BlowWhistle
+    | ReportIn
+    | DeclineCase
+    | RecordProgress
+    | CompletePart
+    | EvaluateOutcome
+    | IssueDirective
+    | WithdrawComplaint
+    | ReachDeadline,
+    Field(discriminator="type"),
+]

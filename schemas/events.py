@@ -1,0 +1,218 @@
+"""Domain events: facts in the past tense. Once released, an event is never renamed or reshaped.
+
+Each carries the deadlines it set (``*_due``), computed by the decider from the case's policy and
+calendar, so the fold only copies them and a rebuild years later reproduces the same clocks.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, Field
+
+from schemas.commands import DirectiveKind, Rating
+from schemas.common import Code, ComplaintId, Duration, Model, Name, PersonId
+from schemas.intake import ComplaintInput
+
+EscalationCause = Literal["verify", "report_in", "reroute", "handling", "reopen_limit", "first_secretary"]
+Outcome = Literal["satisfied", "basically_satisfied", "unevaluated", "withdrawn"]
+
+
+class EventBase(Model):
+    at: AwareDatetime
+
+
+class ComplaintFiled(EventBase):
+    """The case exists (网格发现 begins); it carries everything it will run under."""
+
+    type: Literal["ComplaintFiled"] = "ComplaintFiled"
+    case: ComplaintInput
+    verify_due: AwareDatetime
+
+
+class GridVerified(EventBase):
+    type: Literal["GridVerified"] = "GridVerified"
+    grid_worker: PersonId
+    note: str = ""
+
+
+class ResolvedInGrid(EventBase):
+    """Resolved inside the grid (小事不出网格): straight to the resident's evaluation."""
+
+    type: Literal["ResolvedInGrid"] = "ResolvedInGrid"
+    grid_worker: PersonId
+    note: str = ""
+    evaluation_due: AwareDatetime
+
+
+class WhistleBlown(EventBase):
+    """The community summoned departments (社区吹哨); each must report in by ``report_in_due``."""
+
+    type: Literal["WhistleBlown"] = "WhistleBlown"
+    by: PersonId
+    departments: list[Code]
+    lead: Code
+    note: str = ""
+    report_in_due: AwareDatetime
+
+
+class DepartmentReportedIn(EventBase):
+    """A department reported in (部门报到); the last one in starts joint handling (``handling_due``)."""
+
+    type: Literal["DepartmentReportedIn"] = "DepartmentReportedIn"
+    department: Code
+    officer: Name
+    on_time: bool
+    handling_due: AwareDatetime | None = None
+
+
+class DepartmentDeclined(EventBase):
+    """A department declined (退单). It may start handling, or leave nobody and start a re-route clock."""
+
+    type: Literal["DepartmentDeclined"] = "DepartmentDeclined"
+    department: Code
+    reason: str
+    handling_due: AwareDatetime | None = None
+    reroute_due: AwareDatetime | None = None
+
+
+class ReportInOverdue(EventBase):
+    type: Literal["ReportInOverdue"] = "ReportInOverdue"
+    department: Code
+    due: AwareDatetime
+
+
+class EscalatedToFirstSecretary(EventBase):
+    """The case is on the first secretary's desk (第一书记); they answer by ``respond_due``."""
+
+    type: Literal["EscalatedToFirstSecretary"] = "EscalatedToFirstSecretary"
+    cause: EscalationCause
+    department: Code | None = None
+    first_secretary: PersonId
+    respond_due: AwareDatetime
+
+
+class EscalatedToStreetSecretary(EventBase):
+    """The first secretary's window passed (or it was already here): the street secretary is told."""
+
+    type: Literal["EscalatedToStreetSecretary"] = "EscalatedToStreetSecretary"
+    cause: EscalationCause
+    department: Code | None = None
+    street_secretary: PersonId
+    respond_due: AwareDatetime
+
+
+class DirectiveIssued(EventBase):
+    """A secretary's answer; ``new_dues`` holds the clocks it set, keyed ``verify``, ``handling``, ...
+
+    Report-in clocks are keyed ``report_in:<department>``.
+    """
+
+    type: Literal["DirectiveIssued"] = "DirectiveIssued"
+    by: PersonId
+    kind: DirectiveKind
+    departments: list[Code] = []
+    extend_by: Duration | None = None
+    note: str = ""
+    new_dues: dict[str, AwareDatetime] = {}
+
+
+class ProgressRecorded(EventBase):
+    type: Literal["ProgressRecorded"] = "ProgressRecorded"
+    department: Code
+    note: str
+
+
+class PartCompleted(EventBase):
+    type: Literal["PartCompleted"] = "PartCompleted"
+    department: Code
+    result: str
+
+
+class HandlingOverdue(EventBase):
+    type: Literal["HandlingOverdue"] = "HandlingOverdue"
+    due: AwareDatetime
+
+
+class HandlingCompleted(EventBase):
+    """Every department on the case is done: the resident is asked to rate it (居民评价)."""
+
+    type: Literal["HandlingCompleted"] = "HandlingCompleted"
+    evaluation_due: AwareDatetime
+
+
+class ResidentEvaluated(EventBase):
+    type: Literal["ResidentEvaluated"] = "ResidentEvaluated"
+    rating: Rating
+    comment: str = ""
+
+
+class CaseReopened(EventBase):
+    """An unsatisfied rating sent the case back: to handling, or to the grid if it was resolved there."""
+
+    type: Literal["CaseReopened"] = "CaseReopened"
+    reopen_count: int
+    handling_due: AwareDatetime | None = None
+    verify_due: AwareDatetime | None = None
+
+
+class EvaluationLapsed(EventBase):
+    type: Literal["EvaluationLapsed"] = "EvaluationLapsed"
+
+
+class CaseParked(EventBase):
+    """Put on the public long-running list (挂账); its escalation clocks stop until a new directive."""
+
+    type: Literal["CaseParked"] = "CaseParked"
+    by: PersonId
+    note: str = ""
+
+
+class CaseWithdrawn(EventBase):
+    type: Literal["CaseWithdrawn"] = "CaseWithdrawn"
+    reason: str
+
+
+class CaseClosed(EventBase):
+    type: Literal["CaseClosed"] = "CaseClosed"
+    outcome: Outcome
+
+
+Event = Annotated[
+    ComplaintFiled
+    | GridVerified
+    | ResolvedInGrid
+    | WhistleBlown
+    | DepartmentReportedIn
+    | DepartmentDeclined
+    | ReportInOverdue
+    | EscalatedToFirstSecretary
+    | EscalatedToStreetSecretary
+    | DirectiveIssued
+    | ProgressRecorded
+    | PartCompleted
+    | HandlingOverdue
+    | HandlingCompleted
+    | ResidentEvaluated
+    | CaseReopened
+    | EvaluationLapsed
+    | CaseParked
+    | CaseWithdrawn
+    | CaseClosed,
+    Field(discriminator="type"),
+]
+
+EVENT_TYPES: tuple[str, ...] = (
+    "ComplaintFiled", "GridVerified", "ResolvedInGrid", "WhistleBlown", "DepartmentReportedIn",
+    "DepartmentDeclined", "ReportInOverdue", "EscalatedToFirstSecretary", "EscalatedToStreetSecretary",
+    "DirectiveIssued", "ProgressRecorded", "PartCompleted", "HandlingOverdue", "HandlingCompleted",
+    "ResidentEvaluated", "CaseReopened", "EvaluationLapsed", "CaseParked", "CaseWithdrawn", "CaseClosed",
+)
+
+
+class RecordedEvent(Model):
+    """An event with its place in the case: ``seq`` is assigned in the workflow and unique per case."""
+
+    complaint_id: ComplaintId
+    seq: int = Field(ge=1)
+    event: Event

@@ -1,0 +1,65 @@
+"""A complaint as filed (the intake), and the workflow input built from it at filing."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import AwareDatetime, Field
+
+from schemas.calendar import WorkCalendar
+from schemas.common import Code, ComplaintId, LongText, Model, Name, ShortText
+from schemas.errors import CommandRejected
+from schemas.org import CaseContext
+from schemas.policy import CasePolicy, Urgency
+
+Source = Literal["grid_patrol", "resident_app", "hotline", "walk_in"]
+"""How the problem reached the grid: found on patrol, the resident app, the 12345 hotline, a walk-in."""
+
+
+class Location(Model):
+    """Where the problem is; coordinates are optional (WGS84 degrees)."""
+
+    address: ShortText
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+
+
+class Reporter(Model):
+    """The resident who reported it (personal data: never logged)."""
+
+    name: Name
+    phone: str = Field(pattern=r"^\+?[0-9][0-9-]{4,19}$")
+
+
+class ComplaintIntake(Model):
+    """A complaint as an integrator files it. ``complaint_id`` is the integrator's ticket number, if any."""
+
+    complaint_id: ComplaintId | None = None
+    source: Source
+    community: Code
+    grid: Code
+    category: Code
+    title: ShortText
+    description: LongText
+    location: Location
+    reporter: Reporter
+    urgency: Urgency = "normal"
+    reported_at: AwareDatetime
+
+
+class ComplaintInput(Model):
+    """The workflow's one input: the intake with its id settled, and everything the case runs under."""
+
+    complaint_id: ComplaintId
+    intake: ComplaintIntake
+    context: CaseContext
+    policy: CasePolicy
+    calendar: WorkCalendar
+    filed_by: Name | None = None
+
+
+def check_not_future(reported_at: datetime, now: datetime, skew_seconds: int = 300) -> None:
+    """A report cannot come from the future; a few minutes of clock skew between systems are allowed."""
+    if (reported_at - now).total_seconds() > skew_seconds:
+        raise CommandRejected("reported_at", f"{reported_at.isoformat()} is in the future")

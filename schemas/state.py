@@ -1,0 +1,357 @@
+"""The case state and its fold. ``CaseState.apply`` is the only way a case's state changes.
+
+The workflow, the event-store projections and any rebuild all fold the same events with this code, so
+the three cannot disagree. Every value that can be derived from the events is derived here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Literal
+
+from pydantic import AwareDatetime
+
+from schemas.commands import DeadlineKind, Rating
+from schemas.common import Code, Model, Name
+from schemas.events import (
+    CaseClosed,
+    CaseParked,
+    CaseReopened,
+    CaseWithdrawn,
+    ComplaintFiled,
+    DepartmentDeclined,
+    DepartmentReportedIn,
+    DirectiveIssued,
+    EscalatedToFirstSecretary,
+    EscalatedToStreetSecretary,
+    EscalationCause,
+    EvaluationLapsed,
+    Event,
+    GridVerified,
+    HandlingCompleted,
+    HandlingOverdue,
+    Outcome,
+    PartCompleted,
+    ProgressRecorded,
+    ReportInOverdue,
+    ResidentEvaluated,
+    ResolvedInGrid,
+    WhistleBlown,
+)
+from schemas.intake import ComplaintInput
+
+Stage = Literal["discovered", "whistled", "handling", "evaluating", "closed"]
+DepartmentStatus = Literal["summoned", "reported_in", "declined", "done"]
+
+
+class Clock(Model):
+    """A running window: it started at ``start`` and is due at ``due``; ``lapsed`` once the timer fired."""
+
+    start: AwareDatetime
+    due: AwareDatetime
+    lapsed: bool = False
+
+
+class DepartmentPart(Model):
+    """One department's part in the case."""
+
+    status: DepartmentStatus
+    report_in: Clock | None = None
+    officer: Name | None = None
+    reported_on_time: bool | None = None
+    decline_reason: str | None = None
+    declines: int = 0
+    progress_notes: int = 0
+    result: str | None = None
+
+
+class Escalation(Model):
+    """Who holds the case above the community (1 first secretary, 2 street secretary) and by when."""
+
+    level: Literal[1, 2]
+    causes: list[EscalationCause]
+    respond: Clock
+
+
+class Deadline(Model):
+    """An open clock the workflow keeps a timer for."""
+
+    kind: DeadlineKind
+    department: Code | None = None
+    clock: Clock
+
+
+class CaseState(Model):
+    """Everything known about one case, as folded from its events."""
+
+    case: ComplaintInput
+    filed_at: AwareDatetime
+    updated_at: AwareDatetime
+    stage: Stage = "discovered"
+    verified_by: str | None = None
+    resolved_in_grid: bool = False
+    departments: dict[Code, DepartmentPart] = {}
+    lead: Code | None = None
+    verify: Clock | None = None
+    reroute: Clock | None = None
+    handling: Clock | None = None
+    evaluation: Clock | None = None
+    escalation: Escalation | None = None
+    parked: bool = False
+    reopen_count: int = 0
+    rating: Rating | None = None
+    outcome: Outcome | None = None
+    closed_at: AwareDatetime | None = None
+    event_count: int = 1
+
+    @property
+    def complaint_id(self) -> str:
+        return self.case.complaint_id
+
+    @property
+    def escalation_level(self) -> int:
+        return self.escalation.level if self.escalation else 0
+
+    def with_status(self, *statuses: DepartmentStatus) -> list[Code]:
+        """Departments whose part is in one of ``statuses``, in the order they were summoned."""
+        return [code for code, part in self.departments.items() if part.status in statuses]
+
+    def open_deadlines(self) -> list[Deadline]:
+        """Clocks the workflow must watch. A parked case keeps only its evaluation window."""
+        if self.stage == "closed":
+            return []
+        found: list[Deadline] = []
+        if self.evaluation and not self.evaluation.lapsed:
+            found.append(Deadline(kind="evaluation", clock=self.evaluation))
+        if self.parked:
+            return found
+        if self.verify and not self.verify.lapsed:
+            found.append(Deadline(kind="verify", clock=self.verify))
+        if self.reroute and not self.reroute.lapsed:
+            found.append(Deadline(kind="reroute", clock=self.reroute))
+        for code, part in self.departments.items():
+            if part.status == "summoned" and part.report_in and not part.report_in.lapsed:
+                found.append(Deadline(kind="report_in", department=code, clock=part.report_in))
+        if self.handling and not self.handling.lapsed:
+            found.append(Deadline(kind="handling", clock=self.handling))
+        if self.escalation and self.escalation.level == 1 and not self.escalation.respond.lapsed:
+            found.append(Deadline(kind="first_secretary", clock=self.escalation.respond))
+        return found
+
+    @property
+    def next_deadline(self) -> datetime | None:
+        """The earliest due time a supervisor should watch, including the street secretary's window."""
+        dues = [deadline.clock.due for deadline in self.open_deadlines()]
+        if self.escalation and self.escalation.level == 2 and not self.parked and self.stage != "closed":
+            dues.append(self.escalation.respond.due)
+        return min(dues, default=None)
+
+    def apply(self, event: Event) -> CaseState:
+        """The state after ``event``. Pure: the same state and event always give the same result."""
+        changes = _changes(self, event)
+        changes["updated_at"] = event.at
+        changes["event_count"] = self.event_count + 1
+        return self.model_copy(update=changes)
+
+
+def start(filed: ComplaintFiled) -> CaseState:
+    """The state a case has right after it is filed."""
+    return CaseState(
+        case=filed.case,
+        filed_at=filed.at,
+        updated_at=filed.at,
+        verify=Clock(start=filed.at, due=filed.verify_due),
+    )
+
+
+def fold(events: Iterable[Event]) -> CaseState:
+    """Rebuild a case from its whole event stream (the first event must be ``ComplaintFiled``)."""
+    iterator = iter(events)
+    first = next(iterator)
+    if not isinstance(first, ComplaintFiled):
+        raise ValueError(f"a case's first event is ComplaintFiled, not {first.type}")
+    state = start(first)
+    for event in iterator:
+        state = state.apply(event)
+    return state
+
+
+def _parts(state: CaseState, **updates: DepartmentPart) -> dict[Code, DepartmentPart]:
+    return {**state.departments, **updates}
+
+
+def _summon(state: CaseState, codes: list[Code], at: datetime, due: datetime) -> dict[Code, DepartmentPart]:
+    clock = Clock(start=at, due=due)
+    updates: dict[Code, DepartmentPart] = {}
+    for code in codes:
+        previous = state.departments.get(code)
+        declines = previous.declines if previous else 0
+        updates[code] = DepartmentPart(status="summoned", report_in=clock, declines=declines)
+    return _parts(state, **updates)
+
+
+def _changes(state: CaseState, event: Event) -> dict[str, object]:
+    """What ``event`` changes in ``state``, as model fields."""
+    match event:
+        case ComplaintFiled():
+            raise ValueError("ComplaintFiled starts a case; it cannot be applied to one")
+        case GridVerified():
+            return {"verified_by": event.grid_worker}
+        case ResolvedInGrid():
+            return {
+                "verified_by": event.grid_worker,
+                "resolved_in_grid": True,
+                "stage": "evaluating",
+                "verify": None,
+                "evaluation": Clock(start=event.at, due=event.evaluation_due),
+            }
+        case WhistleBlown():
+            return {
+                "stage": "whistled" if state.stage == "discovered" else state.stage,
+                "departments": _summon(state, event.departments, event.at, event.report_in_due),
+                "lead": event.lead,
+                "verify": None,
+                "reroute": None,
+            }
+        case DepartmentReportedIn():
+            part = state.departments[event.department]
+            reported = part.model_copy(
+                update={"status": "reported_in", "officer": event.officer, "reported_on_time": event.on_time}
+            )
+            changes: dict[str, object] = {"departments": _parts(state, **{event.department: reported})}
+            if event.handling_due is not None:
+                changes.update(stage="handling", handling=Clock(start=event.at, due=event.handling_due))
+            return changes
+        case DepartmentDeclined():
+            part = state.departments[event.department]
+            declined = part.model_copy(
+                update={"status": "declined", "decline_reason": event.reason, "declines": part.declines + 1}
+            )
+            departments = _parts(state, **{event.department: declined})
+            active = [code for code, p in departments.items() if p.status != "declined"]
+            changes = {"departments": departments}
+            if state.lead == event.department:
+                changes["lead"] = active[0] if active else None
+            if event.handling_due is not None:
+                changes.update(stage="handling", handling=Clock(start=event.at, due=event.handling_due))
+            if event.reroute_due is not None:
+                changes["reroute"] = Clock(start=event.at, due=event.reroute_due)
+            return changes
+        case ReportInOverdue():
+            part = state.departments[event.department]
+            assert part.report_in is not None
+            lapsed = part.model_copy(update={"report_in": part.report_in.model_copy(update={"lapsed": True})})
+            return {"departments": _parts(state, **{event.department: lapsed})}
+        case EscalatedToFirstSecretary() | EscalatedToStreetSecretary():
+            return _escalate(state, event)
+        case DirectiveIssued():
+            return _direct(state, event)
+        case ProgressRecorded():
+            part = state.departments[event.department]
+            noted = part.model_copy(update={"progress_notes": part.progress_notes + 1})
+            return {"departments": _parts(state, **{event.department: noted})}
+        case PartCompleted():
+            part = state.departments[event.department]
+            done = part.model_copy(update={"status": "done", "result": event.result})
+            return {"departments": _parts(state, **{event.department: done})}
+        case HandlingOverdue():
+            assert state.handling is not None
+            return {"handling": state.handling.model_copy(update={"lapsed": True})}
+        case HandlingCompleted():
+            return {
+                "stage": "evaluating",
+                "handling": None,
+                "parked": False,
+                "evaluation": Clock(start=event.at, due=event.evaluation_due),
+            }
+        case ResidentEvaluated():
+            return {"rating": event.rating, "evaluation": None}
+        case CaseReopened():
+            return _reopen(state, event)
+        case EvaluationLapsed():
+            return {"evaluation": None}
+        case CaseParked():
+            return {"parked": True, "escalation": None}
+        case CaseWithdrawn():
+            return {}
+        case CaseClosed():
+            return {
+                "stage": "closed",
+                "outcome": event.outcome,
+                "closed_at": event.at,
+                "parked": False,
+                "verify": None,
+                "reroute": None,
+                "handling": None,
+                "evaluation": None,
+                "escalation": None,
+            }
+
+
+def _lapse(clock: Clock | None) -> Clock | None:
+    return clock.model_copy(update={"lapsed": True}) if clock else None
+
+
+def _escalate(state: CaseState, event: EscalatedToFirstSecretary | EscalatedToStreetSecretary) -> dict[str, object]:
+    """Raise (or repeat at) the level and mark the clock that caused it as lapsed, so it fires once."""
+    level: Literal[1, 2] = 1 if isinstance(event, EscalatedToFirstSecretary) else 2
+    previous = state.escalation
+    causes = [*(previous.causes if previous else []), event.cause]
+    same_level = previous is not None and previous.level == level
+    respond = previous.respond if previous and same_level else Clock(start=event.at, due=event.respond_due)
+    changes: dict[str, object] = {"escalation": Escalation(level=level, causes=causes, respond=respond)}
+    if event.cause == "verify":
+        changes["verify"] = _lapse(state.verify)
+    elif event.cause == "reroute":
+        changes["reroute"] = _lapse(state.reroute)
+    return changes
+
+
+def _direct(state: CaseState, event: DirectiveIssued) -> dict[str, object]:
+    """A directive answers the escalation; ``order`` re-summons, ``extend`` moves clocks, ``park`` parks."""
+    changes: dict[str, object] = {"escalation": None}
+    if event.kind == "order":
+        due = event.new_dues[f"report_in:{event.departments[0]}"]
+        changes["departments"] = _summon(state, event.departments, event.at, due)
+        changes["parked"] = False
+        changes["reroute"] = None
+        if state.lead is None:
+            changes["lead"] = event.departments[0]
+        if state.stage in ("discovered", "evaluating"):
+            changes.update(stage="whistled", verify=None, evaluation=None, rating=None)
+    elif event.kind == "extend":
+        changes["parked"] = False
+        departments = dict(state.departments)
+        for key, due in event.new_dues.items():
+            if key.startswith("report_in:"):
+                code = key.removeprefix("report_in:")
+                part = departments[code]
+                departments[code] = part.model_copy(update={"report_in": Clock(start=event.at, due=due)})
+            else:
+                changes[key] = Clock(start=event.at, due=due)
+        changes["departments"] = departments
+    return changes
+
+
+def _reopen(state: CaseState, event: CaseReopened) -> dict[str, object]:
+    """Back to the grid if it was resolved there, otherwise back to handling with every part reopened."""
+    changes: dict[str, object] = {"reopen_count": event.reopen_count, "rating": None, "evaluation": None}
+    if event.verify_due is not None:
+        changes.update(
+            stage="discovered",
+            resolved_in_grid=False,
+            verified_by=None,
+            verify=Clock(start=event.at, due=event.verify_due),
+        )
+    if event.handling_due is not None:
+        reopened = {
+            code: part.model_copy(update={"status": "reported_in", "result": None})
+            if part.status == "done"
+            else part
+            for code, part in state.departments.items()
+        }
+        changes.update(
+            stage="handling", departments=reopened, handling=Clock(start=event.at, due=event.handling_due)
+        )
+    return changes

@@ -1,0 +1,306 @@
+"""The decider: ``decide(state, command, now) -> events``. Pure, no I/O, no clock but the ``now`` it is given.
+
+It is the one place the rules live. It raises ``CommandRejected`` (naming the field and the reason) for a
+command that is not allowed now, and otherwise returns the events that record what happened, with every
+deadline they set already computed from the case's own policy and calendar.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from schemas.commands import (
+    BlowWhistle,
+    Command,
+    CompletePart,
+    DeclineCase,
+    EvaluateOutcome,
+    IssueDirective,
+    ReachDeadline,
+    RecordProgress,
+    ReportIn,
+    VerifyComplaint,
+    WithdrawComplaint,
+)
+from schemas.common import Duration
+from schemas.errors import CommandRejected
+from schemas.events import (
+    CaseClosed,
+    CaseParked,
+    CaseReopened,
+    CaseWithdrawn,
+    ComplaintFiled,
+    DepartmentDeclined,
+    DepartmentReportedIn,
+    DirectiveIssued,
+    EscalatedToFirstSecretary,
+    EscalatedToStreetSecretary,
+    EscalationCause,
+    EvaluationLapsed,
+    Event,
+    GridVerified,
+    HandlingCompleted,
+    HandlingOverdue,
+    PartCompleted,
+    ProgressRecorded,
+    ReportInOverdue,
+    ResidentEvaluated,
+    ResolvedInGrid,
+    WhistleBlown,
+)
+from schemas.intake import ComplaintInput
+from schemas.state import CaseState, DepartmentPart, Stage
+
+
+def file_complaint(case: ComplaintInput, now: datetime) -> list[Event]:
+    """The events that start a case: it is filed, and the grid's verification clock starts."""
+    return [ComplaintFiled(at=now, case=case, verify_due=case.calendar.add(now, case.policy.verify))]
+
+
+def decide(state: CaseState, command: Command, now: datetime) -> list[Event]:
+    """What ``command`` does to the case at ``now``, or ``CommandRejected`` if it may not."""
+    if state.stage == "closed":
+        raise CommandRejected("stage", f"the case is closed ({state.outcome})")
+    match command:
+        case VerifyComplaint():
+            return _verify(state, command, now)
+        case BlowWhistle():
+            return _blow(state, command, now)
+        case ReportIn():
+            return _report_in(state, command, now)
+        case DeclineCase():
+            return _decline(state, command, now)
+        case RecordProgress():
+            _part(state, command.department, "reported_in")
+            return [ProgressRecorded(at=now, department=command.department, note=command.note)]
+        case CompletePart():
+            return _complete(state, command, now)
+        case EvaluateOutcome():
+            return _evaluate(state, command, now)
+        case IssueDirective():
+            return _direct(state, command, now)
+        case WithdrawComplaint():
+            return [CaseWithdrawn(at=now, reason=command.reason), CaseClosed(at=now, outcome="withdrawn")]
+        case ReachDeadline():
+            return _deadline(state, command, now)
+
+
+def _due(state: CaseState, start: datetime, duration: Duration) -> datetime:
+    return state.case.calendar.add(start, duration)
+
+
+def _require_stage(state: CaseState, *stages: Stage) -> None:
+    if state.stage not in stages:
+        raise CommandRejected("stage", f"not allowed while the case is {state.stage} (needs {' or '.join(stages)})")
+
+
+def _part(state: CaseState, department: str, *statuses: str) -> DepartmentPart:
+    """The department's part, checked to be in one of ``statuses``."""
+    part = state.departments.get(department)
+    if part is None:
+        if department not in state.case.context.departments:
+            raise CommandRejected("department", f"unknown department {department!r}")
+        raise CommandRejected("department", f"{department} was not summoned to this case")
+    if part.status not in statuses:
+        raise CommandRejected("department", f"{department} has {part.status.replace('_', ' ')}")
+    return part
+
+
+def _check_known(state: CaseState, departments: list[str]) -> None:
+    unknown = [code for code in departments if code not in state.case.context.departments]
+    if unknown:
+        raise CommandRejected("departments", f"unknown departments: {', '.join(unknown)}")
+
+
+def _verify(state: CaseState, command: VerifyComplaint, now: datetime) -> list[Event]:
+    _require_stage(state, "discovered")
+    grid = state.case.context.grid
+    if command.grid_worker not in {worker.id for worker in grid.grid_workers}:
+        raise CommandRejected("grid_worker", f"{command.grid_worker} is not a grid worker of {grid.code}")
+    events: list[Event] = []
+    if state.verified_by is None:
+        events.append(GridVerified(at=now, grid_worker=command.grid_worker, note=command.note))
+    elif not command.resolved_in_grid:
+        raise CommandRejected("grid_worker", f"already verified by {state.verified_by}")
+    if command.resolved_in_grid:
+        evaluation_due = _due(state, now, state.case.policy.evaluation)
+        events.append(
+            ResolvedInGrid(at=now, grid_worker=command.grid_worker, note=command.note, evaluation_due=evaluation_due)
+        )
+    return events
+
+
+def _blow(state: CaseState, command: BlowWhistle, now: datetime) -> list[Event]:
+    _require_stage(state, "discovered", "whistled", "handling")
+    if state.stage == "discovered" and state.verified_by is None:
+        raise CommandRejected("stage", "a grid worker must verify the complaint before the whistle")
+    secretary = state.case.context.community.secretary.id
+    if command.by != secretary:
+        raise CommandRejected("by", f"only the community secretary ({secretary}) blows the whistle")
+    _check_known(state, command.departments)
+    busy = [code for code in command.departments if code in state.with_status("summoned", "reported_in", "done")]
+    if busy:
+        raise CommandRejected("departments", f"already on the case: {', '.join(busy)}")
+    active_lead = state.lead if state.lead in state.with_status("summoned", "reported_in", "done") else None
+    lead = command.lead or active_lead or command.departments[0]
+    report_in_due = _due(state, now, state.case.policy.report_in)
+    return [
+        WhistleBlown(
+            at=now, by=command.by, departments=command.departments, lead=lead, note=command.note,
+            report_in_due=report_in_due,
+        )
+    ]
+
+
+def _report_in(state: CaseState, command: ReportIn, now: datetime) -> list[Event]:
+    part = _part(state, command.department, "summoned")
+    assert part.report_in is not None
+    others_waiting = [code for code in state.with_status("summoned") if code != command.department]
+    handling_due = None
+    if state.stage == "whistled" and not others_waiting:
+        handling_due = _due(state, now, state.case.policy.handling)
+    return [
+        DepartmentReportedIn(
+            at=now, department=command.department, officer=command.officer,
+            on_time=now <= part.report_in.due, handling_due=handling_due,
+        )
+    ]
+
+
+def _decline(state: CaseState, command: DeclineCase, now: datetime) -> list[Event]:
+    _part(state, command.department, "summoned")
+    others_waiting = [code for code in state.with_status("summoned") if code != command.department]
+    working = state.with_status("reported_in", "done")
+    handling_due = reroute_due = None
+    if state.stage == "whistled" and not others_waiting:
+        if working:
+            handling_due = _due(state, now, state.case.policy.handling)
+        else:
+            reroute_due = _due(state, now, state.case.policy.report_in)
+    events: list[Event] = [
+        DepartmentDeclined(
+            at=now, department=command.department, reason=command.reason,
+            handling_due=handling_due, reroute_due=reroute_due,
+        )
+    ]
+    if state.stage == "handling" and not others_waiting and not state.with_status("reported_in"):
+        events.append(HandlingCompleted(at=now, evaluation_due=_due(state, now, state.case.policy.evaluation)))
+    return events
+
+
+def _complete(state: CaseState, command: CompletePart, now: datetime) -> list[Event]:
+    _require_stage(state, "handling")
+    _part(state, command.department, "reported_in")
+    unfinished = [c for c in state.with_status("summoned", "reported_in") if c != command.department]
+    events: list[Event] = [PartCompleted(at=now, department=command.department, result=command.result)]
+    if not unfinished:
+        events.append(HandlingCompleted(at=now, evaluation_due=_due(state, now, state.case.policy.evaluation)))
+    return events
+
+
+def _evaluate(state: CaseState, command: EvaluateOutcome, now: datetime) -> list[Event]:
+    _require_stage(state, "evaluating")
+    if state.rating is not None:
+        raise CommandRejected("rating", "already rated; the case waits for a secretary's directive")
+    events: list[Event] = [ResidentEvaluated(at=now, rating=command.rating, comment=command.comment)]
+    policy = state.case.policy
+    if command.rating != "unsatisfied":
+        events.append(CaseClosed(at=now, outcome=command.rating))
+    elif state.reopen_count < policy.max_reopens:
+        count = state.reopen_count + 1
+        if state.resolved_in_grid:
+            events.append(CaseReopened(at=now, reopen_count=count, verify_due=_due(state, now, policy.verify)))
+        else:
+            events.append(CaseReopened(at=now, reopen_count=count, handling_due=_due(state, now, policy.handling)))
+    else:
+        events.append(_escalation(state, "reopen_limit", None, now))
+    return events
+
+
+def _direct(state: CaseState, command: IssueDirective, now: datetime) -> list[Event]:
+    context = state.case.context
+    allowed = (context.community.first_secretary.id, context.street.secretary.id)
+    if command.by not in allowed:
+        raise CommandRejected(
+            "by", f"only the first secretary ({allowed[0]}) or the street secretary ({allowed[1]}) directs"
+        )
+    awaiting_rating = state.stage == "evaluating" and state.rating is None
+    if awaiting_rating:
+        raise CommandRejected("stage", "the resident is rating the result; no directive until they answer")
+    new_dues: dict[str, datetime] = {}
+    if command.kind == "order":
+        _check_known(state, command.departments)
+        working = [code for code in command.departments if code in state.with_status("reported_in")]
+        if working:
+            raise CommandRejected("departments", f"already working the case: {', '.join(working)}")
+        due = _due(state, now, state.case.policy.report_in)
+        new_dues = {f"report_in:{code}": due for code in command.departments}
+    elif command.kind == "extend":
+        assert command.extend_by is not None
+        new_dues = _extended(state, command.extend_by, now)
+    elif state.parked:
+        raise CommandRejected("kind", "the case is already parked")
+    directive = DirectiveIssued(
+        at=now, by=command.by, kind=command.kind, departments=command.departments,
+        extend_by=command.extend_by, note=command.note, new_dues=new_dues,
+    )
+    if command.kind == "park":
+        return [directive, CaseParked(at=now, by=command.by, note=command.note)]
+    return [directive]
+
+
+def _extended(state: CaseState, extend_by: Duration, now: datetime) -> dict[str, datetime]:
+    """Every running clock of the current stage, moved ``extend_by`` past its due (or past now, if later)."""
+    clocks = {"verify": state.verify, "reroute": state.reroute, "handling": state.handling}
+    for code in state.with_status("summoned"):
+        clocks[f"report_in:{code}"] = state.departments[code].report_in
+    new_dues = {
+        key: state.case.calendar.add(max(clock.due, now), extend_by) for key, clock in clocks.items() if clock
+    }
+    if not new_dues:
+        raise CommandRejected("extend_by", "no running deadline to extend; order departments in or park the case")
+    return new_dues
+
+
+def _escalation(state: CaseState, cause: EscalationCause, department: str | None, now: datetime) -> Event:
+    """Raise the case to the first secretary, or tell whoever already holds it about the new miss."""
+    context = state.case.context
+    policy = state.case.policy
+    current = state.escalation
+    if current is None:
+        return EscalatedToFirstSecretary(
+            at=now, cause=cause, department=department, first_secretary=context.community.first_secretary.id,
+            respond_due=_due(state, now, policy.first_secretary),
+        )
+    if current.level == 1 and cause != "first_secretary":
+        return EscalatedToFirstSecretary(
+            at=now, cause=cause, department=department, first_secretary=context.community.first_secretary.id,
+            respond_due=current.respond.due,
+        )
+    respond_due = current.respond.due if current.level == 2 else _due(state, now, policy.street_secretary)
+    return EscalatedToStreetSecretary(
+        at=now, cause=cause, department=department, street_secretary=context.street.secretary.id,
+        respond_due=respond_due,
+    )
+
+
+def _deadline(state: CaseState, command: ReachDeadline, now: datetime) -> list[Event]:
+    """A clock ran out: record the miss and escalate, or lapse the evaluation and close."""
+    deadline = next(
+        (d for d in state.open_deadlines() if d.kind == command.kind and d.department == command.department), None
+    )
+    if deadline is None:
+        raise CommandRejected("kind", f"no open {command.kind} deadline")
+    if now < deadline.clock.due:
+        raise CommandRejected("kind", f"the {command.kind} deadline is not due until {deadline.clock.due.isoformat()}")
+    match command.kind:
+        case "evaluation":
+            return [EvaluationLapsed(at=now), CaseClosed(at=now, outcome="unevaluated")]
+        case "report_in":
+            assert command.department is not None
+            overdue = ReportInOverdue(at=now, department=command.department, due=deadline.clock.due)
+            return [overdue, _escalation(state, "report_in", command.department, now)]
+        case "handling":
+            return [HandlingOverdue(at=now, due=deadline.clock.due), _escalation(state, "handling", None, now)]
+        case "verify" | "reroute" | "first_secretary":
+            return [_escalation(state, command.kind, None, now)]
