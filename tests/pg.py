@@ -20,7 +20,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from whistle.devstack import database_url_for, ensure_database, start_postgres, stop_postgres
+from whistle.devstack import ensure_database, start_postgres, stop_postgres
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ async def fresh_database() -> AsyncIterator[TestDatabase]:
         try:
             yield TestDatabase(url, None)
         finally:
-            admin = await asyncpg.connect(database_url_for(server_url, "postgres"))
+            admin = await asyncpg.connect(server_url)
             try:
                 await admin.execute(f'drop database if exists "{name}" with (force)')
             finally:

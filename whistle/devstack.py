@@ -123,10 +123,9 @@ def start_postgres(pgdata: Path) -> str:
     """
     server = _pg_server(pgdata)
     server.start()
-    info = server.get_postmaster_info()
-    if info.socket_dir is None:  # pgserver uses TCP on Windows only
-        return f"postgresql://postgres@{info.hostname}:{info.port}/postgres"
-    return _socket_url(info.socket_dir, "postgres")
+    socket_dir = server.get_postmaster_info().socket_dir
+    assert socket_dir is not None, "pgserver listens on TCP on Windows only"
+    return f"postgresql://postgres@/postgres?host={quote(str(socket_dir), safe='/')}"
 
 
 def stop_postgres(pgdata: Path) -> None:
@@ -160,10 +159,6 @@ async def ensure_database(admin_url: str, name: str) -> str:
 def database_url_for(url: str, name: str) -> str:
     """``url`` with its database replaced by ``name``, keeping user, host and query (the socket dir)."""
     return urlsplit(url)._replace(path=f"/{name}").geturl()
-
-
-def _socket_url(socket_dir: Path, database: str) -> str:
-    return f"postgresql://postgres@/{database}?host={quote(str(socket_dir), safe='/')}"
 
 
 def _pg_server(pgdata: Path) -> PostgresServer:
@@ -257,13 +252,13 @@ async def _wait_for_temporal(address: str, namespace: str, home: Path) -> None:
             break
         except (RuntimeError, RPCError) as error:  # not listening yet, or the namespace not there yet
             if _temporal_pid(home) is None:
-                raise RuntimeError(f"temporal dev server exited; see {home / 'temporal.log'}") from error
+                log = home / "temporal.log"
+                last_line = (log.read_text(errors="replace").strip().splitlines() or [""])[-1]
+                raise RuntimeError(f"temporal dev server exited: {last_line} (see {log})") from error
             if time.monotonic() > deadline:
                 raise TimeoutError(f"temporal at {address} not ready after {READY_TIMEOUT:.0f}s") from error
             await asyncio.sleep(0.25)
-    listed = await client.operator_service.list_search_attributes(
-        ListSearchAttributesRequest(namespace=namespace)
-    )
+    listed = await client.operator_service.list_search_attributes(ListSearchAttributesRequest(namespace=namespace))
     missing = {
         key.name: IndexedValueType.ValueType(key.indexed_value_type)
         for key in ALL_KEYS

@@ -1,0 +1,98 @@
+"""The embedded stack: ``up`` starts real servers (or finds them running), ``down`` stops them."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from pathlib import Path
+
+import asyncpg
+import pytest
+from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
+from temporalio.client import Client
+
+from tests.pg import fresh_database
+from whistle import devstack
+from whistle.settings import Settings
+from workflows.search_attributes import ALL_KEYS
+
+
+def free_ports(count: int) -> list[int]:
+    """Ports nobody listens on now, held together while picking so they differ."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for probe in sockets:
+            probe.bind(("127.0.0.1", 0))
+        return [probe.getsockname()[1] for probe in sockets]
+    finally:
+        for probe in sockets:
+            probe.close()
+
+
+def answers(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+async def test_up_starts_the_embedded_stack_finds_it_again_and_down_stops_it(tmp_path: Path) -> None:
+    temporal_port, ui_port = free_ports(2)
+    settings = Settings(
+        home=tmp_path / "home",
+        temporal_port=temporal_port,
+        ui_port=ui_port,
+        temporal_namespace="whistle-test",
+        temporal_address=None,
+        database_url=None,
+    )
+    try:
+        stack = await asyncio.to_thread(devstack.up, settings)
+        assert stack.temporal_address == f"127.0.0.1:{temporal_port}"
+        assert stack.ui_url == f"http://127.0.0.1:{ui_port}"
+        assert stack.to_json()["namespace"] == "whistle-test"
+
+        client = await Client.connect(stack.temporal_address, namespace=stack.namespace)
+        listed = await client.operator_service.list_search_attributes(
+            ListSearchAttributesRequest(namespace=stack.namespace)
+        )
+        assert {key.name for key in ALL_KEYS} <= set(listed.custom_attributes)
+
+        connection = await asyncpg.connect(stack.database_url)
+        try:
+            assert await connection.fetchval("select 1") == 1
+            assert await connection.fetchval("select current_database()") == "whistle"
+        finally:
+            await connection.close()
+
+        running = devstack.status(settings)
+        assert running["temporal"]["pid"] is not None
+        assert running["postgres"]["pid"] is not None
+        assert await asyncio.to_thread(devstack.up, settings) == stack
+        assert devstack.status(settings) == running
+    finally:
+        await asyncio.to_thread(devstack.down, settings)
+
+    assert not answers(temporal_port)
+    with pytest.raises((OSError, asyncpg.PostgresError)):
+        await asyncpg.connect(stack.database_url, timeout=5)
+    stopped = devstack.status(settings)
+    assert stopped["temporal"]["pid"] is None
+    assert stopped["postgres"]["pid"] is None
+    await asyncio.to_thread(devstack.down, settings)  # a second down is harmless
+
+
+async def test_fresh_database_keeps_its_data_across_a_postgres_restart() -> None:
+    async with fresh_database() as database:
+        connection = await asyncpg.connect(database.url)
+        await connection.execute("create table marker (note text); insert into marker values ('kept')")
+        await connection.close()
+
+        await database.stop_postgres()
+        with pytest.raises((OSError, asyncpg.PostgresError)):
+            await asyncpg.connect(database.url, timeout=5)
+        await database.start_postgres()
+
+        connection = await asyncpg.connect(database.url)
+        try:
+            assert await connection.fetchval("select note from marker") == "kept"
+        finally:
+            await connection.close()
