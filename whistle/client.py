@@ -1,0 +1,239 @@
+"""The Whistle SDK: the one place that talks to a case. The CLI, the demo and the gateway all use it.
+
+It checks an intake against the org directory before anything starts, settles the complaint id, freezes
+the SLA policy and the working-day calendar into the case's input, and turns a rejected Update back into
+the domain's ``CommandRejected`` so callers see the field and the reason.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from activities.calendar import calendar_for_filing
+from activities.event_store import AppendEventsInput
+from schemas.commands import (
+    BlowWhistle,
+    CompletePart,
+    DeclineCase,
+    EvaluateOutcome,
+    IssueDirective,
+    RecordProgress,
+    ReportIn,
+    VerifyComplaint,
+    WithdrawComplaint,
+)
+from schemas.common import Model
+from schemas.errors import CommandRejected
+from schemas.events import ComplaintFiled, RecordedEvent
+from schemas.intake import ComplaintInput, ComplaintIntake, check_not_future
+from schemas.org import OrgDirectory, load_directory
+from schemas.policy import SlaPolicy, load_policy
+from schemas.view import CaseView
+from whistle.settings import Settings
+from workflows import search_attributes
+from workflows.complaint import ComplaintWorkflow
+
+PersonCommand = (
+    VerifyComplaint
+    | BlowWhistle
+    | ReportIn
+    | DeclineCase
+    | RecordProgress
+    | CompletePart
+    | EvaluateOutcome
+    | IssueDirective
+    | WithdrawComplaint
+)
+"""Every command a person can send (``ReachDeadline`` is the workflow's own)."""
+
+UPDATE_NAMES: dict[type[Model], str] = {
+    VerifyComplaint: "verify",
+    BlowWhistle: "blow",
+    ReportIn: "report_in",
+    DeclineCase: "decline",
+    RecordProgress: "progress",
+    CompletePart: "complete",
+    EvaluateOutcome: "evaluate",
+    IssueDirective: "direct",
+    WithdrawComplaint: "withdraw",
+}
+
+
+class CaseNotFound(Exception):
+    """No case has this complaint id."""
+
+    def __init__(self, complaint_id: str) -> None:
+        super().__init__(f"complaint_id: no case {complaint_id!r}")
+        self.complaint_id = complaint_id
+
+
+class SubmitResult(Model):
+    """What ``submit`` returns; ``duplicate`` is true when the id was already filed (nothing new started)."""
+
+    complaint_id: str
+    workflow_id: str
+    run_id: str
+    duplicate: bool
+
+
+def workflow_id_for(complaint_id: str) -> str:
+    return f"complaint-{complaint_id}"
+
+
+def new_complaint_id(now: datetime) -> str:
+    """A generated id for integrators that have no ticket number of their own."""
+    return f"WH-{now:%Y%m%d}-{uuid.uuid4().hex[:10]}"
+
+
+def timeline_entry(recorded: RecordedEvent) -> dict[str, Any]:
+    """One line of a case's history in domain words; the filing is summarised without personal data."""
+    event = recorded.event
+    if isinstance(event, ComplaintFiled):
+        intake = event.case.intake
+        body: dict[str, Any] = {
+            "type": event.type,
+            "at": event.at.isoformat(),
+            "title": intake.title,
+            "source": intake.source,
+            "community": intake.community,
+            "grid": intake.grid,
+            "category": intake.category,
+            "urgency": intake.urgency,
+            "verify_due": event.verify_due.isoformat(),
+        }
+    else:
+        body = event.model_dump(mode="json")
+    return {"seq": recorded.seq, **body}
+
+
+class WhistleClient:
+    """A typed async client for integrators: file complaints, send commands, read status and history."""
+
+    def __init__(self, temporal: Client, *, task_queue: str, directory: OrgDirectory, policy: SlaPolicy) -> None:
+        self.temporal = temporal
+        self.task_queue = task_queue
+        self.directory = directory
+        self.policy = policy
+
+    @classmethod
+    def from_settings(cls, temporal: Client, settings: Settings) -> WhistleClient:
+        """A client using the directory and policy files the settings name."""
+        return cls(
+            temporal,
+            task_queue=settings.task_queue,
+            directory=load_directory(settings.org),
+            policy=load_policy(settings.policy),
+        )
+
+    def build_case(self, intake: ComplaintIntake, now: datetime) -> ComplaintInput:
+        """The workflow input for ``intake``; raises ``CommandRejected`` for anything the directory refutes."""
+        check_not_future(intake.reported_at, now)
+        context = self.directory.context_for(intake.community, intake.grid, intake.category)
+        complaint_id = intake.complaint_id or new_complaint_id(now)
+        return ComplaintInput(
+            complaint_id=complaint_id,
+            intake=intake.model_copy(update={"complaint_id": complaint_id}),
+            context=context,
+            policy=self.policy.for_case(intake.urgency, intake.category),
+            calendar=calendar_for_filing(intake.reported_at),
+        )
+
+    async def submit(self, intake: ComplaintIntake, *, now: datetime | None = None) -> SubmitResult:
+        """File a complaint. The same ``complaint_id`` twice returns the existing case, never a second one."""
+        case = self.build_case(intake, now or datetime.now(UTC))
+        workflow_id = workflow_id_for(case.complaint_id)
+        attributes = TypedSearchAttributes(
+            [
+                SearchAttributePair(search_attributes.STAGE, "discovered"),
+                SearchAttributePair(search_attributes.COMMUNITY, intake.community),
+                SearchAttributePair(search_attributes.GRID, intake.grid),
+                SearchAttributePair(search_attributes.CATEGORY, intake.category),
+            ]
+        )
+        try:
+            handle = await self.temporal.start_workflow(
+                ComplaintWorkflow.run,
+                case,
+                id=workflow_id,
+                task_queue=self.task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                search_attributes=attributes,
+            )
+        except WorkflowAlreadyStartedError:
+            described = await self.temporal.get_workflow_handle(workflow_id).describe()
+            return SubmitResult(
+                complaint_id=case.complaint_id, workflow_id=workflow_id, run_id=described.run_id, duplicate=True
+            )
+        return SubmitResult(
+            complaint_id=case.complaint_id, workflow_id=workflow_id, run_id=handle.result_run_id or "", duplicate=False
+        )
+
+    async def execute(self, complaint_id: str, command: PersonCommand) -> CaseView:
+        """Send ``command``; returns the case's new view or raises ``CommandRejected`` / ``CaseNotFound``."""
+        handle = self.temporal.get_workflow_handle(workflow_id_for(complaint_id))
+        try:
+            view: CaseView = await handle.execute_update(UPDATE_NAMES[type(command)], command, result_type=CaseView)
+            return view
+        except WorkflowUpdateFailedError as error:
+            cause = error.cause
+            if isinstance(cause, ApplicationError) and cause.type == "CommandRejected":
+                field, reason = cause.details[0], cause.details[1]
+                raise CommandRejected(str(field), str(reason)) from None
+            raise
+        except RPCError as error:
+            if error.status != RPCStatusCode.NOT_FOUND:
+                raise
+            await self._raise_missing_or_closed(complaint_id)
+            raise
+
+    async def status(self, complaint_id: str) -> CaseView:
+        """The case at a glance (answers for closed cases too)."""
+        handle = self.temporal.get_workflow_handle(workflow_id_for(complaint_id))
+        try:
+            return await handle.query(ComplaintWorkflow.status)
+        except RPCError as error:
+            if error.status == RPCStatusCode.NOT_FOUND:
+                raise CaseNotFound(complaint_id) from None
+            raise
+
+    async def events(self, complaint_id: str) -> list[RecordedEvent]:
+        """The case's domain events, read from its Temporal history (the inputs of its appends)."""
+        handle = self.temporal.get_workflow_handle(workflow_id_for(complaint_id))
+        converter = self.temporal.data_converter
+        recorded: list[RecordedEvent] = []
+        try:
+            async for history_event in handle.fetch_history_events():
+                if history_event.event_type != EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+                    continue
+                attributes = history_event.activity_task_scheduled_event_attributes
+                if attributes.activity_type.name != "append_events":
+                    continue
+                [batch] = await converter.decode(attributes.input.payloads, [AppendEventsInput])
+                recorded.extend(batch.events)
+        except RPCError as error:
+            if error.status == RPCStatusCode.NOT_FOUND:
+                raise CaseNotFound(complaint_id) from None
+            raise
+        return recorded
+
+    async def history(self, complaint_id: str) -> list[dict[str, Any]]:
+        """The case's timeline in domain words: ``[{seq, at, type, ...}]``."""
+        return [timeline_entry(recorded) for recorded in await self.events(complaint_id)]
+
+    async def _raise_missing_or_closed(self, complaint_id: str) -> None:
+        try:
+            described = await self.temporal.get_workflow_handle(workflow_id_for(complaint_id)).describe()
+        except RPCError as error:
+            if error.status == RPCStatusCode.NOT_FOUND:
+                raise CaseNotFound(complaint_id) from None
+            raise
+        if described.status != WorkflowExecutionStatus.RUNNING:
+            raise CommandRejected("stage", "the case is closed")

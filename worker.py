@@ -1,0 +1,62 @@
+"""``python worker.py`` (or ``whistle worker``): poll the task queue with the workflow and its activities.
+
+Run as many of these as the load needs, on as many machines; Temporal spreads the work between them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import httpx
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.event_store import EventStore, Pool, apply_migrations, create_pool
+from activities.notify import Notifier
+from whistle import devstack
+from whistle.connection import connect_temporal
+from whistle.logging import configure_logging, get_logger
+from whistle.settings import Settings
+from workflows.complaint import ComplaintWorkflow
+
+WORKFLOWS: Sequence[type] = (ComplaintWorkflow,)
+
+
+def build_worker(
+    client: Client, task_queue: str, pool: Pool, http: httpx.AsyncClient, webhook_url: str | None
+) -> Worker:
+    """A worker for ``task_queue`` with every workflow and activity Whistle has."""
+    store = EventStore(pool)
+    notifier = Notifier(webhook_url, http)
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=list(WORKFLOWS),
+        activities=[store.append_events, notifier.notify],
+    )
+
+
+async def run_worker(settings: Settings) -> None:
+    """Connect (starting the embedded stack when no servers are configured), migrate, and poll until stopped."""
+    configure_logging(settings)
+    stack = await asyncio.to_thread(devstack.up, settings)
+    log = get_logger(task_queue=settings.task_queue, temporal=stack.temporal_address)
+    client = await connect_temporal(stack.temporal_address, stack.namespace, metrics_port=settings.metrics_port)
+    pool = await create_pool(stack.database_url)
+    try:
+        await apply_migrations(pool)
+        async with httpx.AsyncClient() as http:
+            worker = build_worker(client, settings.task_queue, pool, http, settings.webhook_url)
+            log.info("worker polling")
+            await worker.run()
+    finally:
+        await pool.close()
+
+
+def main() -> None:
+    asyncio.run(run_worker(Settings()))
+
+
+if __name__ == "__main__":
+    main()

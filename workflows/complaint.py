@@ -1,0 +1,302 @@
+"""``ComplaintWorkflow``: one durable workflow per complaint, a thin shell around the decider and the fold.
+
+Commands arrive as Updates whose validators run the decider first, so a rejected command never enters the
+history and its caller hears the reason at once. Accepted commands are decided and applied in the same
+workflow task; their events go to an outbox that a loop drains, in order, into the PostgreSQL event
+store through an activity that retries without limit. Timers watch every open clock; a clock that runs
+out becomes a command of its own (``ReachDeadline``) and so an event like any other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import suppress
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.event_store import AppendEventsInput
+    from activities.notify import NotifyInput
+    from schemas.commands import (
+        BlowWhistle,
+        Command,
+        CompletePart,
+        DeclineCase,
+        EvaluateOutcome,
+        IssueDirective,
+        ReachDeadline,
+        RecordProgress,
+        ReportIn,
+        VerifyComplaint,
+        WithdrawComplaint,
+    )
+    from schemas.errors import CommandRejected
+    from schemas.events import Event, RecordedEvent
+    from schemas.intake import ComplaintInput
+    from schemas.notification import Notification
+    from schemas.state import CaseState, start
+    from schemas.view import CaseView, view_of
+    from workflows import search_attributes
+    from workflows.decider import decide, file_complaint
+    from workflows.notices import notices_for, warning_for, warning_key, warning_time
+
+IDLE_WAKE = timedelta(days=30)
+"""How long a case with no open clock (a parked one) sleeps before looking again."""
+
+APPEND_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
+"""No attempt limit: a database outage delays the read models, it never loses an event."""
+
+NOTIFY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=5), maximum_attempts=20
+)
+"""Notifications are at-least-once but not forever: after ~1 h of failures the workflow logs and moves on."""
+
+
+def _rejection(error: CommandRejected) -> ApplicationError:
+    return ApplicationError(str(error), error.field, error.reason, type="CommandRejected", non_retryable=True)
+
+
+@workflow.defn(name="Complaint")
+class ComplaintWorkflow:
+    """One complaint from filing to closure.
+
+    Callers can rely on: every Update either returns the case's new ``CaseView`` or is rejected with a
+    ``CommandRejected`` application error naming the field and the reason, leaving no trace; the ``status``
+    query answers at any time; the workflow completes with the final view once the case is closed and every
+    event is in the store.
+    """
+
+    @workflow.init
+    def __init__(self, case: ComplaintInput) -> None:
+        filed = file_complaint(case, workflow.now())
+        self._state: CaseState = start(filed[0])  # type: ignore[arg-type]
+        self._outbox: list[RecordedEvent] = [RecordedEvent(complaint_id=case.complaint_id, seq=1, event=filed[0])]
+        self._notices: list[Notification] = []
+        self._warned: set[str] = set()
+        self._changes = 0
+        self._closing = False
+
+    @workflow.run
+    async def run(self, case: ComplaintInput) -> CaseView:
+        appends = asyncio.create_task(self._drain_events())
+        notices = asyncio.create_task(self._drain_notices())
+        while True:
+            self._fire_due_clocks()
+            self._upsert_search_attributes()
+            if self._state.stage == "closed":
+                break
+            await self._wait_for_change_or_clock()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        self._closing = True
+        await appends
+        await notices
+        return view_of(self._state)
+
+    async def _wait_for_change_or_clock(self) -> None:
+        """Sleep until a command changes the case or the next clock (or warning) is due."""
+        seen = self._changes
+        with suppress(TimeoutError):
+            await workflow.wait_condition(lambda: self._changes != seen, timeout=self._until_next_wake())
+
+    @workflow.query
+    def status(self) -> CaseView:
+        """The case at a glance."""
+        return view_of(self._state)
+
+    @workflow.query
+    def state(self) -> CaseState:
+        """The whole folded state (for tests, replays and supervisors' tools)."""
+        return self._state
+
+    @workflow.update
+    def verify(self, command: VerifyComplaint) -> CaseView:
+        """A grid worker verifies the complaint, or resolves it inside the grid."""
+        return self._execute(command)
+
+    @verify.validator
+    def _check_verify(self, command: VerifyComplaint) -> None:
+        self._check(command)
+
+    @workflow.update
+    def blow(self, command: BlowWhistle) -> CaseView:
+        """The community secretary blows the whistle, summoning departments."""
+        return self._execute(command)
+
+    @blow.validator
+    def _check_blow(self, command: BlowWhistle) -> None:
+        self._check(command)
+
+    @workflow.update
+    def report_in(self, command: ReportIn) -> CaseView:
+        """A summoned department reports in."""
+        return self._execute(command)
+
+    @report_in.validator
+    def _check_report_in(self, command: ReportIn) -> None:
+        self._check(command)
+
+    @workflow.update
+    def decline(self, command: DeclineCase) -> CaseView:
+        """A summoned department declines with a reason."""
+        return self._execute(command)
+
+    @decline.validator
+    def _check_decline(self, command: DeclineCase) -> None:
+        self._check(command)
+
+    @workflow.update
+    def progress(self, command: RecordProgress) -> CaseView:
+        """A working department records progress."""
+        return self._execute(command)
+
+    @progress.validator
+    def _check_progress(self, command: RecordProgress) -> None:
+        self._check(command)
+
+    @workflow.update
+    def complete(self, command: CompletePart) -> CaseView:
+        """A working department marks its part done; the last one ends handling."""
+        return self._execute(command)
+
+    @complete.validator
+    def _check_complete(self, command: CompletePart) -> None:
+        self._check(command)
+
+    @workflow.update
+    def evaluate(self, command: EvaluateOutcome) -> CaseView:
+        """The reporter rates the result: it closes, reopens, or escalates the case."""
+        return self._execute(command)
+
+    @evaluate.validator
+    def _check_evaluate(self, command: EvaluateOutcome) -> None:
+        self._check(command)
+
+    @workflow.update
+    def direct(self, command: IssueDirective) -> CaseView:
+        """A first or street secretary orders departments in, extends a deadline, or parks the case."""
+        return self._execute(command)
+
+    @direct.validator
+    def _check_direct(self, command: IssueDirective) -> None:
+        self._check(command)
+
+    @workflow.update
+    def withdraw(self, command: WithdrawComplaint) -> CaseView:
+        """The reporter withdraws the complaint; the case closes."""
+        return self._execute(command)
+
+    @withdraw.validator
+    def _check_withdraw(self, command: WithdrawComplaint) -> None:
+        self._check(command)
+
+    def _check(self, command: Command) -> None:
+        """Run the decider without keeping its events: a rejection stops the Update before history."""
+        try:
+            decide(self._state, command, workflow.now())
+        except CommandRejected as error:
+            raise _rejection(error) from None
+
+    def _execute(self, command: Command) -> CaseView:
+        try:
+            events = decide(self._state, command, workflow.now())
+        except CommandRejected as error:
+            raise _rejection(error) from None
+        for event in events:
+            self._record(event)
+        return view_of(self._state)
+
+    def _record(self, event: Event) -> None:
+        self._state = self._state.apply(event)
+        seq = self._state.event_count
+        self._outbox.append(RecordedEvent(complaint_id=self._state.complaint_id, seq=seq, event=event))
+        self._notices.extend(notices_for(self._state, event))
+        self._changes += 1
+
+    def _fire_due_clocks(self) -> None:
+        """Turn every clock that has run out into its event, earliest first; send warnings that are due."""
+        now = workflow.now()
+        while True:
+            due = [d for d in self._state.open_deadlines() if d.clock.due <= now]
+            if not due:
+                break
+            first = min(due, key=lambda deadline: deadline.clock.due)
+            self._execute(ReachDeadline(kind=first.kind, department=first.department))
+        for deadline in self._state.open_deadlines():
+            key = warning_key(deadline)
+            if key not in self._warned and warning_time(self._state, deadline) <= now:
+                self._warned.add(key)
+                self._notices.append(warning_for(self._state, deadline, now))
+
+    def _until_next_wake(self) -> timedelta:
+        """Time to the next clock or warning; a case with nothing to watch sleeps ``IDLE_WAKE``."""
+        now = workflow.now()
+        wakes = []
+        for deadline in self._state.open_deadlines():
+            wakes.append(deadline.clock.due)
+            if warning_key(deadline) not in self._warned:
+                wakes.append(warning_time(self._state, deadline))
+        if not wakes:
+            return IDLE_WAKE
+        return max(min(wakes) - now, timedelta(milliseconds=1))
+
+    def _upsert_search_attributes(self) -> None:
+        """Keep the visibility fields current, so overdue and escalated lists are queries, not scans."""
+        state = self._state
+        intake = state.case.intake
+        updates: list[SearchAttributeUpdate[Any]] = [
+            search_attributes.STAGE.value_set(state.stage),
+            search_attributes.COMMUNITY.value_set(intake.community),
+            search_attributes.GRID.value_set(intake.grid),
+            search_attributes.CATEGORY.value_set(intake.category),
+            search_attributes.DEPARTMENTS.value_set(list(state.departments)),
+            search_attributes.ESCALATION_LEVEL.value_set(state.escalation_level),
+        ]
+        next_deadline = state.next_deadline
+        if next_deadline is None:
+            updates.append(search_attributes.NEXT_DEADLINE.value_unset())
+        else:
+            updates.append(search_attributes.NEXT_DEADLINE.value_set(next_deadline))
+        current = workflow.info().typed_search_attributes
+        if any(current.get(update.key) != update.value for update in updates):
+            workflow.upsert_search_attributes(updates)
+
+    async def _drain_events(self) -> None:
+        """Append the outbox to the event store in order; ``(complaint_id, seq)`` makes retries harmless."""
+        info = workflow.info()
+        while True:
+            await workflow.wait_condition(lambda: bool(self._outbox) or self._closing)
+            if not self._outbox:
+                return
+            batch = list(self._outbox)
+            await workflow.execute_activity(
+                "append_events",
+                AppendEventsInput(
+                    complaint_id=self._state.complaint_id, workflow_id=info.workflow_id, run_id=info.run_id,
+                    events=batch,
+                ),
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=APPEND_RETRY,
+            )
+            del self._outbox[: len(batch)]
+
+    async def _drain_notices(self) -> None:
+        """Send notifications; one that keeps failing is logged and dropped so it cannot hold the case."""
+        while True:
+            await workflow.wait_condition(lambda: bool(self._notices) or self._closing)
+            if not self._notices:
+                return
+            batch = list(self._notices)
+            try:
+                await workflow.execute_activity(
+                    "notify",
+                    NotifyInput(notifications=batch),
+                    start_to_close_timeout=timedelta(seconds=30),
+                    retry_policy=NOTIFY_RETRY,
+                )
+            except ActivityError:
+                workflow.logger.error("notifications dropped after retries", extra={"keys": [n.key for n in batch]})
+            del self._notices[: len(batch)]

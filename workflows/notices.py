@@ -1,0 +1,101 @@
+"""Who hears about what: the notifications an event or a near deadline (预警) sends. Pure, no I/O."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from schemas.events import (
+    CaseClosed,
+    CaseReopened,
+    DirectiveIssued,
+    EscalatedToFirstSecretary,
+    EscalatedToStreetSecretary,
+    Event,
+    HandlingCompleted,
+    HandlingOverdue,
+    ReportInOverdue,
+    ResolvedInGrid,
+    WhistleBlown,
+)
+from schemas.notification import Notification
+from schemas.state import CaseState, Deadline
+
+REPORTER = "reporter"
+"""The resident who filed the case; the notifier resolves the address, the workflow never holds it."""
+
+
+def notices_for(state: CaseState, event: Event) -> list[Notification]:
+    """Notifications for ``event``, given the state right after it was applied."""
+    context = state.case.context
+    secretary = context.community.secretary.id
+    title = state.case.intake.title
+    audience: list[str]
+    due: datetime | None = None
+    match event:
+        case WhistleBlown():
+            audience, message, due = event.departments, f"社区吹哨，请按时报到：{title}", event.report_in_due
+        case DirectiveIssued(kind="order"):
+            audience, message = event.departments, f"第一书记令即报到：{title}"
+        case ReportInOverdue():
+            audience, message, due = [event.department, secretary], f"报到超时：{title}", event.due
+        case HandlingOverdue():
+            audience, message, due = [*state.with_status("reported_in"), secretary], f"处置超时：{title}", event.due
+        case EscalatedToFirstSecretary():
+            audience, message, due = [event.first_secretary], f"案件升级至第一书记：{title}", event.respond_due
+        case EscalatedToStreetSecretary():
+            audience, message, due = [event.street_secretary], f"案件升级至街道党工委书记：{title}", event.respond_due
+        case ResolvedInGrid() | HandlingCompleted():
+            audience, message, due = [REPORTER], f"您反映的问题已处置，请评价：{title}", event.evaluation_due
+        case CaseReopened():
+            audience, message = [*state.with_status("reported_in"), secretary], f"居民不满意，重新处置：{title}"
+        case CaseClosed():
+            audience, message = [REPORTER, secretary], f"案件已办结（{event.outcome}）：{title}"
+        case _:
+            return []
+    return [
+        Notification(
+            key=f"{state.complaint_id}/{state.event_count}",
+            complaint_id=state.complaint_id,
+            kind="event",
+            topic=event.type,
+            audience=audience,
+            message=message,
+            at=event.at,
+            due=due,
+        )
+    ]
+
+
+def warning_time(state: CaseState, deadline: Deadline) -> datetime:
+    """When the warning for ``deadline`` goes out: ``warn_at`` of the way through its window."""
+    clock = deadline.clock
+    return clock.start + (clock.due - clock.start) * state.case.policy.warn_at
+
+
+def warning_for(state: CaseState, deadline: Deadline, now: datetime) -> Notification:
+    """The 预警 sent once per clock, before it runs out."""
+    context = state.case.context
+    owners = {
+        "verify": [context.grid.grid_workers[0].id, context.community.secretary.id],
+        "reroute": [context.community.secretary.id],
+        "report_in": [deadline.department or ""],
+        "handling": state.with_status("reported_in"),
+        "evaluation": [REPORTER],
+        "first_secretary": [context.community.first_secretary.id],
+    }
+    return Notification(
+        key=f"{state.complaint_id}/warn/{warning_key(deadline)}",
+        complaint_id=state.complaint_id,
+        kind="warning",
+        topic=f"{deadline.kind}_due_soon",
+        audience=owners[deadline.kind],
+        message=f"预警：{deadline.kind} 即将到期（{deadline.clock.due.isoformat()}）：{state.case.intake.title}",
+        at=now,
+        due=deadline.clock.due,
+    )
+
+
+def warning_key(deadline: Deadline) -> str:
+    """Identifies one clock's warning, so it goes out once even as the case keeps changing."""
+    department = f"/{deadline.department}" if deadline.department else ""
+    return f"{deadline.kind}{department}/{deadline.clock.due.isoformat()}"
