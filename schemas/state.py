@@ -319,7 +319,7 @@ def _direct(state: CaseState, event: DirectiveIssued) -> dict[str, object]:
         if state.lead is None:
             changes["lead"] = event.departments[0]
         if state.stage in ("discovered", "evaluating"):
-            changes.update(stage="whistled", verify=None, evaluation=None, rating=None)
+            changes.update(stage="whistled", verify=None, evaluation=None, rating=None, resolved_in_grid=False)
     elif event.kind == "extend":
         changes["parked"] = False
         departments = dict(state.departments)

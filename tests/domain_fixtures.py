@@ -1,0 +1,227 @@
+"""Helpers for the domain tests: the shipped directory and policy, a case, a fixed clock, decide-and-fold.
+
+Everything here is pure: no Temporal, no database. The calendar is written by hand (the 2025 National Day
+week and its two make-up Saturdays/Sundays) so working-day deadlines are known without the calendar package.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from schemas.calendar import CHINA_TIME, WorkCalendar
+from schemas.commands import (
+    BlowWhistle,
+    Command,
+    CompletePart,
+    DeadlineKind,
+    DeclineCase,
+    EvaluateOutcome,
+    IssueDirective,
+    Rating,
+    ReachDeadline,
+    ReportIn,
+    VerifyComplaint,
+)
+from schemas.common import parse_duration
+from schemas.events import ComplaintFiled, Event
+from schemas.intake import ComplaintInput, ComplaintIntake
+from schemas.org import OrgDirectory, load_directory
+from schemas.policy import SlaPolicy, Urgency, load_policy
+from schemas.state import CaseState, start
+from whistle.settings import DATA_DIR
+from workflows.decider import decide, file_complaint
+
+ORG_FILE = DATA_DIR / "org.yaml"
+POLICY_FILE = DATA_DIR / "policy.yaml"
+DEMO_POLICY_FILE = DATA_DIR / "demo_policy.yaml"
+SEEDS_FILE = DATA_DIR / "seeds.yaml"
+
+NOW = datetime(2025, 9, 22, 9, 0, tzinfo=CHINA_TIME)
+"""Monday 22 September 2025, 09:00 in China: a week before the National Day holiday."""
+
+CALENDAR = WorkCalendar(
+    years=(2025,),
+    holidays=(date(2025, 10, 1), date(2025, 10, 2), date(2025, 10, 3), date(2025, 10, 6), date(2025, 10, 7),
+              date(2025, 10, 8)),
+    workdays=(date(2025, 9, 28), date(2025, 10, 11)),
+)
+"""National Day and Mid-Autumn 2025: 1-8 October off, Sunday 28 September and Saturday 11 October worked."""
+
+COMMUNITY = "hongqi"
+GRID = "hongqi_1"
+CATEGORY = "cooking_fumes"
+DEPARTMENTS = ("urban_management", "market_regulation", "justice_office")
+"""What routing suggests for cooking fumes, lead first: the integrated enforcement team."""
+
+GRID_WORKER = "gw-hongqi-1"
+OTHER_GRID_WORKER = "gw-hongqi-3"
+"""A grid worker of the same community but another grid (hongqi_2)."""
+SECRETARY = "sec-hongqi"
+FIRST_SECRETARY = "fs-hongqi"
+STREET_SECRETARY = "ss-gongren"
+OTHER_FIRST_SECRETARY = "fs-anju"
+OTHER_SECRETARY = "sec-anju"
+
+
+@cache
+def directory() -> OrgDirectory:
+    return load_directory(ORG_FILE)
+
+
+@cache
+def policy() -> SlaPolicy:
+    return load_policy(POLICY_FILE)
+
+
+@cache
+def demo_policy() -> SlaPolicy:
+    return load_policy(DEMO_POLICY_FILE)
+
+
+def seeds() -> list[dict[str, Any]]:
+    """The seed scenarios as written (each ``{key, path, summary_zh, departments, intake}``)."""
+    loaded: list[dict[str, Any]] = yaml.safe_load(Path(SEEDS_FILE).read_text(encoding="utf-8"))
+    return loaded
+
+
+def later(**delta: float) -> datetime:
+    """``NOW`` plus a span, e.g. ``later(hours=25)``."""
+    return NOW + timedelta(**delta)
+
+
+def make_intake(**overrides: Any) -> ComplaintIntake:
+    """A valid intake (a cooking-fume complaint in grid hongqi_1), with any field replaced."""
+    fields: dict[str, Any] = {
+        "source": "hotline",
+        "community": COMMUNITY,
+        "grid": GRID,
+        "category": CATEGORY,
+        "title": "楼下烧烤店油烟直排扰民",
+        "description": "红旗社区15号楼一楼烧烤店油烟直排，楼上住户不敢开窗。",
+        "location": {"address": "兴工区红旗社区15号楼底商", "latitude": 41.8003, "longitude": 123.3349},
+        "reporter": {"name": "苏慧敏", "phone": "13000000106"},
+        "reported_at": NOW.isoformat(),
+    }
+    fields.update(overrides)
+    return ComplaintIntake.model_validate(fields)
+
+
+def make_case(
+    *,
+    category: str = CATEGORY,
+    community: str = COMMUNITY,
+    grid: str = GRID,
+    urgency: Urgency = "normal",
+    sla: SlaPolicy | None = None,
+    complaint_id: str = "t-0001",
+    intake: ComplaintIntake | None = None,
+) -> ComplaintInput:
+    """The workflow input a case is filed with: the intake, its slice of the directory, policy and calendar."""
+    if intake is None:
+        intake = make_intake(category=category, community=community, grid=grid, urgency=urgency)
+    context = directory().context_for(intake.community, intake.grid, intake.category)
+    case_policy = (sla or policy()).for_case(intake.urgency, intake.category)
+    return ComplaintInput(
+        complaint_id=complaint_id, intake=intake, context=context, policy=case_policy, calendar=CALENDAR
+    )
+
+
+def new_case(case: ComplaintInput | None = None, now: datetime = NOW) -> CaseState:
+    """A case just filed: stage ``discovered``, the verify clock running."""
+    (filed,) = file_complaint(case or make_case(), now)
+    assert isinstance(filed, ComplaintFiled)
+    return start(filed)
+
+
+def apply_all(state: CaseState, events: Iterable[Event]) -> CaseState:
+    for event in events:
+        state = state.apply(event)
+    return state
+
+
+def run(state: CaseState, command: Command, now: datetime = NOW) -> CaseState:
+    """Decide ``command`` at ``now`` and fold what it decided: the state a workflow would hold next."""
+    return apply_all(state, decide(state, command, now))
+
+
+def run_all(state: CaseState, commands: Iterable[Command], now: datetime = NOW) -> CaseState:
+    for command in commands:
+        state = run(state, command, now)
+    return state
+
+
+# Commands, spelled the way the tests read them.
+
+
+def verify(grid_worker: str = GRID_WORKER, *, resolved: bool = False) -> VerifyComplaint:
+    return VerifyComplaint(grid_worker=grid_worker, resolved_in_grid=resolved)
+
+
+def blow(*departments: str, lead: str | None = None, by: str = SECRETARY) -> BlowWhistle:
+    return BlowWhistle(by=by, departments=list(departments or DEPARTMENTS), lead=lead)
+
+
+def report_in(department: str) -> ReportIn:
+    return ReportIn(department=department, officer="值班员")
+
+
+def decline(department: str) -> DeclineCase:
+    return DeclineCase(department=department, reason="不属于本部门职责")
+
+
+def complete(department: str) -> CompletePart:
+    return CompletePart(department=department, result="已整改到位")
+
+
+def evaluate(rating: Rating) -> EvaluateOutcome:
+    return EvaluateOutcome(rating=rating)
+
+
+def order(*departments: str, by: str = FIRST_SECRETARY) -> IssueDirective:
+    return IssueDirective(by=by, kind="order", departments=list(departments))
+
+
+def extend(span: str, by: str = FIRST_SECRETARY) -> IssueDirective:
+    return IssueDirective(by=by, kind="extend", extend_by=parse_duration(span))
+
+
+def park(by: str = FIRST_SECRETARY) -> IssueDirective:
+    return IssueDirective(by=by, kind="park", note="列入百日解百难台账")
+
+
+def deadline(kind: DeadlineKind, department: str | None = None) -> ReachDeadline:
+    return ReachDeadline(kind=kind, department=department)
+
+
+# Cases brought to a stage the ordinary way, everything at ``NOW``.
+
+
+def verified(case: ComplaintInput | None = None) -> CaseState:
+    return run(new_case(case), verify())
+
+
+def whistled(*departments: str, case: ComplaintInput | None = None) -> CaseState:
+    """Verified, and the whistle blown for ``departments`` (default: the three of the enforcement team)."""
+    return run(verified(case), blow(*departments))
+
+
+def handling(*departments: str, case: ComplaintInput | None = None) -> CaseState:
+    """Every summoned department reported in: joint handling under way."""
+    state = whistled(*departments, case=case)
+    return run_all(state, [report_in(code) for code in state.departments])
+
+
+def evaluating(*departments: str, case: ComplaintInput | None = None) -> CaseState:
+    """Every part completed: waiting for the resident's rating."""
+    state = handling(*departments, case=case)
+    return run_all(state, [complete(code) for code in state.departments])
+
+
+def resolved_in_grid(case: ComplaintInput | None = None) -> CaseState:
+    return run(new_case(case), verify(resolved=True))

@@ -1,0 +1,119 @@
+"""Test helpers: a worker on a fresh task queue, a client for it, and waiting until something holds."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowExecutionStatus
+
+from activities.event_store import Pool
+from activities.notify import NotifyInput
+from schemas.intake import ComplaintIntake
+from schemas.notification import Notification
+from schemas.org import load_directory
+from schemas.policy import load_policy
+from tests.domain_fixtures import make_intake
+from whistle.client import SubmitResult, WhistleClient, workflow_id_for
+from whistle.settings import DATA_DIR
+from worker import build_worker
+
+
+class TestClient(WhistleClient):
+    """The SDK client, remembering what it filed so the test can end those cases when it is done.
+
+    On the time-skipping server a case left running with no worker stops time from skipping for every
+    later test, so each test terminates its own leftovers.
+    """
+
+    __test__ = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.filed: list[str] = []
+
+    async def submit(self, intake: ComplaintIntake, *, now: datetime | None = None) -> SubmitResult:
+        result = await super().submit(intake, now=now)
+        self.filed.append(result.complaint_id)
+        return result
+
+    async def end_open_cases(self) -> None:
+        for complaint_id in self.filed:
+            handle = self.temporal.get_workflow_handle(workflow_id_for(complaint_id))
+            if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
+                await handle.terminate("test finished")
+
+
+@asynccontextmanager
+async def running_worker(
+    temporal: Client,
+    pool: Pool,
+    *,
+    policy: Path = DATA_DIR / "policy.yaml",
+    webhook_url: str | None = None,
+    end_open_cases: bool = True,
+) -> AsyncIterator[TestClient]:
+    """A real worker polling a task queue of its own, and an SDK client that files cases onto it.
+
+    Cases the test left open are terminated when it ends.
+    """
+    task_queue = f"test-{uuid.uuid4().hex[:12]}"
+    async with httpx.AsyncClient() as http, build_worker(temporal, task_queue, pool, http, webhook_url):
+        client = TestClient(
+            temporal,
+            task_queue=task_queue,
+            directory=load_directory(DATA_DIR / "org.yaml"),
+            policy=load_policy(policy),
+        )
+        try:
+            yield client
+        finally:
+            if end_open_cases:
+                await client.end_open_cases()
+
+
+def new_intake(**overrides: Any) -> ComplaintIntake:
+    """A valid intake with a unique id, reported now."""
+    fields: dict[str, Any] = {
+        "complaint_id": f"T-{uuid.uuid4().hex[:12]}",
+        "reported_at": datetime.now(UTC).isoformat(),
+    }
+    fields.update(overrides)
+    return make_intake(**fields)
+
+
+async def wait_until(check: Callable[[], Awaitable[bool]], within: float = 30.0) -> None:
+    """Poll ``check`` until it holds; fail with the timeout rather than hang."""
+    deadline = time.monotonic() + within
+    while not await check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition did not hold within {within}s")
+        await asyncio.sleep(0.1)
+
+
+async def history_event_types(client: WhistleClient, complaint_id: str) -> list[str]:
+    """The Temporal history's own event types (not domain events), to see what a command left behind."""
+    handle = client.temporal.get_workflow_handle(workflow_id_for(complaint_id))
+    return [EventType.Name(event.event_type) async for event in handle.fetch_history_events()]
+
+
+async def sent_notifications(client: WhistleClient, complaint_id: str) -> list[Notification]:
+    """Every notification the case handed to the notify activity, read from its history."""
+    handle = client.temporal.get_workflow_handle(workflow_id_for(complaint_id))
+    found: list[Notification] = []
+    async for event in handle.fetch_history_events():
+        if event.event_type != EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            continue
+        attributes = event.activity_task_scheduled_event_attributes
+        if attributes.activity_type.name == "notify":
+            [batch] = await client.temporal.data_converter.decode(attributes.input.payloads, [NotifyInput])
+            found.extend(batch.notifications)
+    return found

@@ -1,0 +1,206 @@
+"""The ``whistle`` command line, run as a user runs it: a subprocess against a real dev server and PostgreSQL.
+
+The test's own worker polls a fresh task queue; the CLI finds the servers and the queue through
+``TEMPORAL_ADDRESS`` / ``DATABASE_URL`` / ``WHISTLE_TASK_QUEUE``, as it would in a deployment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from activities.event_store import Pool
+from schemas.events import EVENT_TYPES
+from tests.helpers import TestClient, running_worker
+from tests.pg import TestDatabase
+from whistle.output import EVENT_LABELS
+
+WHISTLE = [sys.executable, "-c", "from whistle.cli import main; main()"]
+
+
+@dataclass(frozen=True)
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+    @property
+    def stderr_lines(self) -> list[str]:
+        return self.stderr.strip().splitlines()
+
+
+@dataclass(frozen=True)
+class Cli:
+    """Runs ``whistle`` in a subprocess with the environment that points it at the test's servers and queue."""
+
+    env: dict[str, str]
+    client: TestClient
+
+    async def __call__(self, *args: str, stdin: str | None = None) -> Run:
+        process = await asyncio.create_subprocess_exec(
+            *WHISTLE, *args, env=self.env, stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        stdout, stderr = await process.communicate(stdin.encode() if stdin is not None else b"")
+        assert process.returncode is not None
+        return Run(process.returncode, stdout.decode(), stderr.decode())
+
+
+@pytest.fixture
+async def cli(dev_env: WorkflowEnvironment, database: TestDatabase, pool: Pool, tmp_path: Path) -> AsyncIterator[Cli]:
+    async with running_worker(dev_env.client, pool) as client:
+        env = {
+            **os.environ,
+            "TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
+            "TEMPORAL_NAMESPACE": dev_env.client.namespace,
+            "DATABASE_URL": database.url,
+            "WHISTLE_TASK_QUEUE": client.task_queue,
+            "WHISTLE_HOME": str(tmp_path / "home"),
+            "WHISTLE_LOG_FORMAT": "json",
+        }
+        yield Cli(env, client)
+
+
+def intake(complaint_id: str, **overrides: Any) -> str:
+    """A streetlight complaint in the shipped directory, as the JSON an integrator sends (no reported_at)."""
+    body = {
+        "complaint_id": complaint_id,
+        "source": "resident_app",
+        "community": "gangyuan",
+        "grid": "gangyuan_1",
+        "category": "streetlight",
+        "title": "老钢厂宿舍区主路路灯不亮",
+        "description": "3号楼至7号楼之间的主路，6盏路灯两个多月不亮。",
+        "location": {"address": "钢苑社区老钢厂宿舍3-7号楼间主路"},
+        "reporter": {"name": "高德福", "phone": "13000000101"},
+        **overrides,
+    }
+    return json.dumps(body, ensure_ascii=False)
+
+
+def new_id() -> str:
+    return f"CLI-{uuid.uuid4().hex[:10]}"
+
+
+async def test_a_complaint_goes_from_submit_to_a_satisfied_evaluation_through_the_cli(cli: Cli) -> None:
+    case = new_id()
+    filed = await cli("submit", "-", "--json", stdin=intake(case))
+    assert filed.code == 0, filed.stderr
+    first = filed.json()
+    assert set(first) == {"complaint_id", "workflow_id", "run_id", "duplicate"}
+    assert (first["complaint_id"], first["workflow_id"], first["duplicate"]) == (case, f"complaint-{case}", False)
+    again = (await cli("submit", "-", "--json", stdin=intake(case))).json()
+    assert again == {**first, "duplicate": True}
+
+    steps = [
+        ("verify", case, "--grid-worker", "gw-gangyuan-1", "--note", "现场核实属实"),
+        ("blow", case, "--by", "sec-gangyuan", "--departments", "urban_management,power_supply",
+         "--lead", "power_supply"),
+        ("report-in", case, "--department", "urban_management", "--officer", "王建国"),
+        ("report-in", case, "--department", "power_supply", "--officer", "李红"),
+        ("progress", case, "--department", "power_supply", "--note", "更换线路"),
+        ("complete", case, "--department", "urban_management", "--result", "灯杆已修复"),
+        ("complete", case, "--department", "power_supply", "--result", "线路已更换，路灯亮了"),
+    ]  # fmt: skip
+    for step in steps:
+        done = await cli(*step, "--json")
+        assert done.code == 0, (step, done.stderr)
+    assert done.json()["stage"] == "evaluating"
+    rated = await cli("evaluate", case, "--rating", "satisfied", "--comment", "谢谢", "--json")
+    assert rated.code == 0, rated.stderr
+
+    status = (await cli("status", case, "--json")).json()
+    assert status["complaint_id"] == case
+    assert status["stage"] == "closed"
+    assert status["escalation_level"] == 0
+    assert status["departments"] == {"urban_management": "done", "power_supply": "done"}
+    assert status["lead"] == "power_supply"
+    assert status["next_deadline"] is None
+    assert status["reopen_count"] == 0
+    assert status["outcome"] == "satisfied"
+
+    timeline = (await cli("history", case, "--json")).json()
+    assert [entry["seq"] for entry in timeline] == list(range(1, len(timeline) + 1))
+    assert all({"seq", "at", "type"} <= set(entry) for entry in timeline)
+    assert [entry["type"] for entry in timeline] == [
+        "ComplaintFiled", "GridVerified", "WhistleBlown", "DepartmentReportedIn", "DepartmentReportedIn",
+        "ProgressRecorded", "PartCompleted", "PartCompleted", "HandlingCompleted", "ResidentEvaluated",
+        "CaseClosed",
+    ]  # fmt: skip
+    readable = await cli("history", case)
+    assert readable.code == 0
+    assert "部门报到" in readable.stdout and "办结" in readable.stdout
+
+
+async def test_a_rejected_command_exits_non_zero_with_one_line_and_adds_nothing_to_history(cli: Cli) -> None:
+    case = new_id()
+    assert (await cli("submit", "-", stdin=intake(case))).code == 0
+    assert (await cli("verify", case, "--grid-worker", "gw-gangyuan-1")).code == 0
+    blown = await cli("blow", case, "--by", "sec-gangyuan", "--departments", "urban_management")
+    assert blown.code == 0, blown.stderr
+    before = (await cli("history", case, "--json")).json()
+
+    rejected = await cli("report-in", case, "--department", "traffic_police", "--officer", "张伟")
+    assert rejected.code == 1
+    assert rejected.stderr_lines == ["rejected: department: traffic_police was not summoned to this case"]
+    assert rejected.stdout == ""
+    wrong_actor = await cli("blow", case, "--by", "sec-hongqi", "--departments", "power_supply", "--json")
+    assert wrong_actor.code == 1
+    assert len(wrong_actor.stderr_lines) == 1
+    assert wrong_actor.stderr_lines[0].startswith("rejected: by: ")
+
+    assert (await cli("history", case, "--json")).json() == before
+    assert (await cli("status", case, "--json")).json()["departments"] == {"urban_management": "summoned"}
+
+    withdrawn = (await cli("withdraw", case, "--reason", "居民已自行解决", "--json")).json()
+    assert withdrawn["outcome"] == "withdrawn"
+
+
+async def test_input_the_cli_cannot_parse_exits_2_with_one_line_naming_the_field(cli: Cli) -> None:
+    too_long = await cli("submit", "-", stdin=intake(new_id(), title="灯" * 201))
+    assert too_long.code == 2
+    assert too_long.stderr_lines == ["invalid: title: String should have at most 200 characters"]
+    unknown_rating = await cli("evaluate", new_id(), "--rating", "great")
+    assert unknown_rating.code == 2
+    assert len(unknown_rating.stderr_lines) == 1
+    assert unknown_rating.stderr_lines[0].startswith("invalid: rating: ")
+    two_kinds = await cli("direct", new_id(), "--by", "fs-gangyuan", "--park", "--extend", "24h")
+    assert two_kinds.stderr_lines == ["invalid: kind: give exactly one of --order, --extend or --park"]
+    missing = await cli("status", "no-such-case")
+    assert missing.code == 1
+    assert missing.stderr_lines == ["not found: complaint_id: no case 'no-such-case'"]
+
+
+async def test_org_prints_the_directory_and_dev_up_points_at_the_configured_servers(cli: Cli) -> None:
+    directory = (await cli("org", "--json")).json()
+    gangyuan = next(c for c in directory["communities"] if c["code"] == "gangyuan")
+    assert gangyuan["first_secretary"]["id"] == "fs-gangyuan"
+    assert [grid["code"] for grid in gangyuan["grids"]] == ["gangyuan_1", "gangyuan_2"]
+    assert len(directory["departments"]) >= 8
+    streetlight = next(c for c in directory["categories"] if c["code"] == "streetlight")
+    assert streetlight["departments"][0] == "urban_management"
+
+    stack = (await cli("dev", "up")).json()
+    assert stack == {
+        "temporal_address": cli.env["TEMPORAL_ADDRESS"],
+        "namespace": cli.env["TEMPORAL_NAMESPACE"],
+        "ui_url": None,
+        "database_url": cli.env["DATABASE_URL"],
+    }
+
+
+def test_every_domain_event_has_a_chinese_label() -> None:
+    assert set(EVENT_LABELS) == set(EVENT_TYPES)

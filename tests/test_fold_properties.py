@@ -1,0 +1,319 @@
+"""Properties of decide and fold over any run of a case: plausible commands (valid or not) and deadline firings.
+
+Time moves the way the workflow moves it: when the clock advances, every open deadline that falls due on the
+way fires at its own due time, earliest first, exactly as the workflow's timers would fire them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from schemas.commands import (
+    BlowWhistle,
+    Command,
+    CompletePart,
+    DeclineCase,
+    EvaluateOutcome,
+    IssueDirective,
+    ReachDeadline,
+    RecordProgress,
+    ReportIn,
+    VerifyComplaint,
+    WithdrawComplaint,
+)
+from schemas.common import parse_duration
+from schemas.errors import CommandRejected
+from schemas.events import Event
+from schemas.intake import ComplaintInput
+from schemas.state import CaseState, fold
+from tests.domain_fixtures import (
+    FIRST_SECRETARY,
+    GRID_WORKER,
+    NOW,
+    OTHER_FIRST_SECRETARY,
+    OTHER_GRID_WORKER,
+    SECRETARY,
+    STREET_SECRETARY,
+    apply_all,
+    demo_policy,
+    make_case,
+    policy,
+)
+from workflows.decider import decide, file_complaint
+
+PEOPLE = [GRID_WORKER, "gw-hongqi-2", OTHER_GRID_WORKER, SECRETARY, FIRST_SECRETARY, STREET_SECRETARY,
+          OTHER_FIRST_SECRETARY]
+CODES = ["urban_management", "market_regulation", "justice_office", "public_security", "weather_bureau"]
+"""The enforcement team, a department routing does not suggest, and one the directory does not know."""
+
+
+@dataclass(frozen=True)
+class Advance:
+    """Let time pass; deadlines falling due on the way fire."""
+
+    by: timedelta
+
+
+Step = Command | Advance
+
+
+def actor(usual: str) -> st.SearchStrategy[str]:
+    """Mostly the person who may do it, sometimes anyone else."""
+    return st.one_of(st.just(usual), st.just(usual), st.sampled_from(PEOPLE))
+
+
+any_department = st.sampled_from(CODES)
+some_departments = st.lists(any_department, min_size=1, max_size=3, unique=True)
+notes = st.sampled_from(["已现场查看", "已约谈店主", "整改中"])
+
+
+def on_case(state: CaseState) -> st.SearchStrategy[str]:
+    """Mostly a department already on the case, sometimes any (suggested, not suggested or unknown)."""
+    if not state.departments:
+        return any_department
+    summoned = st.sampled_from(list(state.departments))
+    return st.one_of(summoned, summoned, any_department)
+
+
+@st.composite
+def whistles(draw: st.DrawFn) -> BlowWhistle:
+    summoned = draw(some_departments)
+    lead = draw(st.one_of(st.none(), st.sampled_from(summoned)))
+    return BlowWhistle(by=draw(actor(SECRETARY)), departments=summoned, lead=lead)
+
+
+@st.composite
+def directives(draw: st.DrawFn, department: st.SearchStrategy[str]) -> IssueDirective:
+    by = draw(st.one_of(actor(FIRST_SECRETARY), st.just(STREET_SECRETARY)))
+    kind = draw(st.sampled_from(["order", "extend", "park"]))
+    if kind == "order":
+        return IssueDirective(by=by, kind="order", departments=draw(st.lists(department, min_size=1, max_size=2,
+                                                                              unique=True)))
+    if kind == "extend":
+        span = draw(st.sampled_from(["30m", "2h", "1d", "2wd"]))
+        return IssueDirective(by=by, kind="extend", extend_by=parse_duration(span))
+    return IssueDirective(by=by, kind="park")
+
+
+def commands_for(state: CaseState) -> st.SearchStrategy[Command]:
+    """Any command an actor might send now, aimed mostly at this case's people and departments."""
+    department = on_case(state)
+    return st.one_of(
+        st.builds(
+            VerifyComplaint, grid_worker=actor(GRID_WORKER), resolved_in_grid=st.sampled_from([False, False, True])
+        ),
+        whistles(),
+        st.builds(ReportIn, department=department, officer=st.just("值班员")),
+        st.builds(DeclineCase, department=department, reason=st.just("不属于本部门职责")),
+        st.builds(RecordProgress, department=department, note=notes),
+        st.builds(CompletePart, department=department, result=notes),
+        st.builds(CompletePart, department=department, result=notes),
+        st.builds(EvaluateOutcome, rating=st.sampled_from(["satisfied", "basically_satisfied", "unsatisfied"])),
+        directives(department),
+        st.builds(
+            ReachDeadline,
+            kind=st.sampled_from(["verify", "report_in", "reroute", "handling", "evaluation", "first_secretary"]),
+            department=st.one_of(st.none(), department),
+        ),
+    )
+
+
+withdrawals = st.builds(WithdrawComplaint, reason=st.just("问题已自行解决"))
+pauses = st.builds(
+    Advance,
+    st.one_of(
+        st.sampled_from([timedelta(minutes=10), timedelta(hours=1), timedelta(hours=3), timedelta(days=1, hours=1)]),
+        st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=12)),
+    ),
+)
+
+
+def next_move(state: CaseState) -> st.SearchStrategy[Command]:
+    """What the right person would most likely do next, so runs reach the later stages often."""
+    waiting = state.with_status("summoned")
+    working = state.with_status("reported_in")
+    match state.stage:
+        case "discovered" if state.verified_by is None:
+            return st.builds(VerifyComplaint, grid_worker=st.just(GRID_WORKER),
+                             resolved_in_grid=st.sampled_from([False, False, False, True]))
+        case "discovered":
+            return st.builds(BlowWhistle, by=st.just(SECRETARY), departments=st.lists(
+                st.sampled_from(CODES[:4]), min_size=1, max_size=3, unique=True))
+        case "whistled" | "handling" if waiting:
+            return st.one_of(
+                st.builds(ReportIn, department=st.sampled_from(waiting), officer=st.just("值班员")),
+                st.builds(ReportIn, department=st.sampled_from(waiting), officer=st.just("值班员")),
+                st.builds(DeclineCase, department=st.sampled_from(waiting), reason=st.just("不属于本部门职责")),
+            )
+        case "handling" if working:
+            return st.builds(CompletePart, department=st.sampled_from(working), result=notes)
+        case "evaluating" if state.rating is None:
+            return st.builds(EvaluateOutcome, rating=st.sampled_from(["satisfied", "basically_satisfied",
+                                                                      "unsatisfied", "unsatisfied"]))
+        case _:
+            return directives(on_case(state))
+
+
+def steps_for(state: CaseState) -> st.SearchStrategy[Step]:
+    """The likely next move, any command, or a pause, in about equal shares; rarely a withdrawal."""
+    return st.sampled_from(CHOICES).flatmap(
+        lambda choice: withdrawals if choice == "withdraw"
+        else pauses if choice == "pause"
+        else commands_for(state) if choice == "any"
+        else next_move(state)
+    )
+
+
+CHOICES = ["move"] * 40 + ["any"] * 30 + ["pause"] * 29 + ["withdraw"]
+
+
+@st.composite
+def cases(draw: st.DrawFn) -> ComplaintInput:
+    return make_case(
+        category=draw(st.sampled_from(["cooking_fumes", "gas_supply"])),
+        urgency=draw(st.sampled_from(["normal", "urgent"])),
+        sla=draw(st.sampled_from([policy(), demo_policy()])),
+    )
+
+
+class Run:
+    """One case as the workflow holds it: the state, every event so far, and when handling last began."""
+
+    def __init__(self, case: ComplaintInput) -> None:
+        self.now = NOW
+        self.events: list[Event] = list(file_complaint(case, NOW))
+        self.state = fold(self.events)
+        self.handling_began: datetime | None = None
+
+    def record(self, events: list[Event]) -> None:
+        assert events, "an accepted command records at least one event"
+        for event in events:
+            assert event.at == self.now
+            before = self.state.stage
+            self.state = self.state.apply(event)
+            if self.state.stage == "handling" and before != "handling":
+                self.handling_began = event.at
+        self.events.extend(events)
+        check_invariants(self)
+
+    def command(self, command: Command) -> None:
+        before = self.state
+        try:
+            events = decide(self.state, command, self.now)
+        except CommandRejected as rejection:
+            assert rejection.field and rejection.reason
+            assert self.state == before and len(self.events) == before.event_count
+            return
+        self.record(events)
+
+    def advance(self, by: timedelta) -> None:
+        """Fire each deadline that falls due before ``now + by`` at its due time, then arrive there."""
+        until = self.now + by
+        for _ in range(100):
+            due = sorted((d for d in self.state.open_deadlines() if d.clock.due <= until), key=lambda d: d.clock.due)
+            if not due:
+                break
+            fired = due[0]
+            self.now = max(self.now, fired.clock.due)
+            command = ReachDeadline(kind=fired.kind, department=fired.department)
+            self.record(decide(self.state, command, self.now))  # a due deadline is never refused
+            still_open = [(d.kind, d.department) for d in self.state.open_deadlines()]
+            assert (fired.kind, fired.department) not in still_open, "a deadline fires once"
+        else:
+            raise AssertionError("deadlines kept firing without end")
+        self.now = until
+
+
+def check_invariants(run: Run) -> None:
+    """What must hold of any case after any accepted command or deadline."""
+    state = run.state
+    max_reopens = state.case.policy.max_reopens
+    assert state.event_count == len(run.events)
+    assert fold(run.events) == state
+    assert state.updated_at == run.events[-1].at
+
+    # Escalation: a level beside the stage, 0..2; the street secretary only after the first secretary's miss.
+    assert state.escalation_level in (0, 1, 2)
+    if state.escalation is not None:
+        assert state.escalation.causes
+        if state.escalation.level == 2:
+            assert "first_secretary" in state.escalation.causes
+    assert 0 <= state.reopen_count <= max_reopens
+
+    # Closed means an outcome and nothing left to watch.
+    closed = state.stage == "closed"
+    assert closed == (state.outcome is not None) == (state.closed_at is not None)
+    if closed:
+        assert state.open_deadlines() == [] and state.next_deadline is None
+        assert state.escalation is None and not state.parked
+
+    # Each stage's own clock exists exactly while the case is in that stage.
+    assert (state.verify is not None) == (state.stage == "discovered")
+    assert (state.handling is not None) == (state.stage == "handling")
+    if state.evaluation is not None:
+        assert state.stage == "evaluating" and state.rating is None and not state.evaluation.lapsed
+    if state.stage == "evaluating" and state.evaluation is None:
+        # Rated unsatisfied with no reopen left: the case waits for a secretary's directive.
+        assert state.rating == "unsatisfied" and state.reopen_count == max_reopens
+    if state.rating is not None and not closed:
+        assert state.stage == "evaluating" and state.rating == "unsatisfied"
+
+    # Departments: nobody in grid discovery; someone on the case once the whistle has blown.
+    statuses = {code: part.status for code, part in state.departments.items()}
+    if state.stage == "discovered":
+        assert statuses == {} and not state.resolved_in_grid
+    if state.stage in ("whistled", "handling"):
+        assert statuses
+    if state.resolved_in_grid:
+        assert statuses == {}
+    if state.reroute is not None:
+        assert state.stage == "whistled" and set(statuses.values()) == {"declined"}
+    if state.stage == "whistled":
+        assert "summoned" in statuses.values() or state.reroute is not None
+    if state.stage == "handling":
+        # Only a department summoned (by whistle or order) after handling began is still to report in.
+        assert run.handling_began is not None
+        for code in state.with_status("summoned"):
+            clock = state.departments[code].report_in
+            assert clock is not None and clock.start >= run.handling_began
+
+    for part in state.departments.values():
+        assert part.report_in is not None
+        assert (part.officer is not None) == (part.status in ("reported_in", "done"))
+        assert (part.result is not None) == (part.status == "done")
+
+    # The lead is an active department whenever there is one.
+    active = [code for code, status in statuses.items() if status != "declined"]
+    if active:
+        assert state.lead in active
+    else:
+        assert state.lead is None
+
+    # Open clocks run forward, one timer each.
+    keys = [(d.kind, d.department) for d in state.open_deadlines()]
+    assert len(keys) == len(set(keys))
+    for open_deadline in state.open_deadlines():
+        assert open_deadline.clock.due > open_deadline.clock.start
+        assert not open_deadline.clock.lapsed
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=cases(), data=st.data())
+def test_any_run_of_commands_and_deadlines_keeps_the_case_consistent(case: ComplaintInput, data: st.DataObject) -> None:
+    run = Run(case)
+    check_invariants(run)
+    for _ in range(data.draw(st.integers(min_value=0, max_value=60), label="steps")):
+        if run.state.stage == "closed":
+            # A closed case refuses whatever comes next.
+            run.command(data.draw(commands_for(run.state), label="after closing"))
+            break
+        step = data.draw(steps_for(run.state))
+        if isinstance(step, Advance):
+            run.advance(step.by)
+        else:
+            run.command(step)
+    assert apply_all(fold(run.events[:1]), run.events[1:]) == run.state

@@ -1,0 +1,332 @@
+"""``whistle``: file complaints, act on them, read them, and run the stack, the worker and the demo.
+
+Every command prints JSON with ``--json`` and tables otherwise. A command the case refuses exits 1 with
+one line on stderr (``rejected: <field>: <reason>``) and changes nothing; input that does not parse exits
+2 with one line (``invalid: <field>: <reason>``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from typing import Annotated, NoReturn
+
+import typer
+from pydantic import ValidationError
+from temporalio.service import RPCError
+
+from schemas import commands
+from schemas.errors import CommandRejected
+from schemas.org import load_directory
+from schemas.view import CaseView
+from whistle import devstack, output
+from whistle.client import CaseNotFound, PersonCommand, WhistleClient
+from whistle.logging import configure_logging
+from whistle.runtime import InvalidInput, NoWorker, ask, read_intake, start_stack
+from whistle.settings import Settings
+
+app = typer.Typer(
+    help=(
+        "Whistle (吹哨报到): durable complaint cases for community governance.\n\n"
+        "Commands use TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE and DATABASE_URL when set, and otherwise start "
+        "(or find) the embedded stack under .whistle/.\n\n"
+        "Commands that act on a case (verify ... withdraw) and status need a worker polling the task queue: "
+        "run `whistle worker` in another terminal. Only `whistle demo` runs its own.\n\n"
+        "Exit codes: 0 done, 1 rejected by the case or not found, 2 invalid input."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,  # locals may hold a reporter's name and phone
+)
+dev_app = typer.Typer(help="The embedded development stack (Temporal dev server and PostgreSQL under .whistle/).")
+app.add_typer(dev_app, name="dev")
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+CaseId = Annotated[str, typer.Argument(metavar="ID", help="The complaint id.", show_default=False)]
+NoteOption = Annotated[str, typer.Option("--note", help="A free-text note.")]
+NEEDS_WORKER = " Needs a running worker (`whistle worker`)."
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    typer.echo(message.replace("\n", " "), err=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def _reported() -> Iterator[None]:
+    """Errors a user can cause become one line on stderr and a non-zero exit, never a traceback."""
+    try:
+        yield
+    except CommandRejected as error:
+        _fail(f"rejected: {error}", 1)
+    except CaseNotFound as error:
+        _fail(f"not found: {error}", 1)
+    except ValidationError as error:
+        _fail(f"invalid: {output.validation_message(error)}", 2)
+    except InvalidInput as error:
+        _fail(f"invalid: {error}", 2)
+    except (NoWorker, RPCError, RuntimeError) as error:
+        _fail(f"error: {error}", 1)
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None  # Ctrl-C: quietly, with the shell's usual code
+
+
+def _settings(*, logging: bool = True) -> Settings:
+    """The environment's settings; logging goes to stderr so stdout stays clean for ``--json``."""
+    settings = Settings()
+    if logging:
+        configure_logging(settings)
+    return settings
+
+
+def _show_view(client: WhistleClient, view: CaseView, as_json: bool) -> None:
+    if as_json:
+        output.print_json(view.model_dump(mode="json"))
+    else:
+        output.console.print(output.view_table(view, output.Names(client.directory)))
+
+
+def _send(complaint_id: str, build: Callable[[], PersonCommand], as_json: bool) -> None:
+    """Build the command (so bad input fails before any connection), send it, show the new view."""
+    with _reported():
+        settings = _settings()
+        command = build()
+        client, view = ask(settings, lambda client: client.execute(complaint_id, command))
+    _show_view(client, view, as_json)
+
+
+def _codes(text: str) -> list[str]:
+    return [code.strip() for code in text.split(",") if code.strip()]
+
+
+@app.command()
+def submit(
+    source: Annotated[str, typer.Argument(metavar="FILE|-", help="Intake as JSON or YAML; - reads stdin.")] = "-",
+    as_json: JsonFlag = False,
+) -> None:
+    """File a complaint; the same complaint_id twice returns the existing case (duplicate: true)."""
+    with _reported():
+        settings = _settings()
+        intake = read_intake(source)
+        _, result = ask(settings, lambda client: client.submit(intake), worker=False)
+    if as_json:
+        output.print_json(result.model_dump(mode="json"))
+        return
+    heading = "已存在（重复提交，未新建）" if result.duplicate else "已立案"
+    output.console.print(f"{heading} 编号 {result.complaint_id}  workflow {result.workflow_id}  run {result.run_id}")
+
+
+Department = Annotated[str, typer.Option("--department", help="The department's code.")]
+
+
+@app.command(help="A grid worker verifies the complaint, or resolves it inside the grid." + NEEDS_WORKER)
+def verify(
+    complaint_id: CaseId,
+    grid_worker: Annotated[str, typer.Option("--grid-worker", help="The grid worker's id.")],
+    resolved_in_grid: Annotated[bool, typer.Option("--resolved-in-grid", help="Resolved on the spot.")] = False,
+    note: NoteOption = "",
+    as_json: JsonFlag = False,
+) -> None:
+    fields = {"grid_worker": grid_worker, "resolved_in_grid": resolved_in_grid, "note": note}
+    _send(complaint_id, lambda: commands.VerifyComplaint.model_validate(fields), as_json)
+
+
+@app.command(help="The community secretary blows the whistle, summoning departments." + NEEDS_WORKER)
+def blow(
+    complaint_id: CaseId,
+    by: Annotated[str, typer.Option("--by", help="The community secretary's id.")],
+    departments: Annotated[str, typer.Option("--departments", help="Department codes, comma-separated.")],
+    lead: Annotated[str | None, typer.Option("--lead", help="The lead department (default: the first).")] = None,
+    note: NoteOption = "",
+    as_json: JsonFlag = False,
+) -> None:
+    fields = {"by": by, "departments": _codes(departments), "lead": lead, "note": note}
+    _send(complaint_id, lambda: commands.BlowWhistle.model_validate(fields), as_json)
+
+
+@app.command("report-in", help="A summoned department reports in through an officer." + NEEDS_WORKER)
+def report_in(
+    complaint_id: CaseId,
+    department: Department,
+    officer: Annotated[str, typer.Option("--officer", help="The officer's name.")],
+    as_json: JsonFlag = False,
+) -> None:
+    fields = {"department": department, "officer": officer}
+    _send(complaint_id, lambda: commands.ReportIn.model_validate(fields), as_json)
+
+
+@app.command(help="A summoned department declines with a reason (退单)." + NEEDS_WORKER)
+def decline(
+    complaint_id: CaseId,
+    department: Department,
+    reason: Annotated[str, typer.Option("--reason", help="Why it is not theirs.")],
+    as_json: JsonFlag = False,
+) -> None:
+    fields = {"department": department, "reason": reason}
+    _send(complaint_id, lambda: commands.DeclineCase.model_validate(fields), as_json)
+
+
+@app.command(help="A working department records progress." + NEEDS_WORKER)
+def progress(
+    complaint_id: CaseId,
+    department: Department,
+    note: Annotated[str, typer.Option("--note", help="What was done.")],
+    as_json: JsonFlag = False,
+) -> None:
+    fields = {"department": department, "note": note}
+    _send(complaint_id, lambda: commands.RecordProgress.model_validate(fields), as_json)
+
+
+@app.command(help="A working department marks its part done; the last one ends handling." + NEEDS_WORKER)
+def complete(
+    complaint_id: CaseId,
+    department: Department,
+    result: Annotated[str, typer.Option("--result", help="What the department achieved.")],
+    as_json: JsonFlag = False,
+) -> None:
+    fields = {"department": department, "result": result}
+    _send(complaint_id, lambda: commands.CompletePart.model_validate(fields), as_json)
+
+
+@app.command(help="The reporter rates the result; unsatisfied reopens handling." + NEEDS_WORKER)
+def evaluate(
+    complaint_id: CaseId,
+    rating: Annotated[str, typer.Option("--rating", help="satisfied, basically_satisfied or unsatisfied.")],
+    comment: Annotated[str, typer.Option("--comment", help="The resident's comment.")] = "",
+    as_json: JsonFlag = False,
+) -> None:
+    fields = {"rating": rating, "comment": comment}
+    _send(complaint_id, lambda: commands.EvaluateOutcome.model_validate(fields), as_json)
+
+
+@app.command(help="A first or street secretary orders departments in, extends, or parks the case." + NEEDS_WORKER)
+def direct(
+    complaint_id: CaseId,
+    by: Annotated[str, typer.Option("--by", help="The first (or street) secretary's id.")],
+    order: Annotated[str | None, typer.Option("--order", help="Order these departments in (D1,D2).")] = None,
+    extend: Annotated[str | None, typer.Option("--extend", help="Extend the running deadlines (24h, 3wd).")] = None,
+    park: Annotated[bool, typer.Option("--park", help="Park the case on the long-running list (挂账).")] = False,
+    note: NoteOption = "",
+    as_json: JsonFlag = False,
+) -> None:
+    def build() -> commands.IssueDirective:
+        kinds = [kind for kind, given in (("order", order), ("extend", extend), ("park", park)) if given]
+        if len(kinds) != 1:
+            raise InvalidInput("kind", "give exactly one of --order, --extend or --park")
+        fields = {"by": by, "kind": kinds[0], "departments": _codes(order or ""), "extend_by": extend, "note": note}
+        return commands.IssueDirective.model_validate(fields)
+
+    _send(complaint_id, build, as_json)
+
+
+@app.command(help="The reporter withdraws the complaint; the case closes." + NEEDS_WORKER)
+def withdraw(
+    complaint_id: CaseId,
+    reason: Annotated[str, typer.Option("--reason", help="Why it is withdrawn.")],
+    as_json: JsonFlag = False,
+) -> None:
+    _send(complaint_id, lambda: commands.WithdrawComplaint.model_validate({"reason": reason}), as_json)
+
+
+@app.command(help="The case at a glance: stage, escalation, departments, next deadline." + NEEDS_WORKER)
+def status(complaint_id: CaseId, as_json: JsonFlag = False) -> None:
+    with _reported():
+        settings = _settings()
+        client, view = ask(settings, lambda client: client.status(complaint_id))
+    _show_view(client, view, as_json)
+
+
+@app.command()
+def history(complaint_id: CaseId, as_json: JsonFlag = False) -> None:
+    """The case's timeline in domain words, read from its Temporal history."""
+    with _reported():
+        settings = _settings()
+        client, entries = ask(settings, lambda client: client.history(complaint_id), worker=False)
+    if as_json:
+        output.print_json(entries)
+    else:
+        names = output.Names(client.directory)
+        output.console.print(output.timeline_table(entries, names, f"案件 {complaint_id} 时间线"))
+
+
+@app.command()
+def org(as_json: JsonFlag = False) -> None:
+    """The directory: communities with their grids and secretaries, departments, category routing."""
+    with _reported():
+        settings = _settings()
+        directory = load_directory(settings.org)
+    if as_json:
+        output.print_json(directory.model_dump(mode="json"))
+        return
+    for table in output.org_tables(directory):
+        output.console.print(table)
+
+
+@dev_app.command("up")
+def dev_up(as_json: JsonFlag = False) -> None:
+    """Start (or find) the embedded stack, apply migrations, print where it is as JSON."""
+    with _reported():
+        settings = _settings()
+        stack = asyncio.run(start_stack(settings))
+    output.print_json(stack.to_json())
+
+
+@dev_app.command("down")
+def dev_down(as_json: JsonFlag = False) -> None:
+    """Stop the embedded stack (its data stays under .whistle/)."""
+    with _reported():
+        settings = _settings()
+        devstack.down(settings)
+    if as_json:
+        output.print_json({"stopped": True, "home": str(settings.home)})
+    else:
+        output.console.print(f"embedded stack under {settings.home} stopped")
+
+
+@dev_app.command("status")
+def dev_status(as_json: JsonFlag = False) -> None:
+    """Which embedded servers run (JSON)."""
+    output.print_json(devstack.status(_settings()))
+
+
+@app.command()
+def worker() -> None:
+    """Run a worker: poll the task queue with the workflow and its activities until Ctrl-C."""
+    from worker import run_worker
+
+    with _reported():
+        settings = _settings(logging=False)  # run_worker configures it
+        asyncio.run(run_worker(settings))
+
+
+@app.command()
+def demo() -> None:
+    """File the seed scenarios under a seconds-scale policy and drive them live (runs its own worker)."""
+    from whistle.demo import run_demo
+
+    with _reported():
+        settings = _settings(logging=False)  # the demo keeps its screen quiet
+        asyncio.run(run_demo(settings))
+
+
+def main() -> None:
+    """The console script. It leaves through ``os._exit`` once the output is flushed: in a short-lived process
+    the Temporal client's Rust threads can abort CPython's own teardown (temporalio/sdk-python#300)."""
+    code = 1
+    try:
+        app()
+        code = 0
+    except SystemExit as done:
+        code = done.code if isinstance(done.code, int) else int(done.code is not None)
+        if isinstance(done.code, str):
+            print(done.code, file=sys.stderr)
+    except BaseException:
+        sys.excepthook(*sys.exc_info())  # typer's, as an uncaught exception would have shown it
+    finally:
+        with suppress(OSError):  # a closed pipe (`| head`) must not keep us from leaving
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)

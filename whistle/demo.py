@@ -1,0 +1,283 @@
+"""``whistle demo``: the seed scenarios, filed under a seconds-scale policy and driven live, all at once.
+
+It brings the embedded stack up (or uses the configured servers), runs a worker in this process, files
+every scenario of ``data/seeds.yaml`` with fresh complaint ids, and plays each one's path as the people in
+it would: grid workers, the community secretary, departments, the first secretary, the resident. Deadlines
+are real: the case that waits for a missed report-in waits for the workflow's own timer to escalate it.
+At the end it prints every timeline and the read model from PostgreSQL, and leaves the UI address.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import httpx
+import yaml
+from rich.cells import set_cell_size
+from rich.markup import escape
+from rich.rule import Rule
+
+from activities.event_store import Pool, apply_migrations, create_pool, list_cases
+from schemas import commands
+from schemas.common import Code, Model
+from schemas.intake import ComplaintIntake
+from schemas.org import CaseContext
+from schemas.view import CaseView
+from whistle import output
+from whistle.client import PersonCommand, WhistleClient, workflow_id_for
+from whistle.logging import configure_logging
+from whistle.runtime import open_session
+from whistle.settings import DATA_DIR, Settings
+from worker import build_worker
+
+ScenarioPath = Literal[
+    "resolved_in_grid",
+    "satisfied",
+    "report_in_missed",
+    "declined",
+    "reopened",
+    "handling_overdue",
+    "first_secretary_order",
+]
+ESCALATION_WAIT = 90.0
+"""Seconds a scenario waits at most for a deadline to escalate before the demo gives up (the policy's are ~30)."""
+OFFICERS = ("王建国", "李红", "张伟", "刘洋", "陈静", "杨帆", "赵磊", "黄敏")
+
+
+class Seed(Model):
+    """One scenario of ``seeds.yaml``: who is summoned, the path it takes, and the intake (no time)."""
+
+    key: str
+    path: ScenarioPath
+    summary_zh: str
+    departments: list[Code]
+    intake: dict[str, Any]
+
+
+def load_seeds() -> list[Seed]:
+    with open(DATA_DIR / "seeds.yaml", encoding="utf-8") as file:
+        return [Seed.model_validate(item) for item in yaml.safe_load(file)]
+
+
+class Case:
+    """One scenario being driven: sends each actor's command through the SDK and narrates it."""
+
+    def __init__(self, client: WhistleClient, seed: Seed, complaint_id: str, started: float) -> None:
+        self.client = client
+        self.seed = seed
+        self.complaint_id = complaint_id
+        self.departments = seed.departments
+        self.started = started
+        self.names = output.Names(client.directory)
+        self.context: CaseContext | None = None
+
+    def say(self, text: str) -> None:
+        """One narrated line: seconds since the demo started, the case (its title, cut to fit), what happened."""
+        elapsed = time.monotonic() - self.started
+        title = set_cell_size(self.seed.intake["title"], 24)
+        output.console.print(f"[dim]{elapsed:5.1f}s[/dim] [cyan]{escape(title)}[/cyan] {text}")
+
+    async def file(self) -> None:
+        intake = ComplaintIntake.model_validate(
+            {**self.seed.intake, "complaint_id": self.complaint_id, "reported_at": datetime.now(UTC)}
+        )
+        self.context = self.client.directory.context_for(intake.community, intake.grid, intake.category)
+        await self.client.submit(intake)
+        self.say(f"立案 {self.complaint_id}")
+
+    async def send(self, command: PersonCommand, text: str) -> CaseView:
+        view = await self.client.execute(self.complaint_id, command)
+        self.say(f"{text}  → {output.label('stage', view.stage)}")
+        return view
+
+    def people(self) -> CaseContext:
+        assert self.context is not None, "file() first"
+        return self.context
+
+    async def verify(self, *, resolved: bool = False) -> None:
+        worker = self.people().grid.grid_workers[0]
+        note = "现场处理完毕" if resolved else "现场核实属实"
+        command = commands.VerifyComplaint(grid_worker=worker.id, resolved_in_grid=resolved, note=note)
+        await self.send(command, f"网格员 {worker.name} {'核实并在网格内解决' if resolved else '核实'}")
+
+    async def blow(self) -> None:
+        secretary = self.people().community.secretary
+        command = commands.BlowWhistle(by=secretary.id, departments=self.departments, lead=self.departments[0])
+        await self.send(command, f"社区书记 {secretary.name} 吹哨：{self.listed(self.departments)}")
+
+    async def report_in(self, departments: Sequence[str]) -> None:
+        async def report(code: str) -> None:
+            officer = OFFICERS[self.departments.index(code) % len(OFFICERS)]
+            await self.send(commands.ReportIn(department=code, officer=officer), f"{self.names.department(code)} 报到")
+
+        await asyncio.gather(*(report(code) for code in departments))  # departments act independently
+
+    async def decline(self, code: str) -> None:
+        reason = "该事项不属本部门职责范围"
+        await self.send(commands.DeclineCase(department=code, reason=reason), f"{self.names.department(code)} 退单")
+
+    async def work(self, departments: Sequence[str], round_: str = "") -> None:
+        """Each department records progress, then completes its part (the last one ends handling)."""
+
+        async def progress(code: str) -> None:
+            note = f"{round_}已到现场，制定并实施处置方案"
+            await self.send(
+                commands.RecordProgress(department=code, note=note), f"{self.names.department(code)} 记录进展"
+            )
+
+        async def complete(code: str) -> None:
+            result = f"{round_}{self.names.department(code)}负责部分已处置完毕"
+            await self.send(
+                commands.CompletePart(department=code, result=result), f"{self.names.department(code)} 办结"
+            )
+
+        await asyncio.gather(*(progress(code) for code in departments))
+        await asyncio.gather(*(complete(code) for code in departments))
+
+    async def evaluate(self, rating: commands.Rating) -> None:
+        comment = "问题还没彻底解决" if rating == "unsatisfied" else "感谢各部门"
+        await self.send(
+            commands.EvaluateOutcome(rating=rating, comment=comment), f"居民评价：{output.label('rating', rating)}"
+        )
+
+    async def direct(self, *, order: Sequence[str] = (), extend: str | None = None) -> None:
+        first_secretary = self.people().community.first_secretary
+        if order:
+            command = commands.IssueDirective.model_validate(
+                {"by": first_secretary.id, "kind": "order", "departments": list(order), "note": "立即到场"}
+            )
+            text = f"第一书记 {first_secretary.name} 责令报到：{self.listed(order)}"
+        else:
+            command = commands.IssueDirective.model_validate(
+                {"by": first_secretary.id, "kind": "extend", "extend_by": extend, "note": "同意延期，盯办"}
+            )
+            text = f"第一书记 {first_secretary.name} 批准延期 {extend}"
+        await self.send(command, text)
+
+    async def escalated(self, why: str) -> None:
+        """Wait, polling the case, until a deadline has raised it to the first secretary."""
+        self.say(f"[yellow]等待{why}……[/yellow]")
+        deadline = time.monotonic() + ESCALATION_WAIT
+        while (view := await self.client.status(self.complaint_id)).escalation_level < 1:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.complaint_id}: no escalation within {ESCALATION_WAIT:.0f}s")
+            await asyncio.sleep(0.25)
+        self.say(f"[red]{why}，已升级至{output.label('escalation_level', view.escalation_level)}[/red]")
+
+    def listed(self, departments: Sequence[str]) -> str:
+        return "、".join(self.names.department(code) for code in departments)
+
+
+async def drive(case: Case) -> None:
+    """Play the scenario's path from filing to closure."""
+    everyone = case.departments
+    await case.file()
+    match case.seed.path:
+        case "resolved_in_grid":
+            await case.verify(resolved=True)
+            await case.evaluate("satisfied")
+        case "satisfied":
+            await case.verify()
+            await case.blow()
+            await case.report_in(everyone)
+            await case.work(everyone)
+            await case.evaluate("satisfied")
+        case "report_in_missed":
+            *present, missing = everyone
+            await case.verify()
+            await case.blow()
+            await case.report_in(present)
+            await case.escalated(f"{case.names.department(missing)}报到超时")
+            await case.direct(order=[missing])
+            await case.report_in([missing])
+            await case.work(everyone)
+            await case.evaluate("satisfied")
+        case "declined":
+            first, *others = everyone
+            await case.verify()
+            await case.blow()
+            await case.decline(first)
+            await case.report_in(others)
+            await case.work(others)
+            await case.evaluate("basically_satisfied")
+        case "reopened":
+            await case.verify()
+            await case.blow()
+            await case.report_in(everyone)
+            await case.work(everyone)
+            await case.evaluate("unsatisfied")
+            await case.work(everyone, "整改后")
+            await case.evaluate("satisfied")
+        case "handling_overdue":
+            await case.verify()
+            await case.blow()
+            await case.report_in(everyone)
+            await case.escalated("处置超时")
+            await case.direct(extend="30s")
+            await case.work(everyone)
+            await case.evaluate("satisfied")
+        case "first_secretary_order":
+            await case.direct(order=everyone)
+            await case.report_in(everyone)
+            await case.work(everyone)
+            await case.evaluate("satisfied")
+
+
+async def run_demo(settings: Settings) -> None:
+    """Stack up, worker in, every seed driven to closure; then timelines, the read model, the UI address."""
+    if "log_level" not in settings.model_fields_set:
+        settings = settings.model_copy(update={"log_level": "WARNING"})  # keep the narration readable
+    settings = settings.model_copy(update={"policy": DATA_DIR / "demo_policy.yaml", "org": DATA_DIR / "org.yaml"})
+    configure_logging(settings)
+    started = time.monotonic()
+    console = output.console
+    console.print(Rule("吹哨报到 Whistle 演示 · 秒级时限"))
+    session = await open_session(settings)
+    stack, client = session.stack, session.client
+    console.print(f"Temporal {stack.temporal_address} ({stack.namespace})   PostgreSQL {stack.database_url}")
+    pool = await create_pool(stack.database_url)
+    try:
+        await apply_migrations(pool)
+        async with httpx.AsyncClient() as http:
+            worker = build_worker(client.temporal, settings.task_queue, pool, http, settings.webhook_url)
+            async with worker:
+                cases = await play(client, started)
+        await show_results(client, cases, pool)
+    finally:
+        await pool.close()
+    console.print(Rule())
+    if stack.ui_url:
+        console.print(f"Temporal UI: [bold]{stack.ui_url}/namespaces/{stack.namespace}/workflows[/bold]")
+    console.print(f"演示完成，用时 {time.monotonic() - started:.1f}s；worker 已停止。")
+    console.print("嵌入式服务仍在运行，可继续查看；`whistle dev down` 将其关闭。")
+
+
+async def play(client: WhistleClient, started: float) -> list[Case]:
+    """File and drive every seed concurrently; return once every case's workflow has completed."""
+    stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+    cases = [Case(client, seed, f"{seed.key}-{stamp}", started) for seed in load_seeds()]
+    output.console.print(Rule(f"立案并推进 {len(cases)} 件（编号后缀 {stamp}）"))
+    await asyncio.gather(*(drive(case) for case in cases))
+    # A closed case's workflow finishes once its last events are in the store; wait for that.
+    handles = [client.temporal.get_workflow_handle(workflow_id_for(case.complaint_id)) for case in cases]
+    await asyncio.gather(*(handle.result() for handle in handles))
+    return cases
+
+
+async def show_results(client: WhistleClient, cases: list[Case], pool: Pool) -> None:
+    names = output.Names(client.directory)
+    output.console.print(Rule("时间线（Temporal 历史）"))
+    histories = await asyncio.gather(*(client.history(case.complaint_id) for case in cases))
+    for case, entries in zip(cases, histories, strict=True):
+        output.console.print()
+        output.console.print(f"[bold]{escape(case.seed.intake['title'])}[/bold]  {case.complaint_id}")
+        output.console.print(f"[dim]{escape(case.seed.summary_zh)}[/dim]")
+        output.console.print(output.timeline_table(entries, names, with_date=False))
+    ours = {case.complaint_id for case in cases}
+    views = [view for view in await list_cases(pool) if view.complaint_id in ours]
+    output.console.print(Rule("读模型（PostgreSQL complaints 表）"))
+    output.console.print(output.cases_table(views, names, f"本次演示 {len(views)} 件"))

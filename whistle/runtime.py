@@ -1,0 +1,109 @@
+"""The glue the CLI and the demo share: resolve the stack, connect, ask a case, read an intake.
+
+``devstack.up`` finds (or starts) the embedded servers unless ``TEMPORAL_ADDRESS`` / ``DATABASE_URL`` point
+elsewhere; the session then holds a ``WhistleClient`` built from the same settings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from activities.event_store import apply_migrations, create_pool
+from schemas.intake import ComplaintIntake
+from whistle import devstack
+from whistle.client import WhistleClient
+from whistle.connection import connect_temporal
+from whistle.settings import Settings
+
+T = TypeVar("T")
+
+WORKER_TIMEOUT = 30.0
+"""Seconds to wait for a worker to answer an Update or a query before saying none seems to run."""
+
+
+class InvalidInput(Exception):
+    """Input that is wrong before any model sees it (unreadable file, conflicting flags), as ``field: reason``."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+
+
+class NoWorker(Exception):
+    """Nothing answered an Update or a query in time: most likely no worker polls the task queue."""
+
+    def __init__(self, task_queue: str) -> None:
+        super().__init__(
+            f"worker: nothing answered within {WORKER_TIMEOUT:.0f}s on task queue {task_queue!r}; start "
+            "`whistle worker` (a command already sent is applied once a worker polls)"
+        )
+
+
+@dataclass(frozen=True)
+class Session:
+    """Where the servers are, and the SDK client talking to them."""
+
+    stack: devstack.StackInfo
+    client: WhistleClient
+
+
+async def open_session(settings: Settings) -> Session:
+    """Bring the stack up (or find it) and connect a ``WhistleClient`` with the settings' org and policy."""
+    stack = await asyncio.to_thread(devstack.up, settings)
+    temporal = await connect_temporal(stack.temporal_address, stack.namespace)
+    return Session(stack, WhistleClient.from_settings(temporal, settings))
+
+
+def ask(
+    settings: Settings, question: Callable[[WhistleClient], Awaitable[T]], *, worker: bool = True
+) -> tuple[WhistleClient, T]:
+    """Connect and ask, from synchronous code. ``worker``: the answer needs one, so give up after a while."""
+
+    async def asking() -> tuple[WhistleClient, T]:
+        client = (await open_session(settings)).client
+        if not worker:
+            return client, await question(client)
+        try:
+            return client, await asyncio.wait_for(question(client), WORKER_TIMEOUT)
+        except TimeoutError:
+            raise NoWorker(settings.task_queue) from None
+
+    return asyncio.run(asking())
+
+
+def read_intake(source: str) -> ComplaintIntake:
+    """An intake from a JSON or YAML file, or stdin for ``-``; ``reported_at`` defaults to now."""
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except OSError as error:
+        raise InvalidInput("file", f"{source}: {error.strerror}") from None
+    return parse_intake(text, datetime.now(UTC), source="stdin" if source == "-" else source)
+
+
+def parse_intake(text: str, now: datetime, *, source: str = "input") -> ComplaintIntake:
+    """An intake from JSON or YAML text; ``reported_at`` defaults to ``now``."""
+    try:
+        data: Any = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise InvalidInput("file", f"{source} is not JSON or YAML ({str(error).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise InvalidInput("file", f"{source} does not hold a JSON or YAML mapping")
+    return ComplaintIntake.model_validate({"reported_at": now, **data})
+
+
+async def start_stack(settings: Settings) -> devstack.StackInfo:
+    """``devstack.up`` and the event store's migrations: what ``whistle dev up`` does."""
+    stack = await asyncio.to_thread(devstack.up, settings)
+    pool = await create_pool(stack.database_url)
+    try:
+        await apply_migrations(pool)
+    finally:
+        await pool.close()
+    return stack
