@@ -2,8 +2,9 @@
 
 The data comes from the ``chinese-calendar`` package, which knows only the years the State Council has
 published (2004 to 2026 in the installed release). A year it does not know is left out of the calendar,
-so deadlines in it count Monday to Friday, and an error-level alarm is logged every time such a calendar
-is built: someone must upgrade the package before the wrong deadlines pile up.
+so deadlines in it count Monday to Friday; the case whose working-day deadline lands in such a year raises
+the "calendar data missing for YEAR" alarm (``ComplaintWorkflow``), so the alarm names real cases rather
+than firing on every filing.
 """
 
 from __future__ import annotations
@@ -14,16 +15,11 @@ from functools import lru_cache
 import chinese_calendar
 
 from schemas.calendar import CHINA_TIME, WorkCalendar
-from whistle.logging import get_logger
 
 
 def work_calendar(first_year: int, last_year: int) -> WorkCalendar:
-    """The statutory exceptions for ``first_year``..``last_year``; logs an alarm for each year not known."""
-    calendar = _statutory_calendar(first_year, last_year)
-    for year in range(first_year, last_year + 1):
-        if year not in calendar.years:
-            get_logger(year=year).error(f"calendar data missing for {year}")
-    return calendar
+    """The statutory exceptions for ``first_year``..``last_year``; years the package lacks are left out."""
+    return _statutory_calendar(first_year, last_year)
 
 
 def calendar_for_filing(reported_at: datetime, horizon_years: int = 2) -> WorkCalendar:
@@ -37,7 +33,7 @@ def calendar_for_filing(reported_at: datetime, horizon_years: int = 2) -> WorkCa
 
 @lru_cache(maxsize=64)
 def _statutory_calendar(first_year: int, last_year: int) -> WorkCalendar:
-    """Pure and a few thousand look-ups per call, so cached; the alarm stays outside the cache."""
+    """Pure and a few thousand look-ups per call, so cached."""
     years: list[int] = []
     holidays: list[date] = []
     workdays: list[date] = []

@@ -37,7 +37,7 @@ class GridVerified(EventBase):
 
 
 class ResolvedInGrid(EventBase):
-    """Resolved inside the grid (小事不出网格): straight to the resident's evaluation."""
+    """Resolved inside the grid (小事不出网格): straight to the resident's evaluation; ends any escalation."""
 
     type: Literal["ResolvedInGrid"] = "ResolvedInGrid"
     grid_worker: PersonId
@@ -135,7 +135,10 @@ class HandlingOverdue(EventBase):
 
 
 class HandlingCompleted(EventBase):
-    """Every department on the case is done: the resident is asked to rate it (居民评价)."""
+    """Every department on the case is done: the resident is asked to rate it (居民评价).
+
+    The stall that any escalation was about is over, so the escalation (and any parking) ends here.
+    """
 
     type: Literal["HandlingCompleted"] = "HandlingCompleted"
     evaluation_due: AwareDatetime

@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import AwareDatetime
 
 from schemas.commands import DeadlineKind, Rating
-from schemas.common import Code, Model, Name
+from schemas.common import Code, Duration, Model, Name
 from schemas.events import (
     CaseClosed,
     CaseParked,
@@ -82,6 +82,17 @@ class Deadline(Model):
     clock: Clock
 
 
+POLICY_WINDOW: dict[DeadlineKind, str] = {
+    "verify": "verify",
+    "report_in": "report_in",
+    "reroute": "report_in",
+    "handling": "handling",
+    "evaluation": "evaluation",
+    "first_secretary": "first_secretary",
+}
+"""Which policy window sets each kind of clock."""
+
+
 class CaseState(Model):
     """Everything known about one case, as folded from its events."""
 
@@ -138,6 +149,15 @@ class CaseState(Model):
         if self.escalation and self.escalation.level == 1 and not self.escalation.respond.lapsed:
             found.append(Deadline(kind="first_secretary", clock=self.escalation.respond))
         return found
+
+    def calendar_gaps(self) -> list[int]:
+        """Years in which an open working-day clock was counted Monday to Friday for want of calendar data."""
+        years: set[int] = set()
+        for deadline in self.open_deadlines():
+            window: Duration = getattr(self.case.policy, POLICY_WINDOW[deadline.kind])
+            if window.unit == "wd":
+                years.update(self.case.calendar.missing_years(deadline.clock.start, deadline.clock.due))
+        return sorted(years)
 
     @property
     def next_deadline(self) -> datetime | None:
@@ -204,6 +224,8 @@ def _changes(state: CaseState, event: Event) -> dict[str, object]:
                 "resolved_in_grid": True,
                 "stage": "evaluating",
                 "verify": None,
+                "parked": False,
+                "escalation": None,
                 "evaluation": Clock(start=event.at, due=event.evaluation_due),
             }
         case WhistleBlown():
@@ -263,6 +285,7 @@ def _changes(state: CaseState, event: Event) -> dict[str, object]:
                 "stage": "evaluating",
                 "handling": None,
                 "parked": False,
+                "escalation": None,
                 "evaluation": Clock(start=event.at, due=event.evaluation_due),
             }
         case ResidentEvaluated():

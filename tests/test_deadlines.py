@@ -6,6 +6,7 @@ see it over days, against a real worker and a real PostgreSQL.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -199,3 +200,25 @@ async def test_every_event_reaches_the_store_in_order(client: WhistleClient, poo
 
     await wait_until(stored_all)
     assert await load_events(pool, complaint_id) == await client.events(complaint_id)
+
+
+async def test_working_day_deadline_beyond_the_calendar_data_raises_the_alarm(
+    client: WhistleClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    long_handling = client.policy.model_copy(
+        update={"default": client.policy.default.model_copy(update={"handling": parse_duration("200wd")})}
+    )
+    planner = WhistleClient(
+        client.temporal, task_queue=client.task_queue, directory=client.directory, policy=long_handling
+    )
+    complaint_id = await file_case(planner)
+    await client.execute(complaint_id, VerifyComplaint(grid_worker=GRID_WORKER))
+    await client.execute(complaint_id, BlowWhistle(by=SECRETARY, departments=[LEAD]))
+    with caplog.at_level(logging.ERROR, logger="temporalio.workflow"):
+        view = await client.execute(complaint_id, ReportIn(department=LEAD, officer="王科长"))
+        assert view.stage == "handling"
+
+        async def alarmed() -> bool:
+            return any("calendar data missing for 2027" in record.getMessage() for record in caplog.records)
+
+        await wait_until(alarmed)

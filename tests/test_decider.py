@@ -710,12 +710,22 @@ def test_verify_missed_then_whistle_still_needs_a_directive_to_lower_the_escalat
     assert state.stage == "whistled" and state.escalation_level == 1
 
 
-def test_parked_case_keeps_only_its_evaluation_window() -> None:
-    state = run_all(new_case(), [park(), verify(resolved=True)])
-    assert state.parked
+def test_parked_case_resolved_in_the_grid_leaves_the_long_running_list() -> None:
+    parked = run(new_case(), park())
+    assert parked.parked and parked.open_deadlines() == []
+    state = run(parked, verify(resolved=True))
+    assert not state.parked
     assert [d.kind for d in state.open_deadlines()] == ["evaluation"]
     state = run(state, deadline("evaluation"), later(days=3))
     assert state.stage == "closed" and state.outcome == "unevaluated"
+
+
+def test_finished_handling_ends_the_escalation_it_answered() -> None:
+    state = run(handling(), deadline("handling"), later(days=30))
+    assert state.escalation_level == 1
+    state = run_all(state, [complete(code) for code in state.departments], later(days=30))
+    assert state.stage == "evaluating" and state.escalation_level == 0
+    assert [d.kind for d in state.open_deadlines()] == ["evaluation"]
 
 
 def test_unanswered_evaluation_closes_the_case_as_unevaluated() -> None:

@@ -77,6 +77,7 @@ class ComplaintWorkflow:
         self._outbox: list[RecordedEvent] = [RecordedEvent(complaint_id=case.complaint_id, seq=1, event=filed[0])]
         self._notices: list[Notification] = []
         self._warned: set[str] = set()
+        self._calendar_alarms: set[int] = set()
         self._changes = 0
         self._closing = False
 
@@ -215,6 +216,16 @@ class ComplaintWorkflow:
         self._outbox.append(RecordedEvent(complaint_id=self._state.complaint_id, seq=seq, event=event))
         self._notices.extend(notices_for(self._state, event))
         self._changes += 1
+        self._raise_calendar_alarm()
+
+    def _raise_calendar_alarm(self) -> None:
+        """A working-day clock counted on weekdays only: wrong by every holiday, so operators must hear."""
+        for year in self._state.calendar_gaps():
+            if year not in self._calendar_alarms:
+                self._calendar_alarms.add(year)
+                workflow.logger.error(
+                    f"calendar data missing for {year}", extra={"year": year, "complaint_id": self._state.complaint_id}
+                )
 
     def _fire_due_clocks(self) -> None:
         """Turn every clock that has run out into its event, earliest first; send warnings that are due."""
