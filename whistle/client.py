@@ -99,15 +99,8 @@ def timeline_entry(recorded: RecordedEvent) -> dict[str, Any]:
     if isinstance(event, ComplaintFiled):
         intake = event.case.intake
         body: dict[str, Any] = {
-            "type": event.type,
-            "at": event.at.isoformat(),
-            "title": intake.title,
-            "source": intake.source,
-            "community": intake.community,
-            "grid": intake.grid,
-            "category": intake.category,
-            "urgency": intake.urgency,
-            "verify_due": event.verify_due.isoformat(),
+            **event.model_dump(mode="json", include={"type", "at", "verify_due"}),
+            **intake.model_dump(mode="json", include={"title", "source", "community", "grid", "category", "urgency"}),
         }
     else:
         body = event.model_dump(mode="json")
@@ -148,7 +141,13 @@ class WhistleClient:
 
     async def submit(self, intake: ComplaintIntake, *, now: datetime | None = None) -> SubmitResult:
         """File a complaint. The same ``complaint_id`` twice returns the existing case, never a second one."""
-        case = self.build_case(intake, now or datetime.now(UTC))
+        try:
+            case = self.build_case(intake, now or datetime.now(UTC))
+        except CommandRejected:
+            # A resent ticket whose details no longer check out (say the directory changed) is still a duplicate.
+            if intake.complaint_id is not None and (existing := await self._existing(intake.complaint_id)):
+                return existing
+            raise
         workflow_id = workflow_id_for(case.complaint_id)
         attributes = TypedSearchAttributes(
             [
@@ -168,10 +167,10 @@ class WhistleClient:
                 search_attributes=attributes,
             )
         except WorkflowAlreadyStartedError:
-            described = await self.temporal.get_workflow_handle(workflow_id).describe()
-            return SubmitResult(
-                complaint_id=case.complaint_id, workflow_id=workflow_id, run_id=described.run_id, duplicate=True
-            )
+            existing = await self._existing(case.complaint_id)
+            if existing is None:  # started and gone between the two calls: only a retention purge does that
+                raise
+            return existing
         return SubmitResult(
             complaint_id=case.complaint_id, workflow_id=workflow_id, run_id=handle.result_run_id or "", duplicate=False
         )
@@ -227,6 +226,16 @@ class WhistleClient:
     async def history(self, complaint_id: str) -> list[dict[str, Any]]:
         """The case's timeline in domain words: ``[{seq, at, type, ...}]``."""
         return [timeline_entry(recorded) for recorded in await self.events(complaint_id)]
+
+    async def _existing(self, complaint_id: str) -> SubmitResult | None:
+        workflow_id = workflow_id_for(complaint_id)
+        try:
+            described = await self.temporal.get_workflow_handle(workflow_id).describe()
+        except RPCError as error:
+            if error.status == RPCStatusCode.NOT_FOUND:
+                return None
+            raise
+        return SubmitResult(complaint_id=complaint_id, workflow_id=workflow_id, run_id=described.run_id, duplicate=True)
 
     async def _raise_missing_or_closed(self, complaint_id: str) -> None:
         try:

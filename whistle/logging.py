@@ -1,4 +1,9 @@
-"""Logging configured once per process; everything else asks ``get_logger`` for a bound logger."""
+"""Logging configured once per process; everything else asks ``get_logger`` for a bound logger.
+
+Standard-library records (the SDK's, and ``workflow.logger``, which stays silent during replay) pass
+through the same structlog renderer, so a workflow's "calendar data missing" alarm and an activity's
+"events appended" line come out in one format with their ids attached.
+"""
 
 from __future__ import annotations
 
@@ -19,22 +24,33 @@ def configure_logging(settings: Settings) -> None:
     if _configured:
         return
     use_json = settings.log_format == "json" or (settings.log_format == "auto" and not sys.stderr.isatty())
-    renderer: Any = structlog.processors.JSONRenderer(ensure_ascii=False) if use_json else (
-        structlog.dev.ConsoleRenderer()
+    renderer: Any = (
+        structlog.processors.JSONRenderer(ensure_ascii=False) if use_json else structlog.dev.ConsoleRenderer()
     )
-    level = logging.getLevelName(settings.log_level.upper())
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            renderer,
-        ],
-        wrapper_class=structlog.make_filtering_bound_logger(level if isinstance(level, int) else logging.INFO),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+            foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name, structlog.stdlib.ExtraAdder()],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(settings.log_level.upper())
+    logging.getLogger("temporalio").setLevel(logging.WARNING)
+    logging.getLogger("temporalio.workflow").setLevel(settings.log_level.upper())
+    logging.getLogger("temporalio.activity").setLevel(settings.log_level.upper())
     _configured = True
 
 
