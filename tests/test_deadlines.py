@@ -17,6 +17,7 @@ from activities.event_store import Pool, load_events
 from schemas.commands import (
     BlowWhistle,
     CompletePart,
+    DeclineCase,
     EvaluateOutcome,
     IssueDirective,
     ReportIn,
@@ -222,3 +223,18 @@ async def test_working_day_deadline_beyond_the_calendar_data_raises_the_alarm(
             return any("calendar data missing for 2027" in record.getMessage() for record in caplog.records)
 
         await wait_until(alarmed)
+
+
+async def test_case_every_department_declined_escalates_when_nobody_reroutes_it(
+    client: WhistleClient, time_env: WorkflowEnvironment
+) -> None:
+    complaint_id = await whistled_case(client)
+    for department in (LEAD, SECOND):
+        await client.execute(complaint_id, DeclineCase(department=department, reason="不属于本部门职责"))
+    waiting = await client.status(complaint_id)
+    assert waiting.stage == "whistled" and waiting.next_deadline is not None
+
+    await time_env.sleep(waiting.next_deadline - await time_env.get_current_time() + timedelta(minutes=1))
+    await status_when(client, complaint_id, "view.escalation_level == 1")
+    stored = await client.events(complaint_id)
+    assert stored[-1].event.model_dump()["cause"] == "reroute"
