@@ -120,7 +120,7 @@ class ReachDeadline(Model):
     department: Code | None = None
 
 
-Command = Annotated[
+PersonCommand = (
     VerifyComplaint
     | BlowWhistle
     | ReportIn
@@ -130,6 +130,7 @@ Command = Annotated[
     | EvaluateOutcome
     | IssueDirective
     | WithdrawComplaint
-    | ReachDeadline,
-    Field(discriminator="type"),
-]
+)
+"""Every command a person can send; ``ReachDeadline`` is the workflow's own."""
+
+Command = Annotated[PersonCommand | ReachDeadline, Field(discriminator="type")]

@@ -21,7 +21,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from activities.event_store import AppendEventsInput, EventStore, Pool, load_case, load_events
-from schemas.commands import RecordProgress, WithdrawComplaint
+from schemas.commands import PersonCommand, RecordProgress, WithdrawComplaint
 from schemas.errors import CommandRejected
 from schemas.events import Outcome
 from schemas.policy import SlaPolicy, load_policy
@@ -38,7 +38,7 @@ from tests.domain_fixtures import (
     verify,
 )
 from tests.helpers import TestClient, history_event_types, new_intake, running_worker, wait_until
-from whistle.client import PersonCommand, WhistleClient, workflow_id_for
+from whistle.client import WhistleClient, workflow_id_for
 from whistle.settings import DATA_DIR
 from workflows.complaint import ComplaintWorkflow
 

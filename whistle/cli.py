@@ -19,11 +19,12 @@ from pydantic import ValidationError
 from temporalio.service import RPCError
 
 from schemas import commands
+from schemas.commands import PersonCommand
 from schemas.errors import CommandRejected
 from schemas.org import load_directory
 from schemas.view import CaseView
 from whistle import devstack, output
-from whistle.client import CaseNotFound, PersonCommand, WhistleClient
+from whistle.client import CaseNotFound, WhistleClient
 from whistle.logging import configure_logging
 from whistle.runtime import InvalidInput, NoWorker, ask, read_intake, start_stack
 from whistle.settings import Settings

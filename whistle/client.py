@@ -25,6 +25,7 @@ from schemas.commands import (
     DeclineCase,
     EvaluateOutcome,
     IssueDirective,
+    PersonCommand,
     RecordProgress,
     ReportIn,
     VerifyComplaint,
@@ -40,19 +41,6 @@ from schemas.view import CaseView
 from whistle.settings import Settings
 from workflows import search_attributes
 from workflows.complaint import ComplaintWorkflow
-
-PersonCommand = (
-    VerifyComplaint
-    | BlowWhistle
-    | ReportIn
-    | DeclineCase
-    | RecordProgress
-    | CompletePart
-    | EvaluateOutcome
-    | IssueDirective
-    | WithdrawComplaint
-)
-"""Every command a person can send (``ReachDeadline`` is the workflow's own)."""
 
 UPDATE_NAMES: dict[type[Model], str] = {
     VerifyComplaint: "verify",

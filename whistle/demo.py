@@ -23,12 +23,13 @@ from rich.rule import Rule
 
 from activities.event_store import Pool, apply_migrations, create_pool, list_cases
 from schemas import commands
+from schemas.commands import PersonCommand
 from schemas.common import Code, Model
 from schemas.intake import ComplaintIntake
 from schemas.org import CaseContext
 from schemas.view import CaseView
 from whistle import output
-from whistle.client import PersonCommand, WhistleClient, workflow_id_for
+from whistle.client import WhistleClient, workflow_id_for
 from whistle.logging import configure_logging
 from whistle.runtime import open_session
 from whistle.settings import DATA_DIR, Settings
