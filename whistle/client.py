@@ -8,7 +8,7 @@ the domain's ``CommandRejected`` so callers see the field and the reason.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from temporalio.api.enums.v1 import EventType
@@ -18,7 +18,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.calendar import calendar_for_filing
-from activities.event_store import AppendEventsInput
+from activities.event_store import AppendEventsInput, Pool, create_pool
 from schemas.commands import (
     BlowWhistle,
     CompletePart,
@@ -37,7 +37,11 @@ from schemas.events import ComplaintFiled, RecordedEvent
 from schemas.intake import ComplaintInput, ComplaintIntake, check_not_future
 from schemas.org import OrgDirectory, load_directory
 from schemas.policy import SlaPolicy, load_policy
+from schemas.state import Stage
 from schemas.view import CaseView
+from whistle import reports, search
+from whistle.reports import Report, ReportGroupBy
+from whistle.search import CaseFilter, CaseSummary
 from whistle.settings import Settings
 from workflows import search_attributes
 from workflows.complaint import ComplaintWorkflow
@@ -98,21 +102,42 @@ def timeline_entry(recorded: RecordedEvent) -> dict[str, Any]:
 class WhistleClient:
     """A typed async client for integrators: file complaints, send commands, read status and history."""
 
-    def __init__(self, temporal: Client, *, task_queue: str, directory: OrgDirectory, policy: SlaPolicy) -> None:
+    def __init__(
+        self,
+        temporal: Client,
+        *,
+        task_queue: str,
+        directory: OrgDirectory,
+        policy: SlaPolicy,
+        database_url: str | None = None,
+        pool: Pool | None = None,
+    ) -> None:
+        """``database_url`` (or an open ``pool``, which the caller keeps and closes) is needed by ``report`` only."""
         self.temporal = temporal
         self.task_queue = task_queue
         self.directory = directory
         self.policy = policy
+        self.database_url = database_url
+        self._pool = pool
+        self._owns_pool = False
 
     @classmethod
-    def from_settings(cls, temporal: Client, settings: Settings) -> WhistleClient:
-        """A client using the directory and policy files the settings name."""
+    def from_settings(cls, temporal: Client, settings: Settings, *, database_url: str | None = None) -> WhistleClient:
+        """A client using the directory and policy files the settings name (and their database, unless given)."""
         return cls(
             temporal,
             task_queue=settings.task_queue,
             directory=load_directory(settings.org),
             policy=load_policy(settings.policy),
+            database_url=database_url or settings.database_url,
         )
+
+    async def close(self) -> None:
+        """Close the database pool this client opened for ``report`` (a pool passed in is left open)."""
+        if self._pool is not None and self._owns_pool:
+            await self._pool.close()
+            self._pool = None
+            self._owns_pool = False
 
     def build_case(self, intake: ComplaintIntake, now: datetime) -> ComplaintInput:
         """The workflow input for ``intake``; raises ``CommandRejected`` for anything the directory refutes."""
@@ -214,6 +239,45 @@ class WhistleClient:
     async def history(self, complaint_id: str) -> list[dict[str, Any]]:
         """The case's timeline in domain words: ``[{seq, at, type, ...}]``."""
         return [timeline_entry(recorded) for recorded in await self.events(complaint_id)]
+
+    async def list(
+        self,
+        *,
+        stage: Stage | None = None,
+        community: str | None = None,
+        department: str | None = None,
+        category: str | None = None,
+        escalated: bool = False,
+        overdue: bool = False,
+        limit: int | None = None,
+        now: datetime | None = None,
+    ) -> list[CaseSummary]:
+        """Cases matching every given filter, newest filing first, from a Temporal visibility query.
+
+        ``escalated``: escalation level above 0 now; ``overdue``: the next deadline is before ``now``.
+        Visibility is eventually consistent: a change made a moment ago may not show yet.
+        """
+        case_filter = CaseFilter(
+            stage=stage, community=community, department=department, category=category,
+            escalated=escalated, overdue=overdue,
+        )  # fmt: skip
+        return await search.list_cases(self.temporal, case_filter, now=now or datetime.now(UTC), limit=limit)
+
+    async def report(self, by: ReportGroupBy, *, since: date | None = None, now: datetime | None = None) -> Report:
+        """Rates and the red/black ranking per community, department or first secretary (``first_secretary``).
+
+        ``since``: only cases filed on or after that day (Beijing time). Read from the PostgreSQL read models,
+        so the client needs ``database_url`` or ``pool``.
+        """
+        return await reports.build_report(await self._database(), by, since=since, now=now or datetime.now(UTC))
+
+    async def _database(self) -> Pool:
+        if self._pool is None:
+            if self.database_url is None:
+                raise RuntimeError("database: this client has no database_url, which reports need")
+            self._pool = await create_pool(self.database_url)
+            self._owns_pool = True
+        return self._pool
 
     async def _existing(self, complaint_id: str) -> SubmitResult | None:
         workflow_id = workflow_id_for(complaint_id)

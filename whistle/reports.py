@@ -1,0 +1,269 @@
+"""Rates and rankings (红黑榜) per community, department or first secretary, from the PostgreSQL read models.
+
+The measures (README, "Measures") are computed in two steps: one SQL query reads a fact row per case from
+the ``complaints`` read model and the ``events`` table, then ``rank_groups`` (pure, no I/O) counts those
+facts per group, derives the rates and ranks the groups.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from asyncpg import Record
+from pydantic import AwareDatetime
+
+from activities.event_store import Pool
+from schemas.calendar import CHINA_TIME
+from schemas.common import Code, Model
+
+ReportGroupBy = Literal["community", "department", "first_secretary"]
+ListColour = Literal["red", "black"]
+
+
+class GroupFigures(Model):
+    """One community, department or first secretary: its counts, rates (None when nothing to divide by) and rank."""
+
+    group: Code
+    name: str
+    cases: int
+    summoned: int
+    """(case, department) summonses whose report-in was due: reported in, or the clock ran out."""
+    reported_on_time: int
+    declined: int
+    response_rate: float | None
+    closed: int
+    resolved: int
+    withdrawn: int
+    resolution_rate: float | None
+    evaluations: int
+    satisfied: int
+    """Ratings of satisfied or basically satisfied."""
+    satisfaction_rate: float | None
+    overdue: int
+    escalated: int
+    score: float | None
+    rank: int | None
+    """1 is best; None when the group has no rate to rank it by."""
+    board: ListColour | None
+    """``red`` on the red list (红榜, the top), ``black`` on the black list (黑榜, the bottom), None for neither."""
+
+
+class Report(Model):
+    """A ranking of every group that had a case filed since ``since`` (all time when None)."""
+
+    by: ReportGroupBy
+    since: date | None
+    generated_at: AwareDatetime
+    groups: list[GroupFigures]
+
+
+class SnapshotInput(Model):
+    """What the daily report workflow stores: the rankings of ``day`` (Beijing date of the run when None)."""
+
+    day: date | None = None
+
+
+def beijing_midnight(day: date) -> datetime:
+    """The start of ``day`` in Beijing time, as an aware datetime."""
+    return datetime(day.year, day.month, day.day, tzinfo=CHINA_TIME)
+
+
+RESOLVED_OUTCOMES = frozenset({"satisfied", "basically_satisfied", "unevaluated"})
+"""Closures that count as resolved. ``unevaluated`` closes only after handling was completed (or the grid
+resolved it) and the resident did not object within the window; ``withdrawn`` is closed but not resolved."""
+
+SATISFIED_RATINGS = frozenset({"satisfied", "basically_satisfied"})
+
+_FACT_EVENTS = ["ResidentEvaluated", "ReportInOverdue", "HandlingOverdue", "EscalatedToFirstSecretary",
+                "EscalatedToStreetSecretary"]  # fmt: skip
+
+_CASE_FACTS = """
+select c.complaint_id, c.community, c.stage, c.outcome,
+       c.state #> '{case,context,community}' as community_info,
+       c.state #> '{case,context,departments}' as department_info,
+       c.state -> 'departments' as departments,
+       coalesce((select jsonb_agg(e.payload order by e.seq) from events e
+                 where e.complaint_id = c.complaint_id and e.type = any($2::text[])), '[]'::jsonb) as facts
+from complaints c
+where $1::timestamptz is null or c.filed_at >= $1::timestamptz
+order by c.complaint_id
+"""
+
+
+class DepartmentFacts(Model):
+    """One department's part in one case, as far as the measures need it."""
+
+    status: str
+    reported_on_time: bool | None
+    report_in_lapsed: bool
+
+
+class CaseFacts(Model):
+    """What the measures need to know about one case (read from the read model and its stored events)."""
+
+    complaint_id: str
+    community: Code
+    community_name: str
+    first_secretary: str
+    first_secretary_name: str
+    department_names: dict[Code, str]
+    closed: bool
+    outcome: str | None
+    departments: dict[Code, DepartmentFacts]
+    ratings: list[str]
+    late_departments: list[Code]
+    handling_overdue: bool
+    escalations: list[tuple[str, Code | None]]
+    """(cause, department named by the escalation)."""
+
+    def worked_by(self, code: Code) -> bool:
+        """The department reported in and is (or was) working the case."""
+        return self.departments[code].status in ("reported_in", "done")
+
+    @property
+    def missed_deadline(self) -> bool:
+        return bool(self.late_departments or self.handling_overdue or self.escalations)
+
+
+async def load_case_facts(pool: Pool, since: date | None) -> list[CaseFacts]:
+    """A fact row per case filed since ``since`` (Beijing date), from ``complaints`` and ``events``."""
+    start = beijing_midnight(since) if since else None
+    rows = await pool.fetch(_CASE_FACTS, start, _FACT_EVENTS)
+    return [_facts_of(row) for row in rows]
+
+
+def _facts_of(row: Record) -> CaseFacts:
+    community = row["community_info"]
+    events = row["facts"]
+    return CaseFacts(
+        complaint_id=row["complaint_id"],
+        community=row["community"],
+        community_name=community["name"],
+        first_secretary=community["first_secretary"]["id"],
+        first_secretary_name=community["first_secretary"]["name"],
+        department_names={code: info["name"] for code, info in row["department_info"].items()},
+        closed=row["stage"] == "closed",
+        outcome=row["outcome"],
+        departments={
+            code: DepartmentFacts(
+                status=part["status"],
+                reported_on_time=part.get("reported_on_time"),
+                report_in_lapsed=bool((part.get("report_in") or {}).get("lapsed")),
+            )
+            for code, part in row["departments"].items()
+        },
+        ratings=[event["rating"] for event in events if event["type"] == "ResidentEvaluated"],
+        late_departments=[event["department"] for event in events if event["type"] == "ReportInOverdue"],
+        handling_overdue=any(event["type"] == "HandlingOverdue" for event in events),
+        escalations=[
+            (event["cause"], event.get("department")) for event in events if event["type"].startswith("Escalated")
+        ],
+    )
+
+
+class _Tally:
+    """Counts for one group while the facts are read."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.cases = self.summoned = self.on_time = self.declined = 0
+        self.closed = self.resolved = self.withdrawn = 0
+        self.evaluations = self.satisfied = self.overdue = self.escalated = 0
+
+    def count_response(self, part: DepartmentFacts) -> None:
+        """A summons counts once its report-in was due: on time, late, or its clock ran out unanswered."""
+        if part.status == "declined":
+            self.declined += 1
+        elif part.reported_on_time is not None:
+            self.summoned += 1
+            self.on_time += int(part.reported_on_time)
+        elif part.report_in_lapsed:
+            self.summoned += 1
+
+    def count_outcome(self, case: CaseFacts) -> None:
+        if case.closed:
+            self.closed += 1
+            self.resolved += int(case.outcome in RESOLVED_OUTCOMES)
+            self.withdrawn += int(case.outcome == "withdrawn")
+        self.evaluations += len(case.ratings)
+        self.satisfied += sum(rating in SATISFIED_RATINGS for rating in case.ratings)
+
+
+def _tally_by_place(facts: list[CaseFacts], by: ReportGroupBy) -> dict[str, _Tally]:
+    tallies: dict[str, _Tally] = {}
+    for case in facts:
+        if by == "community":
+            key, name = case.community, case.community_name
+        else:
+            key, name = case.first_secretary, case.first_secretary_name
+        tally = tallies.setdefault(key, _Tally(name))
+        tally.cases += 1
+        for part in case.departments.values():
+            tally.count_response(part)
+        tally.count_outcome(case)
+        tally.overdue += int(case.missed_deadline)
+        tally.escalated += int(bool(case.escalations))
+    return tallies
+
+
+def _tally_by_department(facts: list[CaseFacts]) -> dict[str, _Tally]:
+    tallies: dict[str, _Tally] = {}
+    for case in facts:
+        for code, part in case.departments.items():
+            tally = tallies.setdefault(code, _Tally(case.department_names.get(code, code)))
+            tally.cases += 1
+            tally.count_response(part)
+            worked = case.worked_by(code)
+            if worked:
+                tally.count_outcome(case)
+            tally.overdue += int(code in case.late_departments or (worked and case.handling_overdue))
+            tally.escalated += int(
+                any(department == code or (worked and cause == "handling") for cause, department in case.escalations)
+            )
+    return tallies
+
+
+def _rate(numerator: int, denominator: int) -> float | None:
+    return round(numerator / denominator, 4) if denominator else None
+
+
+def rank_groups(facts: list[CaseFacts], by: ReportGroupBy) -> list[GroupFigures]:
+    """Every group's figures, best first; groups with no rate at all come last, unranked."""
+    tallies = _tally_by_department(facts) if by == "department" else _tally_by_place(facts, by)
+    groups: list[GroupFigures] = []
+    for key, tally in tallies.items():
+        rates = (
+            _rate(tally.on_time, tally.summoned),
+            _rate(tally.resolved, tally.closed),
+            _rate(tally.satisfied, tally.evaluations),
+        )
+        known = [rate for rate in rates if rate is not None]
+        groups.append(
+            GroupFigures(
+                group=key, name=tally.name, cases=tally.cases,
+                summoned=tally.summoned, reported_on_time=tally.on_time, declined=tally.declined,
+                response_rate=rates[0],
+                closed=tally.closed, resolved=tally.resolved, withdrawn=tally.withdrawn, resolution_rate=rates[1],
+                evaluations=tally.evaluations, satisfied=tally.satisfied, satisfaction_rate=rates[2],
+                overdue=tally.overdue, escalated=tally.escalated,
+                score=round(sum(known) / len(known), 4) if known else None, rank=None, board=None,
+            )
+        )  # fmt: skip
+    groups.sort(key=lambda g: (g.score is None, -(g.score or 0.0), g.overdue, g.escalated, -g.cases, g.group))
+    ranked = sum(group.score is not None for group in groups)
+    listed = min(max(1, ranked // 5), ranked // 2)
+    for position, group in enumerate(groups[:ranked], start=1):
+        board: ListColour | None = None
+        if position <= listed:
+            board = "red"
+        elif position > ranked - listed:
+            board = "black"
+        groups[position - 1] = group.model_copy(update={"rank": position, "board": board})
+    return groups
+
+
+async def build_report(pool: Pool, by: ReportGroupBy, *, since: date | None, now: datetime) -> Report:
+    """The ranking of ``by`` over the cases filed since ``since``, as the read models stand now."""
+    facts = await load_case_facts(pool, since)
+    return Report(by=by, since=since, generated_at=now, groups=rank_groups(facts, by))
