@@ -313,6 +313,17 @@ def demo() -> None:
         asyncio.run(run_demo(settings))
 
 
+@app.command("codec-server")
+def codec_server() -> None:
+    """Decrypt payloads for the Temporal UI: the codec server on 127.0.0.1:WHISTLE_CODEC_PORT until Ctrl-C."""
+    from whistle.codec_server import serve
+
+    with _reported():
+        settings = _settings()
+        output.console.print(f"codec server on http://127.0.0.1:{settings.codec_port} (Ctrl-C stops it)")
+        serve(settings)
+
+
 def main() -> None:
     """The console script. It leaves through ``os._exit`` once the output is flushed: in a short-lived process
     the Temporal client's Rust threads can abort CPython's own teardown (temporalio/sdk-python#300)."""

@@ -188,11 +188,17 @@ class WhistleClient:
             complaint_id=case.complaint_id, workflow_id=workflow_id, run_id=handle.result_run_id or "", duplicate=False
         )
 
-    async def execute(self, complaint_id: str, command: PersonCommand) -> CaseView:
-        """Send ``command``; returns the case's new view or raises ``CommandRejected`` / ``CaseNotFound``."""
+    async def execute(self, complaint_id: str, command: PersonCommand, *, update_id: str | None = None) -> CaseView:
+        """Send ``command``; returns the case's new view or raises ``CommandRejected`` / ``CaseNotFound``.
+
+        ``update_id`` makes a resend safe: Temporal applies an Update id once per case and answers a repeat
+        with the first outcome, so a caller retrying after a lost connection never records a command twice.
+        """
         handle = self.temporal.get_workflow_handle(workflow_id_for(complaint_id))
         try:
-            view: CaseView = await handle.execute_update(UPDATE_NAMES[type(command)], command, result_type=CaseView)
+            view: CaseView = await handle.execute_update(
+                UPDATE_NAMES[type(command)], command, id=update_id, result_type=CaseView
+            )
             return view
         except WorkflowUpdateFailedError as error:
             cause = error.cause

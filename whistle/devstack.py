@@ -225,6 +225,8 @@ def _ensure_temporal_process(settings: Settings, home: Path) -> None:
         "--ui-port", str(settings.ui_port),
         "--namespace", settings.temporal_namespace,
         "--log-level", "warn",
+        # The UI decrypts through `whistle codec-server` (payloads are encrypted, see whistle/codec.py).
+        "--ui-codec-endpoint", f"http://127.0.0.1:{settings.codec_port}",
     ]  # fmt: skip
     for key in ALL_KEYS:
         type_name = _SEARCH_ATTRIBUTE_TYPES[IndexedValueType.ValueType(key.indexed_value_type)]

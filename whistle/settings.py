@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -43,3 +43,11 @@ class Settings(BaseSettings):
     metrics_port: int | None = None
     temporal_port: int = 7233
     ui_port: int = 8233
+    codec_keys: SecretStr | None = None
+    """``id:base64key,...``: the first key encrypts Temporal payloads, all decrypt (``whistle/codec.py``)."""
+    codec_port: int = 8234
+    """Where ``whistle codec-server`` listens; the embedded Temporal UI asks it to decode."""
+    codec_token: SecretStr | None = None
+    """When set, the codec server answers only requests with ``Authorization: Bearer <token>``."""
+    codec_origins: str = ""
+    """Comma-separated extra browser origins (a Temporal UI elsewhere) the codec server accepts."""
