@@ -31,3 +31,7 @@ class Actor(Model):
 
     kind: ActorKind
     id: ActorId
+
+
+SYSTEM = Actor(kind="system", id="timer")
+"""The workflow's own timers: the only actor that may send ``ReachDeadline``."""

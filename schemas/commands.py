@@ -1,4 +1,8 @@
-"""Commands: what actors ask a case to do, in the imperative. The decider accepts or rejects each."""
+"""Commands: what actors ask a case to do, in the imperative. The decider accepts or rejects each.
+
+Every command carries its ``actor`` (``schemas.actors``); the decider checks that actor may send it, so a
+command names who acts once, there, and never again in a field of its own.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from schemas.common import Code, Duration, LongText, Model, Name, Note, PersonId, ShortText
+from schemas.actors import SYSTEM, Actor
+from schemas.common import Code, Duration, LongText, Model, Name, Note, ShortText
 
 Rating = Literal["satisfied", "basically_satisfied", "unsatisfied"]
 DirectiveKind = Literal["order", "extend", "park"]
@@ -17,7 +22,7 @@ class VerifyComplaint(Model):
     """A grid worker confirms the problem (网格发现); ``resolved_in_grid`` closes it inside the grid."""
 
     type: Literal["verify"] = "verify"
-    grid_worker: PersonId
+    actor: Actor
     resolved_in_grid: bool = False
     note: Note = ""
 
@@ -26,7 +31,7 @@ class BlowWhistle(Model):
     """The community secretary summons departments (社区吹哨), naming a lead."""
 
     type: Literal["blow"] = "blow"
-    by: PersonId
+    actor: Actor
     departments: list[Code] = Field(min_length=1, max_length=10)
     lead: Code | None = None
     note: Note = ""
@@ -44,6 +49,7 @@ class ReportIn(Model):
     """A summoned department reports in (部门报到) through a named officer."""
 
     type: Literal["report_in"] = "report_in"
+    actor: Actor
     department: Code
     officer: Name
 
@@ -52,6 +58,7 @@ class DeclineCase(Model):
     """A summoned department declines with a reason (退单, "not ours")."""
 
     type: Literal["decline"] = "decline"
+    actor: Actor
     department: Code
     reason: ShortText
 
@@ -60,6 +67,7 @@ class RecordProgress(Model):
     """A department working the case records what it did (联合处置)."""
 
     type: Literal["progress"] = "progress"
+    actor: Actor
     department: Code
     note: LongText
 
@@ -68,6 +76,7 @@ class CompletePart(Model):
     """A department marks its part of the handling done."""
 
     type: Literal["complete"] = "complete"
+    actor: Actor
     department: Code
     result: LongText
 
@@ -76,6 +85,7 @@ class EvaluateOutcome(Model):
     """The reporter rates the result (居民评价)."""
 
     type: Literal["evaluate"] = "evaluate"
+    actor: Actor
     rating: Rating
     comment: Note = ""
 
@@ -84,7 +94,7 @@ class IssueDirective(Model):
     """The first (or street) secretary answers an escalation: order departments in, extend, or park (挂账)."""
 
     type: Literal["direct"] = "direct"
-    by: PersonId
+    actor: Actor
     kind: DirectiveKind
     departments: list[Code] = Field(default_factory=list, max_length=10)
     extend_by: Duration | None = None
@@ -109,6 +119,7 @@ class WithdrawComplaint(Model):
     """The reporter withdraws the complaint; the case closes."""
 
     type: Literal["withdraw"] = "withdraw"
+    actor: Actor
     reason: ShortText
 
 
@@ -116,6 +127,7 @@ class ReachDeadline(Model):
     """Issued by the workflow's own timer, never by a person: a stage clock has run out."""
 
     type: Literal["deadline"] = "deadline"
+    actor: Actor = SYSTEM
     kind: DeadlineKind
     department: Code | None = None
 

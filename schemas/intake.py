@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field
 
+from schemas.actors import ActorId
 from schemas.calendar import WorkCalendar
 from schemas.common import Code, ComplaintId, LongText, Model, Name, ShortText
 from schemas.errors import CommandRejected
@@ -26,10 +27,15 @@ class Location(Model):
 
 
 class Reporter(Model):
-    """The resident who reported it (personal data: never logged)."""
+    """The resident who reported it (personal data: never logged).
+
+    ``resident_id`` is the integrator's own id for the resident (an app account, say). Only the resident
+    with that id may rate or withdraw the case themselves; without it, a hotline operator acts for them.
+    """
 
     name: Name
     phone: str = Field(pattern=r"^\+?[0-9][0-9-]{4,19}$")
+    resident_id: ActorId | None = None
 
 
 class ComplaintIntake(Model):

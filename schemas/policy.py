@@ -28,13 +28,15 @@ class PolicyOverrides(Model):
     street_secretary: Duration | None = None
     max_reopens: int | None = Field(default=None, ge=0, le=10)
     warn_at: float | None = Field(default=None, gt=0, lt=1)
+    max_progress_notes: int | None = Field(default=None, ge=1, le=1000)
 
 
 class CasePolicy(Model):
     """The windows one case runs under (every key present), resolved at filing.
 
     ``verify`` is the grid's window to leave grid discovery (resolve in the grid or get the whistle blown);
-    ``warn_at`` is the fraction of any window after which a warning (预警) goes out.
+    ``warn_at`` is the fraction of any window after which a warning (预警) goes out;
+    ``max_progress_notes`` caps each department's notes, so a case's history stays bounded.
     """
 
     verify: Duration
@@ -45,6 +47,7 @@ class CasePolicy(Model):
     street_secretary: Duration
     max_reopens: int = Field(ge=0, le=10)
     warn_at: float = Field(default=0.8, gt=0, lt=1)
+    max_progress_notes: int = Field(default=50, ge=1, le=1000)
 
 
 class SlaPolicy(Model):

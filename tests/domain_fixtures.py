@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from schemas.actors import Actor
 from schemas.calendar import CHINA_TIME, WorkCalendar
 from schemas.commands import (
     BlowWhistle,
@@ -67,6 +68,9 @@ FIRST_SECRETARY = "fs-hongqi"
 STREET_SECRETARY = "ss-gongren"
 OTHER_FIRST_SECRETARY = "fs-anju"
 OTHER_SECRETARY = "sec-anju"
+RESIDENT = "app-10106"
+"""The reporter's id in the integrator's app (``reporter.resident_id``)."""
+OPERATOR = "op-12345-01"
 
 
 @cache
@@ -105,7 +109,7 @@ def make_intake(**overrides: Any) -> ComplaintIntake:
         "title": "楼下烧烤店油烟直排扰民",
         "description": "红旗社区15号楼一楼烧烤店油烟直排，楼上住户不敢开窗。",
         "location": {"address": "兴工区红旗社区15号楼底商", "latitude": 41.8003, "longitude": 123.3349},
-        "reporter": {"name": "苏慧敏", "phone": "13000000106"},
+        "reporter": {"name": "苏慧敏", "phone": "13000000106", "resident_id": RESIDENT},
         "reported_at": NOW.isoformat(),
     }
     fields.update(overrides)
@@ -156,43 +160,78 @@ def run_all(state: CaseState, commands: Iterable[Command], now: datetime = NOW) 
     return state
 
 
-# Commands, spelled the way the tests read them.
+# Actors, and commands spelled the way the tests read them.
 
 
-def verify(grid_worker: str = GRID_WORKER, *, resolved: bool = False) -> VerifyComplaint:
-    return VerifyComplaint(grid_worker=grid_worker, resolved_in_grid=resolved)
+def grid_worker(person: str = GRID_WORKER) -> Actor:
+    return Actor(kind="grid_worker", id=person)
 
 
-def blow(*departments: str, lead: str | None = None, by: str = SECRETARY) -> BlowWhistle:
-    return BlowWhistle(by=by, departments=list(departments or DEPARTMENTS), lead=lead)
+def secretary(person: str = SECRETARY) -> Actor:
+    return Actor(kind="community_secretary", id=person)
 
 
-def report_in(department: str) -> ReportIn:
-    return ReportIn(department=department, officer="值班员")
+def first_secretary(person: str = FIRST_SECRETARY) -> Actor:
+    return Actor(kind="first_secretary", id=person)
 
 
-def decline(department: str) -> DeclineCase:
-    return DeclineCase(department=department, reason="不属于本部门职责")
+def street_secretary(person: str = STREET_SECRETARY) -> Actor:
+    return Actor(kind="street_secretary", id=person)
 
 
-def complete(department: str) -> CompletePart:
-    return CompletePart(department=department, result="已整改到位")
+def department(code: str) -> Actor:
+    return Actor(kind="department", id=code)
 
 
-def evaluate(rating: Rating) -> EvaluateOutcome:
-    return EvaluateOutcome(rating=rating)
+def resident(person: str = RESIDENT) -> Actor:
+    return Actor(kind="resident", id=person)
 
 
-def order(*departments: str, by: str = FIRST_SECRETARY) -> IssueDirective:
-    return IssueDirective(by=by, kind="order", departments=list(departments))
+def operator(person: str = OPERATOR) -> Actor:
+    return Actor(kind="operator", id=person)
 
 
-def extend(span: str, by: str = FIRST_SECRETARY) -> IssueDirective:
-    return IssueDirective(by=by, kind="extend", extend_by=parse_duration(span))
+def verify(person: str = GRID_WORKER, *, resolved: bool = False, actor: Actor | None = None) -> VerifyComplaint:
+    return VerifyComplaint(actor=actor or grid_worker(person), resolved_in_grid=resolved)
 
 
-def park(by: str = FIRST_SECRETARY) -> IssueDirective:
-    return IssueDirective(by=by, kind="park", note="列入百日解百难台账")
+def blow(*departments: str, lead: str | None = None, by: str = SECRETARY, actor: Actor | None = None) -> BlowWhistle:
+    return BlowWhistle(actor=actor or secretary(by), departments=list(departments or DEPARTMENTS), lead=lead)
+
+
+def report_in(code: str, *, actor: Actor | None = None) -> ReportIn:
+    return ReportIn(actor=actor or department(code), department=code, officer="值班员")
+
+
+def decline(code: str, *, actor: Actor | None = None) -> DeclineCase:
+    return DeclineCase(actor=actor or department(code), department=code, reason="不属于本部门职责")
+
+
+def complete(code: str, *, actor: Actor | None = None) -> CompletePart:
+    return CompletePart(actor=actor or department(code), department=code, result="已整改到位")
+
+
+def evaluate(rating: Rating, *, actor: Actor | None = None) -> EvaluateOutcome:
+    return EvaluateOutcome(actor=actor or resident(), rating=rating)
+
+
+def _directing(by: str | Actor) -> Actor:
+    """A person id reads as the first secretary unless it is the street secretary's."""
+    if isinstance(by, Actor):
+        return by
+    return street_secretary(by) if by.startswith("ss-") else first_secretary(by)
+
+
+def order(*departments: str, by: str | Actor = FIRST_SECRETARY) -> IssueDirective:
+    return IssueDirective(actor=_directing(by), kind="order", departments=list(departments))
+
+
+def extend(span: str, by: str | Actor = FIRST_SECRETARY) -> IssueDirective:
+    return IssueDirective(actor=_directing(by), kind="extend", extend_by=parse_duration(span))
+
+
+def park(by: str | Actor = FIRST_SECRETARY) -> IssueDirective:
+    return IssueDirective(actor=_directing(by), kind="park", note="列入百日解百难台账")
 
 
 def deadline(kind: DeadlineKind, department: str | None = None) -> ReachDeadline:

@@ -119,7 +119,8 @@ async def test_a_complaint_goes_from_submit_to_a_satisfied_evaluation_through_th
         done = await cli(*step, "--json")
         assert done.code == 0, (step, done.stderr)
     assert done.json()["stage"] == "evaluating"
-    rated = await cli("evaluate", case, "--rating", "satisfied", "--comment", "谢谢", "--json")
+    rated = await cli("evaluate", case, "--operator", "op-12345-01", "--rating", "satisfied", "--comment", "谢谢",
+                      "--json")
     assert rated.code == 0, rated.stderr
 
     status = (await cli("status", case, "--json")).json()
@@ -160,23 +161,28 @@ async def test_a_rejected_command_exits_non_zero_with_one_line_and_adds_nothing_
     wrong_actor = await cli("blow", case, "--by", "sec-hongqi", "--departments", "power_supply", "--json")
     assert wrong_actor.code == 1
     assert len(wrong_actor.stderr_lines) == 1
-    assert wrong_actor.stderr_lines[0].startswith("rejected: by: ")
+    assert wrong_actor.stderr_lines[0].startswith("rejected: actor: ")
+    not_the_resident = await cli("withdraw", case, "--resident", "app-99999", "--reason", "不想办了")
+    assert not_the_resident.code == 1
+    assert not_the_resident.stderr_lines[0].startswith("rejected: actor: ")
 
     assert (await cli("history", case, "--json")).json() == before
     assert (await cli("status", case, "--json")).json()["departments"] == {"urban_management": "summoned"}
 
-    withdrawn = (await cli("withdraw", case, "--reason", "居民已自行解决", "--json")).json()
-    assert withdrawn["outcome"] == "withdrawn"
+    withdrawn = await cli("withdraw", case, "--operator", "op-12345-01", "--reason", "居民已自行解决", "--json")
+    assert withdrawn.json()["outcome"] == "withdrawn"
 
 
 async def test_input_the_cli_cannot_parse_exits_2_with_one_line_naming_the_field(cli: Cli) -> None:
     too_long = await cli("submit", "-", stdin=intake(new_id(), title="灯" * 201))
     assert too_long.code == 2
     assert too_long.stderr_lines == ["invalid: title: String should have at most 200 characters"]
-    unknown_rating = await cli("evaluate", new_id(), "--rating", "great")
+    unknown_rating = await cli("evaluate", new_id(), "--resident", "app-1", "--rating", "great")
     assert unknown_rating.code == 2
     assert len(unknown_rating.stderr_lines) == 1
     assert unknown_rating.stderr_lines[0].startswith("invalid: rating: ")
+    nobody = await cli("evaluate", new_id(), "--rating", "satisfied")
+    assert nobody.stderr_lines == ["invalid: actor: give exactly one of --resident or --operator"]
     two_kinds = await cli("direct", new_id(), "--by", "fs-gangyuan", "--park", "--extend", "24h")
     assert two_kinds.stderr_lines == ["invalid: kind: give exactly one of --order, --extend or --park"]
     missing = await cli("status", "no-such-case")

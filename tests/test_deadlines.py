@@ -25,7 +25,8 @@ from schemas.commands import (
 )
 from schemas.common import parse_duration
 from schemas.view import CaseView
-from tests.domain_fixtures import FIRST_SECRETARY, GRID_WORKER, SECRETARY
+from tests.domain_fixtures import department as acting
+from tests.domain_fixtures import first_secretary, grid_worker, resident, secretary
 from tests.helpers import history_event_types, new_intake, running_worker, sent_notifications, wait_until
 from whistle.client import WhistleClient
 
@@ -46,15 +47,15 @@ async def file_case(client: WhistleClient, **intake: object) -> str:
 
 async def whistled_case(client: WhistleClient) -> str:
     complaint_id = await file_case(client)
-    await client.execute(complaint_id, VerifyComplaint(grid_worker=GRID_WORKER))
-    await client.execute(complaint_id, BlowWhistle(by=SECRETARY, departments=[LEAD, SECOND]))
+    await client.execute(complaint_id, VerifyComplaint(actor=grid_worker()))
+    await client.execute(complaint_id, BlowWhistle(actor=secretary(), departments=[LEAD, SECOND]))
     return complaint_id
 
 
 async def handling_case(client: WhistleClient) -> str:
     complaint_id = await whistled_case(client)
-    for department in (LEAD, SECOND):
-        await client.execute(complaint_id, ReportIn(department=department, officer="王科长"))
+    for code in (LEAD, SECOND):
+        await client.execute(complaint_id, ReportIn(actor=acting(code), department=code, officer="王科长"))
     return complaint_id
 
 
@@ -79,7 +80,7 @@ async def test_unanswered_whistle_escalates_to_first_secretary_then_street_secre
     client: WhistleClient, time_env: WorkflowEnvironment
 ) -> None:
     complaint_id = await whistled_case(client)
-    await client.execute(complaint_id, ReportIn(department=LEAD, officer="王科长"))
+    await client.execute(complaint_id, ReportIn(actor=acting(LEAD), department=LEAD, officer="王科长"))
 
     await time_env.sleep(timedelta(hours=24, minutes=1))
     view = await status_when(client, complaint_id, "view.escalation_level == 1")
@@ -95,16 +96,16 @@ async def test_first_secretary_order_brings_a_missed_department_in(
     client: WhistleClient, time_env: WorkflowEnvironment
 ) -> None:
     complaint_id = await whistled_case(client)
-    await client.execute(complaint_id, ReportIn(department=LEAD, officer="王科长"))
+    await client.execute(complaint_id, ReportIn(actor=acting(LEAD), department=LEAD, officer="王科长"))
     await time_env.sleep(timedelta(hours=25))
     await status_when(client, complaint_id, "view.escalation_level == 1")
 
     ordered = await client.execute(
-        complaint_id, IssueDirective(by=FIRST_SECRETARY, kind="order", departments=[SECOND], note="明早现场会")
+        complaint_id, IssueDirective(actor=first_secretary(), kind="order", departments=[SECOND], note="明早现场会")
     )
     assert ordered.escalation_level == 0
     assert ordered.departments[SECOND] == "summoned"
-    view = await client.execute(complaint_id, ReportIn(department=SECOND, officer="李所长"))
+    view = await client.execute(complaint_id, ReportIn(actor=acting(SECOND), department=SECOND, officer="李所长"))
     assert view.stage == "handling"
 
 
@@ -133,7 +134,7 @@ async def test_overdue_handling_escalates_and_an_extension_answers_it(
     assert (await event_types(client, complaint_id))[-2:] == ["HandlingOverdue", "EscalatedToFirstSecretary"]
 
     extended = await client.execute(
-        complaint_id, IssueDirective(by=FIRST_SECRETARY, kind="extend", extend_by=parse_duration("48h"))
+        complaint_id, IssueDirective(actor=first_secretary(), kind="extend", extend_by=parse_duration("48h"))
     )
     assert extended.escalation_level == 0
     assert extended.next_deadline is not None and extended.next_deadline > before.next_deadline
@@ -143,7 +144,7 @@ async def test_unrated_case_closes_as_unevaluated_when_the_window_lapses(
     client: WhistleClient, time_env: WorkflowEnvironment
 ) -> None:
     complaint_id = await file_case(client)
-    await client.execute(complaint_id, VerifyComplaint(grid_worker=GRID_WORKER, resolved_in_grid=True))
+    await client.execute(complaint_id, VerifyComplaint(actor=grid_worker(), resolved_in_grid=True))
     await time_env.sleep(timedelta(days=3, minutes=1))
     final = await status_when(client, complaint_id, "view.stage == 'closed'")
     assert final.outcome == "unevaluated"
@@ -161,13 +162,14 @@ async def test_unsatisfied_resident_reopens_handling_until_the_limit_then_escala
 ) -> None:
     complaint_id = await handling_case(client)
     for reopen in (1, 2):
-        for department in (LEAD, SECOND):
-            await client.execute(complaint_id, CompletePart(department=department, result="已处理"))
-        view = await client.execute(complaint_id, EvaluateOutcome(rating="unsatisfied", comment="油烟还在"))
+        for code in (LEAD, SECOND):
+            await client.execute(complaint_id, CompletePart(actor=acting(code), department=code, result="已处理"))
+        unsatisfied = EvaluateOutcome(actor=resident(), rating="unsatisfied", comment="油烟还在")
+        view = await client.execute(complaint_id, unsatisfied)
         assert (view.stage, view.reopen_count) == ("handling", reopen)
-    for department in (LEAD, SECOND):
-        await client.execute(complaint_id, CompletePart(department=department, result="再次处理"))
-    view = await client.execute(complaint_id, EvaluateOutcome(rating="unsatisfied"))
+    for code in (LEAD, SECOND):
+        await client.execute(complaint_id, CompletePart(actor=acting(code), department=code, result="再次处理"))
+    view = await client.execute(complaint_id, EvaluateOutcome(actor=resident(), rating="unsatisfied"))
     assert (view.stage, view.reopen_count, view.escalation_level) == ("evaluating", 2, 1)
 
 
@@ -213,10 +215,10 @@ async def test_working_day_deadline_beyond_the_calendar_data_raises_the_alarm(
         client.temporal, task_queue=client.task_queue, directory=client.directory, policy=long_handling
     )
     complaint_id = await file_case(planner)
-    await client.execute(complaint_id, VerifyComplaint(grid_worker=GRID_WORKER))
-    await client.execute(complaint_id, BlowWhistle(by=SECRETARY, departments=[LEAD]))
+    await client.execute(complaint_id, VerifyComplaint(actor=grid_worker()))
+    await client.execute(complaint_id, BlowWhistle(actor=secretary(), departments=[LEAD]))
     with caplog.at_level(logging.ERROR, logger="temporalio.workflow"):
-        view = await client.execute(complaint_id, ReportIn(department=LEAD, officer="王科长"))
+        view = await client.execute(complaint_id, ReportIn(actor=acting(LEAD), department=LEAD, officer="王科长"))
         assert view.stage == "handling"
 
         async def alarmed() -> bool:
@@ -229,8 +231,8 @@ async def test_case_every_department_declined_escalates_when_nobody_reroutes_it(
     client: WhistleClient, time_env: WorkflowEnvironment
 ) -> None:
     complaint_id = await whistled_case(client)
-    for department in (LEAD, SECOND):
-        await client.execute(complaint_id, DeclineCase(department=department, reason="不属于本部门职责"))
+    for code in (LEAD, SECOND):
+        await client.execute(complaint_id, DeclineCase(actor=acting(code), department=code, reason="不属于本部门职责"))
     waiting = await client.status(complaint_id)
     assert waiting.stage == "whistled" and waiting.next_deadline is not None
 

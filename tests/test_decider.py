@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from schemas.commands import Command, RecordProgress, WithdrawComplaint
+from schemas.actors import Actor
+from schemas.commands import Command, ReachDeadline, RecordProgress, WithdrawComplaint
 from schemas.errors import CommandRejected
 from schemas.events import (
     CaseClosed,
@@ -36,28 +37,36 @@ from tests.domain_fixtures import (
     OTHER_FIRST_SECRETARY,
     OTHER_GRID_WORKER,
     OTHER_SECRETARY,
+    RESIDENT,
     SECRETARY,
     STREET_SECRETARY,
     blow,
     complete,
     deadline,
     decline,
+    department,
     evaluate,
     evaluating,
     extend,
+    first_secretary,
+    grid_worker,
     handling,
     later,
     make_case,
     make_intake,
     new_case,
+    operator,
     order,
     park,
     policy,
     report_in,
+    resident,
     resolved_in_grid,
     run,
     run_all,
+    secretary,
     seeds,
+    street_secretary,
     verified,
     verify,
     whistled,
@@ -79,12 +88,12 @@ def rejected(state: CaseState, command: Command, now: datetime = NOW) -> Command
     return caught.value
 
 
-def progress(department: str) -> RecordProgress:
-    return RecordProgress(department=department, note="已约谈店主，限期安装油烟净化器")
+def progress(code: str) -> RecordProgress:
+    return RecordProgress(actor=department(code), department=code, note="已约谈店主，限期安装油烟净化器")
 
 
 def withdraw() -> WithdrawComplaint:
-    return WithdrawComplaint(reason="问题已自行解决")
+    return WithdrawComplaint(actor=resident(), reason="问题已自行解决")
 
 
 def closed() -> CaseState:
@@ -183,12 +192,12 @@ def test_grid_worker_of_the_grid_verifies_and_the_clock_keeps_running() -> None:
 
 @pytest.mark.parametrize("person", [OTHER_GRID_WORKER, SECRETARY, FIRST_SECRETARY, "stranger"])
 def test_only_a_grid_worker_of_the_grid_verifies(person: str) -> None:
-    assert rejected(new_case(), verify(person)).field == "grid_worker"
+    assert rejected(new_case(), verify(person)).field == "actor"
 
 
 def test_a_verified_complaint_cannot_be_verified_again() -> None:
     error = rejected(verified(), verify("gw-hongqi-2"))
-    assert error.field == "grid_worker"
+    assert error.field == "resolved_in_grid"
     assert "already verified" in error.reason
 
 
@@ -242,7 +251,7 @@ def test_whistle_before_the_grid_worker_verified_is_refused() -> None:
 
 @pytest.mark.parametrize("person", [FIRST_SECRETARY, STREET_SECRETARY, GRID_WORKER, OTHER_SECRETARY])
 def test_only_the_community_secretary_blows_the_whistle(person: str) -> None:
-    assert rejected(verified(), blow(by=person)).field == "by"
+    assert rejected(verified(), blow(by=person)).field == "actor"
 
 
 def test_whistle_naming_an_unknown_department_is_refused() -> None:
@@ -504,7 +513,7 @@ def _no_reopens() -> Any:
 
 @pytest.mark.parametrize("person", [SECRETARY, GRID_WORKER, OTHER_FIRST_SECRETARY, "ss-xinghe"])
 def test_only_the_first_or_street_secretary_of_the_case_directs(person: str) -> None:
-    assert rejected(whistled(), order(EXTRA, by=person)).field == "by"
+    assert rejected(whistled(), order(EXTRA, by=person)).field == "actor"
 
 
 @pytest.mark.parametrize("person", [FIRST_SECRETARY, STREET_SECRETARY])
@@ -772,6 +781,7 @@ def play(seed: dict[str, Any]) -> CaseState:
     grid_worker = people.grid.grid_workers[0].id
     secretary = people.community.secretary.id
     first_secretary = people.community.first_secretary.id
+    rater = resident(case.intake.reporter.resident_id) if case.intake.reporter.resident_id else operator()
     path: str = seed["path"]
     departments: list[str] = seed["departments"]
     now = NOW
@@ -790,7 +800,7 @@ def play(seed: dict[str, Any]) -> CaseState:
 
     if path == "resolved_in_grid":
         step(verify(grid_worker, resolved=True))
-        step(evaluate("satisfied"))
+        step(evaluate("satisfied", actor=rater))
         return state
     if path == "first_secretary_order":
         step(order(*departments, by=first_secretary))
@@ -820,10 +830,10 @@ def play(seed: dict[str, Any]) -> CaseState:
     for code in state.with_status("reported_in"):
         step(complete(code))
     if path == "reopened":
-        step(evaluate("unsatisfied"))
+        step(evaluate("unsatisfied", actor=rater))
         for code in state.with_status("reported_in"):
             step(complete(code))
-    step(evaluate("basically_satisfied" if path == "declined" else "satisfied"))
+    step(evaluate("basically_satisfied" if path == "declined" else "satisfied", actor=rater))
     return state
 
 
@@ -851,3 +861,112 @@ def test_satisfied_rating_is_recorded_before_the_close() -> None:
 def test_completed_part_records_the_result() -> None:
     (event,) = decide(handling(LEAD, SECOND), complete(LEAD), NOW)
     assert isinstance(event, PartCompleted) and event.result == "已整改到位"
+
+
+# Who may act (issue 4): every command carries its actor, and the case checks it.
+
+OTHER_COMMUNITY_GRID_WORKER = "gw-anju-1"
+
+
+@pytest.mark.parametrize(
+    ("actor", "why"),
+    [
+        (secretary(), "grid worker"),
+        (grid_worker(OTHER_COMMUNITY_GRID_WORKER), "grid worker of hongqi_1"),
+        (Actor(kind="department", id=GRID_WORKER), "grid worker"),
+    ],
+    ids=["the secretary", "another community's grid worker", "right id, wrong kind"],
+)
+def test_only_a_grid_worker_of_the_cases_grid_verifies(actor: Actor, why: str) -> None:
+    error = rejected(new_case(), verify(actor=actor))
+    assert error.field == "actor" and why in error.reason
+
+
+@pytest.mark.parametrize(
+    "actor", [first_secretary(), secretary(OTHER_SECRETARY), Actor(kind="grid_worker", id=SECRETARY)],
+    ids=["first secretary", "another community's secretary", "right id, wrong kind"],
+)
+def test_only_the_cases_community_secretary_blows(actor: Actor) -> None:
+    error = rejected(verified(), blow(actor=actor))
+    assert error.field == "actor" and SECRETARY in error.reason
+
+
+@pytest.mark.parametrize("make", [report_in, decline, complete, progress], ids=["report_in", "decline", "complete",
+                                                                             "progress"])
+@pytest.mark.parametrize(
+    "actor", [department(SECOND), secretary(), first_secretary(), Actor(kind="resident", id=LEAD)],
+    ids=["another department", "the secretary", "the first secretary", "a resident with the department's name"],
+)
+def test_only_the_department_itself_acts_for_it(make: Callable[..., Command], actor: Actor) -> None:
+    state = handling(LEAD, SECOND) if make in (complete, progress) else whistled(LEAD, SECOND)
+    if make is progress:
+        command: Command = RecordProgress(actor=actor, department=LEAD, note="代为记录")
+    else:
+        command = make(LEAD, actor=actor)
+    error = rejected(state, command)
+    assert error.field == "actor" and LEAD in error.reason
+
+
+@pytest.mark.parametrize("actor", [resident(), operator(), operator("op-12345-77")],
+                         ids=["the resident who filed it", "a hotline operator", "any hotline operator"])
+def test_the_reporter_or_a_hotline_operator_rates_and_withdraws(actor: Actor) -> None:
+    assert types(decide(evaluating(), evaluate("satisfied", actor=actor), NOW)) == ["ResidentEvaluated", "CaseClosed"]
+    command = WithdrawComplaint(actor=actor, reason="问题已自行解决")
+    assert types(decide(whistled(), command, NOW)) == ["CaseWithdrawn", "CaseClosed"]
+
+
+@pytest.mark.parametrize(
+    "actor", [resident("app-99999"), secretary(), first_secretary(), Actor(kind="grid_worker", id=RESIDENT)],
+    ids=["another resident", "the secretary", "the first secretary", "the resident's id, wrong kind"],
+)
+def test_nobody_else_rates_or_withdraws(actor: Actor) -> None:
+    assert rejected(evaluating(), evaluate("satisfied", actor=actor)).field == "actor"
+    assert rejected(whistled(), WithdrawComplaint(actor=actor, reason="不想办了")).field == "actor"
+
+
+def test_a_case_filed_without_a_resident_id_is_rated_only_through_an_operator() -> None:
+    anonymous = make_case(intake=make_intake(reporter={"name": "苏慧敏", "phone": "13000000106"}))
+    state = evaluating(case=anonymous)
+    assert rejected(state, evaluate("satisfied", actor=resident())).field == "actor"
+    assert types(decide(state, evaluate("satisfied", actor=operator()), NOW))[0] == "ResidentEvaluated"
+
+
+@pytest.mark.parametrize(
+    "actor",
+    [secretary(), street_secretary("ss-xinghe"), first_secretary(OTHER_FIRST_SECRETARY),
+     Actor(kind="street_secretary", id=FIRST_SECRETARY), Actor(kind="first_secretary", id=STREET_SECRETARY)],
+    ids=["the community secretary", "another street's secretary", "another community's first secretary",
+         "first secretary posing as street", "street secretary posing as first"],
+)
+def test_only_the_cases_first_or_street_secretary_directs(actor: Actor) -> None:
+    assert rejected(whistled(), order(EXTRA, by=actor)).field == "actor"
+
+
+def test_only_the_workflows_timers_reach_a_deadline() -> None:
+    state = whistled(LEAD)
+    command = ReachDeadline(actor=first_secretary(), kind="report_in", department=LEAD)
+    assert rejected(state, command, later(hours=25)).field == "actor"
+    assert types(decide(state, deadline("report_in", LEAD), later(hours=25)))[0] == "ReportInOverdue"
+
+
+def test_events_name_the_actor_who_acted() -> None:
+    state = verified()
+    assert state.verified_by == GRID_WORKER
+    (whistle,) = decide(state, blow(), NOW)
+    assert isinstance(whistle, WhistleBlown) and whistle.by == SECRETARY
+    (directive,) = decide(whistled(), order(EXTRA, by=STREET_SECRETARY), NOW)
+    assert isinstance(directive, DirectiveIssued) and directive.by == STREET_SECRETARY
+
+
+# A bounded history (issue 4): a department keeps at most ``max_progress_notes`` notes per case.
+
+
+def test_progress_notes_are_capped_per_department_with_a_clear_rejection() -> None:
+    capped = policy().model_copy(update={"default": policy().default.model_copy(update={"max_progress_notes": 2})})
+    state = run_all(handling(LEAD, SECOND, case=make_case(sla=capped)), [progress(LEAD), progress(LEAD)])
+    assert state.departments[LEAD].progress_notes == 2
+    error = rejected(state, progress(LEAD))
+    assert error.field == "note" and "2" in error.reason
+    assert types(decide(state, progress(SECOND), NOW)) == ["ProgressRecorded"]
+    assert types(decide(state, complete(LEAD), NOW)) == ["PartCompleted"]
+

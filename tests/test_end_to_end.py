@@ -32,9 +32,11 @@ from tests.domain_fixtures import (
     blow,
     complete,
     decline,
+    department,
     evaluate,
     order,
     report_in,
+    resident,
     verify,
 )
 from tests.helpers import TestClient, history_event_types, new_intake, running_worker, wait_until
@@ -109,13 +111,14 @@ async def every_stage_with_two_departments_then_satisfied(clients: Clients) -> s
     await client.execute(complaint_id, verify())
     whistled = await client.execute(complaint_id, blow(LEAD, SECOND, lead=SECOND))
     assert (whistled.stage, whistled.lead) == ("whistled", SECOND)
-    for department in (LEAD, SECOND):
-        handling = await client.execute(complaint_id, report_in(department))
+    for code in (LEAD, SECOND):
+        handling = await client.execute(complaint_id, report_in(code))
     assert handling.stage == "handling"
-    for department in (LEAD, SECOND):
-        await client.execute(complaint_id, RecordProgress(department=department, note="已约谈店主，安装净化器"))
-    for department in (LEAD, SECOND):
-        evaluating = await client.execute(complaint_id, complete(department))
+    for code in (LEAD, SECOND):
+        note = RecordProgress(actor=department(code), department=code, note="已约谈店主，安装净化器")
+        await client.execute(complaint_id, note)
+    for code in (LEAD, SECOND):
+        evaluating = await client.execute(complaint_id, complete(code))
     assert evaluating.stage == "evaluating"
     await client.execute(complaint_id, evaluate("satisfied"))
     return complaint_id
@@ -155,7 +158,7 @@ async def withdrawn_by_the_reporter(clients: Clients) -> str:
     complaint_id = await file_case(client)
     await client.execute(complaint_id, verify())
     await client.execute(complaint_id, blow(LEAD))
-    await client.execute(complaint_id, WithdrawComplaint(reason="店家已自行整改"))
+    await client.execute(complaint_id, WithdrawComplaint(actor=resident(), reason="店家已自行整改"))
     return complaint_id
 
 
@@ -349,7 +352,7 @@ async def test_rejected_commands_leave_no_trace_in_history_or_store(clients: Cli
     rejections: list[tuple[PersonCommand, str]] = [
         (report_in(SECOND), "department"),  # market regulation was never summoned
         (evaluate("satisfied"), "stage"),  # nothing has been handled yet
-        (order(LEAD, by=OTHER_FIRST_SECRETARY), "by"),  # another community's first secretary
+        (order(LEAD, by=OTHER_FIRST_SECRETARY), "actor"),  # another community's first secretary
     ]
     for command, named in rejections:
         with pytest.raises(CommandRejected) as rejected:

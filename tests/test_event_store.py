@@ -23,6 +23,7 @@ from activities.event_store import (
     load_case,
     load_events,
 )
+from schemas.actors import Actor
 from schemas.calendar import WorkCalendar
 from schemas.commands import BlowWhistle, Command, CompletePart, ReportIn, VerifyComplaint
 from schemas.events import RecordedEvent
@@ -64,12 +65,14 @@ POLICY = CasePolicy.model_validate(
 )
 
 HANDLED: list[Command] = [
-    VerifyComplaint(grid_worker="gw.chen"),
-    BlowWhistle(by="sec.li", departments=["power", "urban_management"]),
-    ReportIn(department="power", officer="张工"),
-    ReportIn(department="urban_management", officer="刘队"),
-    CompletePart(department="power", result="更换了三盏路灯"),
-    CompletePart(department="urban_management", result="清理了灯杆周边"),
+    VerifyComplaint(actor=Actor(kind="grid_worker", id="gw.chen")),
+    BlowWhistle(actor=Actor(kind="community_secretary", id="sec.li"), departments=["power", "urban_management"]),
+    ReportIn(actor=Actor(kind="department", id="power"), department="power", officer="张工"),
+    ReportIn(actor=Actor(kind="department", id="urban_management"), department="urban_management",
+             officer="刘队"),
+    CompletePart(actor=Actor(kind="department", id="power"), department="power", result="更换了三盏路灯"),
+    CompletePart(actor=Actor(kind="department", id="urban_management"), department="urban_management",
+                 result="清理了灯杆周边"),
 ]
 """A broken streetlight, whistled to two departments and handled to the resident's evaluation."""
 

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from schemas.actors import SYSTEM, Actor
 from schemas.commands import (
     BlowWhistle,
     Command,
@@ -36,12 +37,19 @@ from tests.domain_fixtures import (
     NOW,
     OTHER_FIRST_SECRETARY,
     OTHER_GRID_WORKER,
+    RESIDENT,
     SECRETARY,
     STREET_SECRETARY,
     apply_all,
     demo_policy,
+    first_secretary,
+    grid_worker,
     make_case,
+    operator,
     policy,
+    resident,
+    secretary,
+    street_secretary,
 )
 from workflows.decider import decide, file_complaint
 
@@ -61,9 +69,26 @@ class Advance:
 Step = Command | Advance
 
 
-def actor(usual: str) -> st.SearchStrategy[str]:
-    """Mostly the person who may do it, sometimes anyone else."""
-    return st.one_of(st.just(usual), st.just(usual), st.sampled_from(PEOPLE))
+KINDS = ["grid_worker", "community_secretary", "department", "first_secretary", "street_secretary", "resident",
+         "operator"]
+
+
+def actor(usual: Actor) -> st.SearchStrategy[Actor]:
+    """Mostly the actor who may do it, sometimes anyone else as any kind."""
+    anyone = st.builds(Actor, kind=st.sampled_from(KINDS), id=st.sampled_from([*PEOPLE, *CODES, RESIDENT]))
+    return st.one_of(st.just(usual), st.just(usual), st.just(usual), anyone)
+
+
+DepartmentCommand = type[ReportIn | DeclineCase | RecordProgress | CompletePart]
+
+
+def departments_acting(
+    make: DepartmentCommand, department: st.SearchStrategy[str], **fields: st.SearchStrategy[str]
+) -> st.SearchStrategy[Command]:
+    """A department command, mostly sent by the department itself."""
+    return department.flatmap(
+        lambda code: st.builds(make, actor=actor(Actor(kind="department", id=code)), department=st.just(code), **fields)
+    )
 
 
 any_department = st.sampled_from(CODES)
@@ -83,20 +108,20 @@ def on_case(state: CaseState) -> st.SearchStrategy[str]:
 def whistles(draw: st.DrawFn) -> BlowWhistle:
     summoned = draw(some_departments)
     lead = draw(st.one_of(st.none(), st.sampled_from(summoned)))
-    return BlowWhistle(by=draw(actor(SECRETARY)), departments=summoned, lead=lead)
+    return BlowWhistle(actor=draw(actor(secretary())), departments=summoned, lead=lead)
 
 
 @st.composite
 def directives(draw: st.DrawFn, department: st.SearchStrategy[str]) -> IssueDirective:
-    by = draw(st.one_of(actor(FIRST_SECRETARY), st.just(STREET_SECRETARY)))
+    by = draw(st.one_of(actor(first_secretary()), st.just(street_secretary())))
     kind = draw(st.sampled_from(["order", "extend", "park"]))
     if kind == "order":
-        return IssueDirective(by=by, kind="order", departments=draw(st.lists(department, min_size=1, max_size=2,
+        return IssueDirective(actor=by, kind="order", departments=draw(st.lists(department, min_size=1, max_size=2,
                                                                               unique=True)))
     if kind == "extend":
         span = draw(st.sampled_from(["30m", "2h", "1d", "2wd"]))
-        return IssueDirective(by=by, kind="extend", extend_by=parse_duration(span))
-    return IssueDirective(by=by, kind="park")
+        return IssueDirective(actor=by, kind="extend", extend_by=parse_duration(span))
+    return IssueDirective(actor=by, kind="park")
 
 
 def commands_for(state: CaseState) -> st.SearchStrategy[Command]:
@@ -104,25 +129,28 @@ def commands_for(state: CaseState) -> st.SearchStrategy[Command]:
     department = on_case(state)
     return st.one_of(
         st.builds(
-            VerifyComplaint, grid_worker=actor(GRID_WORKER), resolved_in_grid=st.sampled_from([False, False, True])
+            VerifyComplaint, actor=actor(grid_worker()), resolved_in_grid=st.sampled_from([False, False, True])
         ),
         whistles(),
-        st.builds(ReportIn, department=department, officer=st.just("值班员")),
-        st.builds(DeclineCase, department=department, reason=st.just("不属于本部门职责")),
-        st.builds(RecordProgress, department=department, note=notes),
-        st.builds(CompletePart, department=department, result=notes),
-        st.builds(CompletePart, department=department, result=notes),
-        st.builds(EvaluateOutcome, rating=st.sampled_from(["satisfied", "basically_satisfied", "unsatisfied"])),
+        departments_acting(ReportIn, department, officer=st.just("值班员")),
+        departments_acting(DeclineCase, department, reason=st.just("不属于本部门职责")),
+        departments_acting(RecordProgress, department, note=notes),
+        departments_acting(CompletePart, department, result=notes),
+        departments_acting(CompletePart, department, result=notes),
+        st.builds(EvaluateOutcome, actor=actor(resident()),
+                  rating=st.sampled_from(["satisfied", "basically_satisfied", "unsatisfied"])),
         directives(department),
         st.builds(
             ReachDeadline,
+            actor=st.sampled_from([SYSTEM, SYSTEM, SYSTEM, first_secretary()]),
             kind=st.sampled_from(["verify", "report_in", "reroute", "handling", "evaluation", "first_secretary"]),
             department=st.one_of(st.none(), department),
         ),
     )
 
 
-withdrawals = st.builds(WithdrawComplaint, reason=st.just("问题已自行解决"))
+withdrawals = st.builds(WithdrawComplaint, actor=st.sampled_from([resident(), operator()]),
+                        reason=st.just("问题已自行解决"))
 pauses = st.builds(
     Advance,
     st.one_of(
@@ -132,27 +160,35 @@ pauses = st.builds(
 )
 
 
+def itself(make: DepartmentCommand, codes: list[str], **fields: str) -> st.SearchStrategy[Command]:
+    """One of ``codes`` acting for itself."""
+    return st.sampled_from(codes).map(
+        lambda code: make.model_validate({"actor": {"kind": "department", "id": code}, "department": code, **fields})
+    )
+
+
 def next_move(state: CaseState) -> st.SearchStrategy[Command]:
     """What the right person would most likely do next, so runs reach the later stages often."""
     waiting = state.with_status("summoned")
     working = state.with_status("reported_in")
     match state.stage:
         case "discovered" if state.verified_by is None:
-            return st.builds(VerifyComplaint, grid_worker=st.just(GRID_WORKER),
+            return st.builds(VerifyComplaint, actor=st.just(grid_worker()),
                              resolved_in_grid=st.sampled_from([False, False, False, True]))
         case "discovered":
-            return st.builds(BlowWhistle, by=st.just(SECRETARY), departments=st.lists(
+            return st.builds(BlowWhistle, actor=st.just(secretary()), departments=st.lists(
                 st.sampled_from(CODES[:4]), min_size=1, max_size=3, unique=True))
         case "whistled" | "handling" if waiting:
             return st.one_of(
-                st.builds(ReportIn, department=st.sampled_from(waiting), officer=st.just("值班员")),
-                st.builds(ReportIn, department=st.sampled_from(waiting), officer=st.just("值班员")),
-                st.builds(DeclineCase, department=st.sampled_from(waiting), reason=st.just("不属于本部门职责")),
+                itself(ReportIn, waiting, officer="值班员"),
+                itself(ReportIn, waiting, officer="值班员"),
+                itself(DeclineCase, waiting, reason="不属于本部门职责"),
             )
         case "handling" if working:
-            return st.builds(CompletePart, department=st.sampled_from(working), result=notes)
+            return itself(CompletePart, working, result="已整改")
         case "evaluating" if state.rating is None:
-            return st.builds(EvaluateOutcome, rating=st.sampled_from(["satisfied", "basically_satisfied",
+            raters = st.sampled_from([resident(), operator()])
+            return st.builds(EvaluateOutcome, actor=raters, rating=st.sampled_from(["satisfied", "basically_satisfied",
                                                                       "unsatisfied", "unsatisfied"]))
         case _:
             return directives(on_case(state))

@@ -36,6 +36,9 @@ app = typer.Typer(
         "(or find) the embedded stack under .whistle/.\n\n"
         "Commands that act on a case (verify ... withdraw) and status need a worker polling the task queue: "
         "run `whistle worker` in another terminal. Only `whistle demo` runs its own.\n\n"
+        "Who acts: each case command names its actor with a readable flag: --grid-worker (verify), --by "
+        "(blow: the community secretary; direct: the first secretary, or the street secretary with --street), "
+        "--department (the department itself), --resident or --operator (evaluate, withdraw).\n\n"
         "Exit codes: 0 done, 1 rejected by the case or not found, 2 invalid input."
     ),
     no_args_is_help=True,
@@ -99,6 +102,17 @@ def _send(complaint_id: str, build: Callable[[], PersonCommand], as_json: bool) 
     _show_view(client, view, as_json)
 
 
+def _actor(kind: str, actor_id: str) -> dict[str, str]:
+    """The command's actor, built from the command's readable flag (``--grid-worker``, ``--by``, ...)."""
+    return {"kind": kind, "id": actor_id}
+
+
+def _resident_or_operator(resident: str | None, operator: str | None) -> dict[str, str]:
+    if (resident is None) == (operator is None):
+        raise InvalidInput("actor", "give exactly one of --resident or --operator")
+    return _actor("resident", resident) if resident is not None else _actor("operator", operator or "")
+
+
 def _codes(text: str) -> list[str]:
     return [code.strip() for code in text.split(",") if code.strip()]
 
@@ -120,7 +134,13 @@ def submit(
     output.console.print(f"{heading} 编号 {result.complaint_id}  workflow {result.workflow_id}  run {result.run_id}")
 
 
-Department = Annotated[str, typer.Option("--department", help="The department's code.")]
+Department = Annotated[str, typer.Option("--department", help="The department's code; it is the actor.")]
+ResidentOption = Annotated[
+    str | None, typer.Option("--resident", help="Acting as the resident: the intake's reporter.resident_id.")
+]
+OperatorOption = Annotated[
+    str | None, typer.Option("--operator", help="Acting as a 12345 hotline operator (their id).")
+]
 
 
 @app.command(help="A grid worker verifies the complaint, or resolves it inside the grid." + NEEDS_WORKER)
@@ -131,7 +151,7 @@ def verify(
     note: NoteOption = "",
     as_json: JsonFlag = False,
 ) -> None:
-    fields = {"grid_worker": grid_worker, "resolved_in_grid": resolved_in_grid, "note": note}
+    fields = {"actor": _actor("grid_worker", grid_worker), "resolved_in_grid": resolved_in_grid, "note": note}
     _send(complaint_id, lambda: commands.VerifyComplaint.model_validate(fields), as_json)
 
 
@@ -144,7 +164,9 @@ def blow(
     note: NoteOption = "",
     as_json: JsonFlag = False,
 ) -> None:
-    fields = {"by": by, "departments": _codes(departments), "lead": lead, "note": note}
+    fields = {
+        "actor": _actor("community_secretary", by), "departments": _codes(departments), "lead": lead, "note": note,
+    }
     _send(complaint_id, lambda: commands.BlowWhistle.model_validate(fields), as_json)
 
 
@@ -155,7 +177,7 @@ def report_in(
     officer: Annotated[str, typer.Option("--officer", help="The officer's name.")],
     as_json: JsonFlag = False,
 ) -> None:
-    fields = {"department": department, "officer": officer}
+    fields = {"actor": _actor("department", department), "department": department, "officer": officer}
     _send(complaint_id, lambda: commands.ReportIn.model_validate(fields), as_json)
 
 
@@ -166,7 +188,7 @@ def decline(
     reason: Annotated[str, typer.Option("--reason", help="Why it is not theirs.")],
     as_json: JsonFlag = False,
 ) -> None:
-    fields = {"department": department, "reason": reason}
+    fields = {"actor": _actor("department", department), "department": department, "reason": reason}
     _send(complaint_id, lambda: commands.DeclineCase.model_validate(fields), as_json)
 
 
@@ -177,7 +199,7 @@ def progress(
     note: Annotated[str, typer.Option("--note", help="What was done.")],
     as_json: JsonFlag = False,
 ) -> None:
-    fields = {"department": department, "note": note}
+    fields = {"actor": _actor("department", department), "department": department, "note": note}
     _send(complaint_id, lambda: commands.RecordProgress.model_validate(fields), as_json)
 
 
@@ -188,7 +210,7 @@ def complete(
     result: Annotated[str, typer.Option("--result", help="What the department achieved.")],
     as_json: JsonFlag = False,
 ) -> None:
-    fields = {"department": department, "result": result}
+    fields = {"actor": _actor("department", department), "department": department, "result": result}
     _send(complaint_id, lambda: commands.CompletePart.model_validate(fields), as_json)
 
 
@@ -197,19 +219,25 @@ def evaluate(
     complaint_id: CaseId,
     rating: Annotated[str, typer.Option("--rating", help="satisfied, basically_satisfied or unsatisfied.")],
     comment: Annotated[str, typer.Option("--comment", help="The resident's comment.")] = "",
+    resident: ResidentOption = None,
+    operator: OperatorOption = None,
     as_json: JsonFlag = False,
 ) -> None:
-    fields = {"rating": rating, "comment": comment}
-    _send(complaint_id, lambda: commands.EvaluateOutcome.model_validate(fields), as_json)
+    def build() -> commands.EvaluateOutcome:
+        actor = _resident_or_operator(resident, operator)
+        return commands.EvaluateOutcome.model_validate({"actor": actor, "rating": rating, "comment": comment})
+
+    _send(complaint_id, build, as_json)
 
 
 @app.command(help="A first or street secretary orders departments in, extends, or parks the case." + NEEDS_WORKER)
 def direct(
     complaint_id: CaseId,
-    by: Annotated[str, typer.Option("--by", help="The first (or street) secretary's id.")],
+    by: Annotated[str, typer.Option("--by", help="The first secretary's id (with --street: the street secretary's).")],
     order: Annotated[str | None, typer.Option("--order", help="Order these departments in (D1,D2).")] = None,
     extend: Annotated[str | None, typer.Option("--extend", help="Extend the running deadlines (24h, 3wd).")] = None,
     park: Annotated[bool, typer.Option("--park", help="Park the case on the long-running list (挂账).")] = False,
+    street: Annotated[bool, typer.Option("--street", help="--by names the street secretary.")] = False,
     note: NoteOption = "",
     as_json: JsonFlag = False,
 ) -> None:
@@ -217,7 +245,10 @@ def direct(
         kinds = [kind for kind, given in (("order", order), ("extend", extend), ("park", park)) if given]
         if len(kinds) != 1:
             raise InvalidInput("kind", "give exactly one of --order, --extend or --park")
-        fields = {"by": by, "kind": kinds[0], "departments": _codes(order or ""), "extend_by": extend, "note": note}
+        actor = _actor("street_secretary" if street else "first_secretary", by)
+        fields = {
+            "actor": actor, "kind": kinds[0], "departments": _codes(order or ""), "extend_by": extend, "note": note,
+        }
         return commands.IssueDirective.model_validate(fields)
 
     _send(complaint_id, build, as_json)
@@ -227,9 +258,15 @@ def direct(
 def withdraw(
     complaint_id: CaseId,
     reason: Annotated[str, typer.Option("--reason", help="Why it is withdrawn.")],
+    resident: ResidentOption = None,
+    operator: OperatorOption = None,
     as_json: JsonFlag = False,
 ) -> None:
-    _send(complaint_id, lambda: commands.WithdrawComplaint.model_validate({"reason": reason}), as_json)
+    def build() -> commands.WithdrawComplaint:
+        actor = _resident_or_operator(resident, operator)
+        return commands.WithdrawComplaint.model_validate({"actor": actor, "reason": reason})
+
+    _send(complaint_id, build, as_json)
 
 
 @app.command(help="The case at a glance: stage, escalation, departments, next deadline." + NEEDS_WORKER)

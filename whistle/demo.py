@@ -23,6 +23,7 @@ from rich.rule import Rule
 
 from activities.event_store import Pool, apply_migrations, create_pool, list_cases
 from schemas import commands
+from schemas.actors import Actor
 from schemas.commands import PersonCommand
 from schemas.common import Code, Model
 from schemas.intake import ComplaintIntake
@@ -75,6 +76,7 @@ class Case:
         self.started = started
         self.names = output.Names(client.directory)
         self.context: CaseContext | None = None
+        self.intake: ComplaintIntake | None = None
 
     def say(self, text: str) -> None:
         """One narrated line: seconds since the demo started, the case (its title, cut to fit), what happened."""
@@ -87,6 +89,7 @@ class Case:
             {**self.seed.intake, "complaint_id": self.complaint_id, "reported_at": datetime.now(UTC)}
         )
         self.context = self.client.directory.context_for(intake.community, intake.grid, intake.category)
+        self.intake = intake
         await self.client.submit(intake)
         self.say(f"立案 {self.complaint_id}")
 
@@ -95,6 +98,16 @@ class Case:
         self.say(f"{text}  → {output.label('stage', view.stage)}")
         return view
 
+    @staticmethod
+    def department(code: str) -> Actor:
+        return Actor(kind="department", id=code)
+
+    def resident(self) -> Actor:
+        """The resident themselves when the app knows them, otherwise the hotline operator who calls them."""
+        assert self.intake is not None, "file() first"
+        resident_id = self.intake.reporter.resident_id
+        return Actor(kind="resident", id=resident_id) if resident_id else Actor(kind="operator", id="op-12345-01")
+
     def people(self) -> CaseContext:
         assert self.context is not None, "file() first"
         return self.context
@@ -102,59 +115,61 @@ class Case:
     async def verify(self, *, resolved: bool = False) -> None:
         worker = self.people().grid.grid_workers[0]
         note = "现场处理完毕" if resolved else "现场核实属实"
-        command = commands.VerifyComplaint(grid_worker=worker.id, resolved_in_grid=resolved, note=note)
+        actor = Actor(kind="grid_worker", id=worker.id)
+        command = commands.VerifyComplaint(actor=actor, resolved_in_grid=resolved, note=note)
         await self.send(command, f"网格员 {worker.name} {'核实并在网格内解决' if resolved else '核实'}")
 
     async def blow(self) -> None:
         secretary = self.people().community.secretary
-        command = commands.BlowWhistle(by=secretary.id, departments=self.departments, lead=self.departments[0])
+        actor = Actor(kind="community_secretary", id=secretary.id)
+        command = commands.BlowWhistle(actor=actor, departments=self.departments, lead=self.departments[0])
         await self.send(command, f"社区书记 {secretary.name} 吹哨：{self.listed(self.departments)}")
 
     async def report_in(self, departments: Sequence[str]) -> None:
         async def report(code: str) -> None:
             officer = OFFICERS[self.departments.index(code) % len(OFFICERS)]
-            await self.send(commands.ReportIn(department=code, officer=officer), f"{self.names.department(code)} 报到")
+            command = commands.ReportIn(actor=self.department(code), department=code, officer=officer)
+            await self.send(command, f"{self.names.department(code)} 报到")
 
         await asyncio.gather(*(report(code) for code in departments))  # departments act independently
 
     async def decline(self, code: str) -> None:
         reason = "该事项不属本部门职责范围"
-        await self.send(commands.DeclineCase(department=code, reason=reason), f"{self.names.department(code)} 退单")
+        command = commands.DeclineCase(actor=self.department(code), department=code, reason=reason)
+        await self.send(command, f"{self.names.department(code)} 退单")
 
     async def work(self, departments: Sequence[str], round_: str = "") -> None:
         """Each department records progress, then completes its part (the last one ends handling)."""
 
         async def progress(code: str) -> None:
             note = f"{round_}已到现场，制定并实施处置方案"
-            await self.send(
-                commands.RecordProgress(department=code, note=note), f"{self.names.department(code)} 记录进展"
-            )
+            command = commands.RecordProgress(actor=self.department(code), department=code, note=note)
+            await self.send(command, f"{self.names.department(code)} 记录进展")
 
         async def complete(code: str) -> None:
             result = f"{round_}{self.names.department(code)}负责部分已处置完毕"
-            await self.send(
-                commands.CompletePart(department=code, result=result), f"{self.names.department(code)} 办结"
-            )
+            command = commands.CompletePart(actor=self.department(code), department=code, result=result)
+            await self.send(command, f"{self.names.department(code)} 办结")
 
         await asyncio.gather(*(progress(code) for code in departments))
         await asyncio.gather(*(complete(code) for code in departments))
 
     async def evaluate(self, rating: commands.Rating) -> None:
         comment = "问题还没彻底解决" if rating == "unsatisfied" else "感谢各部门"
-        await self.send(
-            commands.EvaluateOutcome(rating=rating, comment=comment), f"居民评价：{output.label('rating', rating)}"
-        )
+        command = commands.EvaluateOutcome(actor=self.resident(), rating=rating, comment=comment)
+        await self.send(command, f"居民评价：{output.label('rating', rating)}")
 
     async def direct(self, *, order: Sequence[str] = (), extend: str | None = None) -> None:
         first_secretary = self.people().community.first_secretary
+        actor = {"kind": "first_secretary", "id": first_secretary.id}
         if order:
             command = commands.IssueDirective.model_validate(
-                {"by": first_secretary.id, "kind": "order", "departments": list(order), "note": "立即到场"}
+                {"actor": actor, "kind": "order", "departments": list(order), "note": "立即到场"}
             )
             text = f"第一书记 {first_secretary.name} 责令报到：{self.listed(order)}"
         else:
             command = commands.IssueDirective.model_validate(
-                {"by": first_secretary.id, "kind": "extend", "extend_by": extend, "note": "同意延期，盯办"}
+                {"actor": actor, "kind": "extend", "extend_by": extend, "note": "同意延期，盯办"}
             )
             text = f"第一书记 {first_secretary.name} 批准延期 {extend}"
         await self.send(command, text)

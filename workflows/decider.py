@@ -50,6 +50,7 @@ from schemas.events import (
 )
 from schemas.intake import ComplaintInput
 from schemas.state import CaseState, DepartmentPart, Stage
+from workflows.authority import check_actor
 
 
 def file_complaint(case: ComplaintInput, now: datetime) -> list[Event]:
@@ -61,6 +62,7 @@ def decide(state: CaseState, command: Command, now: datetime) -> list[Event]:
     """What ``command`` does to the case at ``now``, or ``CommandRejected`` if it may not."""
     if state.stage == "closed":
         raise CommandRejected("stage", f"the case is closed ({state.outcome})")
+    check_actor(state, command)
     match command:
         case VerifyComplaint():
             return _verify(state, command, now)
@@ -71,8 +73,7 @@ def decide(state: CaseState, command: Command, now: datetime) -> list[Event]:
         case DeclineCase():
             return _decline(state, command, now)
         case RecordProgress():
-            _part(state, command.department, "reported_in")
-            return [ProgressRecorded(at=now, department=command.department, note=command.note)]
+            return _progress(state, command, now)
         case CompletePart():
             return _complete(state, command, now)
         case EvaluateOutcome():
@@ -114,18 +115,16 @@ def _check_known(state: CaseState, departments: list[str]) -> None:
 
 def _verify(state: CaseState, command: VerifyComplaint, now: datetime) -> list[Event]:
     _require_stage(state, "discovered")
-    grid = state.case.context.grid
-    if command.grid_worker not in {worker.id for worker in grid.grid_workers}:
-        raise CommandRejected("grid_worker", f"{command.grid_worker} is not a grid worker of {grid.code}")
+    grid_worker = command.actor.id
     events: list[Event] = []
     if state.verified_by is None:
-        events.append(GridVerified(at=now, grid_worker=command.grid_worker, note=command.note))
+        events.append(GridVerified(at=now, grid_worker=grid_worker, note=command.note))
     elif not command.resolved_in_grid:
-        raise CommandRejected("grid_worker", f"already verified by {state.verified_by}")
+        raise CommandRejected("resolved_in_grid", f"already verified by {state.verified_by}")
     if command.resolved_in_grid:
         evaluation_due = _due(state, now, state.case.policy.evaluation)
         events.append(
-            ResolvedInGrid(at=now, grid_worker=command.grid_worker, note=command.note, evaluation_due=evaluation_due)
+            ResolvedInGrid(at=now, grid_worker=grid_worker, note=command.note, evaluation_due=evaluation_due)
         )
     return events
 
@@ -134,9 +133,6 @@ def _blow(state: CaseState, command: BlowWhistle, now: datetime) -> list[Event]:
     _require_stage(state, "discovered", "whistled", "handling")
     if state.stage == "discovered" and state.verified_by is None:
         raise CommandRejected("stage", "a grid worker must verify the complaint before the whistle")
-    secretary = state.case.context.community.secretary.id
-    if command.by != secretary:
-        raise CommandRejected("by", f"only the community secretary ({secretary}) blows the whistle")
     _check_known(state, command.departments)
     busy = [code for code in command.departments if code in state.with_status("summoned", "reported_in", "done")]
     if busy:
@@ -146,7 +142,7 @@ def _blow(state: CaseState, command: BlowWhistle, now: datetime) -> list[Event]:
     report_in_due = _due(state, now, state.case.policy.report_in)
     return [
         WhistleBlown(
-            at=now, by=command.by, departments=command.departments, lead=lead, note=command.note,
+            at=now, by=command.actor.id, departments=command.departments, lead=lead, note=command.note,
             report_in_due=report_in_due,
         )
     ]
@@ -188,6 +184,18 @@ def _decline(state: CaseState, command: DeclineCase, now: datetime) -> list[Even
     return events
 
 
+def _progress(state: CaseState, command: RecordProgress, now: datetime) -> list[Event]:
+    """A note from a working department; a case keeps at most ``max_progress_notes`` per department."""
+    part = _part(state, command.department, "reported_in")
+    limit = state.case.policy.max_progress_notes
+    if part.progress_notes >= limit:
+        raise CommandRejected(
+            "note", f"{command.department} has recorded the most progress notes a case keeps ({limit}); "
+            "complete the part or put the rest in the result",
+        )
+    return [ProgressRecorded(at=now, department=command.department, note=command.note)]
+
+
 def _complete(state: CaseState, command: CompletePart, now: datetime) -> list[Event]:
     _require_stage(state, "handling")
     _part(state, command.department, "reported_in")
@@ -218,12 +226,6 @@ def _evaluate(state: CaseState, command: EvaluateOutcome, now: datetime) -> list
 
 
 def _direct(state: CaseState, command: IssueDirective, now: datetime) -> list[Event]:
-    context = state.case.context
-    allowed = (context.community.first_secretary.id, context.street.secretary.id)
-    if command.by not in allowed:
-        raise CommandRejected(
-            "by", f"only the first secretary ({allowed[0]}) or the street secretary ({allowed[1]}) directs"
-        )
     awaiting_rating = state.stage == "evaluating" and state.rating is None
     if awaiting_rating:
         raise CommandRejected("stage", "the resident is rating the result; no directive until they answer")
@@ -241,11 +243,11 @@ def _direct(state: CaseState, command: IssueDirective, now: datetime) -> list[Ev
     elif state.parked:
         raise CommandRejected("kind", "the case is already parked")
     directive = DirectiveIssued(
-        at=now, by=command.by, kind=command.kind, departments=command.departments,
+        at=now, by=command.actor.id, kind=command.kind, departments=command.departments,
         extend_by=command.extend_by, note=command.note, new_dues=new_dues,
     )
     if command.kind == "park":
-        return [directive, CaseParked(at=now, by=command.by, note=command.note)]
+        return [directive, CaseParked(at=now, by=command.actor.id, note=command.note)]
     return [directive]
 
 
