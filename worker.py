@@ -14,13 +14,16 @@ from temporalio.worker import Worker
 
 from activities.event_store import EventStore, Pool, apply_migrations, create_pool
 from activities.notify import Notifier
+from activities.reports import ReportActivities
 from whistle import devstack
 from whistle.connection import connect_temporal
 from whistle.logging import configure_logging, get_logger
+from whistle.report_schedule import ensure_daily_report_schedule
 from whistle.settings import Settings
 from workflows.complaint import ComplaintWorkflow
+from workflows.report import DailyReportWorkflow
 
-WORKFLOWS: Sequence[type] = (ComplaintWorkflow,)
+WORKFLOWS: Sequence[type] = (ComplaintWorkflow, DailyReportWorkflow)
 
 
 def build_worker(
@@ -33,7 +36,7 @@ def build_worker(
         client,
         task_queue=task_queue,
         workflows=list(WORKFLOWS),
-        activities=[store.append_events, notifier.notify],
+        activities=[store.append_events, notifier.notify, ReportActivities(pool).store_report_snapshot],
     )
 
 
@@ -50,6 +53,7 @@ async def run_worker(settings: Settings) -> None:
     pool = await create_pool(stack.database_url)
     try:
         await apply_migrations(pool)
+        await ensure_daily_report_schedule(client, settings.task_queue)
         async with httpx.AsyncClient() as http:
             worker = build_worker(client, settings.task_queue, pool, http, settings.webhook_url)
             log.info("worker polling")

@@ -13,7 +13,7 @@ from typing import Literal
 from asyncpg import Record
 from pydantic import AwareDatetime
 
-from activities.event_store import Pool
+from activities.event_store import Connection, Pool
 from schemas.calendar import CHINA_TIME
 from schemas.common import Code, Model
 
@@ -24,7 +24,8 @@ ListColour = Literal["red", "black"]
 class GroupFigures(Model):
     """One community, department or first secretary: its counts, rates (None when nothing to divide by) and rank."""
 
-    group: Code
+    group: str
+    """The community or department code, or the first secretary's person id."""
     name: str
     cases: int
     summoned: int
@@ -126,7 +127,7 @@ class CaseFacts(Model):
         return bool(self.late_departments or self.handling_overdue or self.escalations)
 
 
-async def load_case_facts(pool: Pool, since: date | None) -> list[CaseFacts]:
+async def load_case_facts(pool: Pool | Connection, since: date | None) -> list[CaseFacts]:
     """A fact row per case filed since ``since`` (Beijing date), from ``complaints`` and ``events``."""
     start = beijing_midnight(since) if since else None
     rows = await pool.fetch(_CASE_FACTS, start, _FACT_EVENTS)
@@ -263,7 +264,7 @@ def rank_groups(facts: list[CaseFacts], by: ReportGroupBy) -> list[GroupFigures]
     return groups
 
 
-async def build_report(pool: Pool, by: ReportGroupBy, *, since: date | None, now: datetime) -> Report:
+async def build_report(pool: Pool | Connection, by: ReportGroupBy, *, since: date | None, now: datetime) -> Report:
     """The ranking of ``by`` over the cases filed since ``since``, as the read models stand now."""
     facts = await load_case_facts(pool, since)
     return Report(by=by, since=since, generated_at=now, groups=rank_groups(facts, by))

@@ -1,0 +1,213 @@
+"""Rates and rankings (红黑榜) checked against figures worked out by hand, and the daily snapshot.
+
+Six cases are built with the real decider and appended through ``EventStore`` to a database of their own,
+so the read models are exactly what a worker would have written; no Temporal is needed for the rate math.
+Only the snapshot test runs the report workflow, on the dev server.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import date, timedelta
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from activities.event_store import AppendEventsInput, EventStore, Pool, apply_migrations, create_pool
+from activities.reports import load_snapshots
+from schemas.commands import Command, DeadlineKind, WithdrawComplaint
+from schemas.events import RecordedEvent
+from schemas.state import fold
+from tests.domain_fixtures import (
+    NOW,
+    blow,
+    complete,
+    deadline,
+    decline,
+    evaluate,
+    make_case,
+    make_intake,
+    report_in,
+    resident,
+    verify,
+)
+from tests.helpers import running_worker, wait_until
+from tests.pg import TestDatabase
+from whistle.devstack import ensure_database
+from whistle.report_schedule import daily_report_schedule
+from whistle.reports import GroupFigures, Report, ReportGroupBy, build_report
+from workflows.decider import decide, file_complaint
+
+UM, MR, JO = "urban_management", "market_regulation", "justice_office"
+SE, PS = "street_enforcement", "power_supply"
+
+
+class Story:
+    """One case told command by command through the real decider, each a few minutes after the last."""
+
+    def __init__(self, complaint_id: str, place: tuple[str, str, str], *, days_later: int = 0) -> None:
+        community, grid, category = place
+        filed_at = NOW + timedelta(days=days_later)
+        intake = make_intake(community=community, grid=grid, category=category, reported_at=filed_at.isoformat())
+        self.events = file_complaint(make_case(complaint_id=complaint_id, intake=intake), filed_at)
+        self.state = fold(self.events)
+        self.now = filed_at
+
+    def then(self, *commands: Command) -> Story:
+        for command in commands:
+            self.now += timedelta(minutes=10)
+            decided = decide(self.state, command, self.now)
+            for event in decided:
+                self.state = self.state.apply(event)
+            self.events += decided
+        return self
+
+    def lapse(self, kind: DeadlineKind, department: str | None = None) -> Story:
+        """Let the clock of ``kind`` run out, as the workflow's timer would."""
+        open_clocks = [d for d in self.state.open_deadlines() if (d.kind, d.department) == (kind, department)]
+        self.now = open_clocks[0].clock.due - timedelta(minutes=10)
+        return self.then(deadline(kind, department))
+
+    def recorded(self) -> AppendEventsInput:
+        complaint_id = self.state.complaint_id
+        events = [RecordedEvent(complaint_id=complaint_id, seq=seq, event=e) for seq, e in enumerate(self.events, 1)]
+        workflow_id = f"complaint-{complaint_id}"
+        return AppendEventsInput(complaint_id=complaint_id, workflow_id=workflow_id, run_id="r", events=events)
+
+
+def stories() -> list[Story]:
+    """The fixed scenario set the hand-computed figures below are for."""
+    hongqi = ("hongqi", "hongqi_1", "cooking_fumes")
+    anju = ("anju", "anju_1", "unlicensed_business")
+    return [
+        # A: two departments on time, handled, satisfied.
+        Story("A", hongqi).then(
+            verify(), blow(UM, MR), report_in(UM), report_in(MR), complete(UM), complete(MR), evaluate("satisfied")
+        ),
+        # B: the justice office misses report-in (escalated), reports in late; unsatisfied once, then basically.
+        Story("B", hongqi)
+        .then(verify(), blow(UM, JO), report_in(UM))
+        .lapse("report_in", JO)
+        .then(report_in(JO), complete(UM), complete(JO), evaluate("unsatisfied"))
+        .then(complete(UM), complete(JO), evaluate("basically_satisfied")),
+        # E: whistled, the urban management bureau's report-in not yet due.
+        Story("E", hongqi).then(verify(), blow(UM)),
+        # C: resolved in the grid, the resident never rates it: closed unevaluated.
+        Story("C", anju).then(verify("gw-anju-1", resolved=True)).lapse("evaluation"),
+        # D: market regulation declines, enforcement reports in, then the resident withdraws.
+        Story("D", anju).then(
+            verify("gw-anju-1"),
+            blow(MR, SE, by="sec-anju"),
+            decline(MR),
+            report_in(SE),
+            WithdrawComplaint(actor=resident(), reason="问题已自行解决"),
+        ),
+        # F: filed three days later; both departments on time, handling overdue (escalated), still open.
+        Story("F", ("gangyuan", "gangyuan_1", "streetlight"), days_later=3)
+        .then(verify("gw-gangyuan-1"), blow(UM, PS, by="sec-gangyuan"), report_in(UM), report_in(PS))
+        .lapse("handling"),
+    ]
+
+
+@pytest.fixture(scope="module")
+async def report_pool(database: TestDatabase) -> AsyncIterator[Pool]:
+    """A database of its own holding exactly the scenario set."""
+    url = await ensure_database(database.url, f"whistle_reports_{uuid.uuid4().hex[:8]}")
+    created = await create_pool(url)
+    try:
+        await apply_migrations(created)
+        store = EventStore(created)
+        told = stories()
+        assert [story.state.stage for story in told] == ["closed", "closed", "whistled", "closed", "closed", "handling"]
+        for story in told:
+            await store.append_events(story.recorded())
+        yield created
+    finally:
+        await created.close()
+
+
+def figures(report: Report) -> dict[str, tuple[object, ...]]:
+    """Per group: cases, (on time, summoned, declined), (resolved, closed, withdrawn), (satisfied, evaluations),
+    overdue, escalated, rank, board."""
+
+    def row(g: GroupFigures) -> tuple[object, ...]:
+        return (
+            g.cases,
+            (g.reported_on_time, g.summoned, g.declined),
+            (g.resolved, g.closed, g.withdrawn),
+            (g.satisfied, g.evaluations),
+            g.overdue,
+            g.escalated,
+            g.rank,
+            g.board,
+        )
+
+    return {g.group: row(g) for g in report.groups}
+
+
+async def test_community_rates_and_ranking_match_the_hand_counts(report_pool: Pool) -> None:
+    report = await build_report(report_pool, "community", since=None, now=NOW + timedelta(days=30))
+    assert [g.group for g in report.groups] == ["gangyuan", "hongqi", "anju"]
+    assert figures(report) == {
+        "gangyuan": (1, (2, 2, 0), (0, 0, 0), (0, 0), 1, 1, 1, "red"),
+        "hongqi": (3, (3, 4, 0), (2, 2, 0), (2, 3), 1, 1, 2, None),
+        "anju": (2, (1, 1, 1), (1, 2, 1), (0, 0), 0, 0, 3, "black"),
+    }
+    hongqi = report.groups[1]
+    assert (hongqi.response_rate, hongqi.resolution_rate, hongqi.satisfaction_rate) == (0.75, 1.0, 0.6667)
+    assert hongqi.score == pytest.approx((0.75 + 1.0 + 2 / 3) / 3, abs=1e-4)
+    anju = report.groups[2]
+    assert (anju.response_rate, anju.resolution_rate, anju.satisfaction_rate, anju.score) == (1.0, 0.5, None, 0.75)
+    assert anju.name == "安居社区"
+
+
+async def test_department_rates_count_only_the_cases_each_department_worked(report_pool: Pool) -> None:
+    report = await build_report(report_pool, "department", since=None, now=NOW + timedelta(days=30))
+    assert figures(report) == {
+        MR: (2, (1, 1, 1), (1, 1, 0), (1, 1), 0, 0, 1, "red"),
+        PS: (1, (1, 1, 0), (0, 0, 0), (0, 0), 1, 1, 2, None),
+        UM: (4, (3, 3, 0), (2, 2, 0), (2, 3), 1, 1, 3, None),
+        SE: (1, (1, 1, 0), (0, 1, 1), (0, 0), 0, 0, 4, None),
+        JO: (1, (0, 1, 0), (1, 1, 0), (1, 2), 1, 1, 5, "black"),
+    }
+    by_code = {g.group: g for g in report.groups}
+    assert (by_code[JO].response_rate, by_code[JO].satisfaction_rate, by_code[JO].score) == (0.0, 0.5, 0.5)
+    assert by_code[UM].name == "区城市管理局"
+
+
+async def test_first_secretary_figures_follow_their_community(report_pool: Pool) -> None:
+    by_secretary = await build_report(report_pool, "first_secretary", since=None, now=NOW)
+    by_community = await build_report(report_pool, "community", since=None, now=NOW)
+    assert [g.group for g in by_secretary.groups] == ["fs-gangyuan", "fs-hongqi", "fs-anju"]
+    assert [g.name for g in by_secretary.groups] == ["郭立新", "孙卫东", "邓永胜"]
+    strip = {"group", "name"}
+    assert [g.model_dump(exclude=strip) for g in by_secretary.groups] == [
+        g.model_dump(exclude=strip) for g in by_community.groups
+    ]
+
+
+async def test_since_counts_only_cases_filed_from_that_day(report_pool: Pool) -> None:
+    report = await build_report(report_pool, "community", since=date(2025, 9, 25), now=NOW)
+    assert [(g.group, g.cases, g.rank, g.board) for g in report.groups] == [("gangyuan", 1, 1, None)]
+
+
+async def test_the_daily_report_workflow_stores_a_dated_snapshot(dev_env: WorkflowEnvironment, pool: Pool) -> None:
+    async with running_worker(dev_env.client, pool) as client:
+        schedule_id = f"test-daily-report-{uuid.uuid4().hex[:8]}"
+        handle = await dev_env.client.create_schedule(schedule_id, daily_report_schedule(client.task_queue))
+        try:
+            await handle.trigger()
+
+            async def stored() -> bool:
+                return len(await load_snapshots(pool, "department")) > 0
+
+            await wait_until(stored, within=20)
+        finally:
+            await handle.delete()
+    groupings: tuple[ReportGroupBy, ...] = ("community", "department", "first_secretary")
+    for by in groupings:
+        [snapshot] = await load_snapshots(pool, by)
+        report = Report.model_validate(snapshot["report"])
+        assert report.by == by
+        assert snapshot["day"] == report.generated_at.astimezone(NOW.tzinfo).date()

@@ -1,0 +1,31 @@
+"""``DailyReportWorkflow``: the rankings of the day, stored as a dated snapshot (run by a Temporal Schedule)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from schemas.calendar import CHINA_TIME
+    from whistle.reports import SnapshotInput
+
+
+@workflow.defn(name="DailyReport")
+class DailyReportWorkflow:
+    """Stores the rankings by community, department and first secretary under the Beijing date of the run.
+
+    Callers can rely on: one snapshot row per grouping for the day (a rerun the same day replaces them);
+    the workflow returns the number of rows written.
+    """
+
+    @workflow.run
+    async def run(self, input: SnapshotInput) -> int:
+        day = input.day or workflow.now().astimezone(CHINA_TIME).date()
+        written: int = await workflow.execute_activity(
+            "store_report_snapshot",
+            SnapshotInput(day=day),
+            result_type=int,
+            start_to_close_timeout=timedelta(minutes=5),
+        )
+        return written
