@@ -24,6 +24,7 @@ from schemas.errors import CommandRejected
 from schemas.org import load_directory
 from schemas.view import CaseView
 from whistle import devstack, output
+from whistle.cli_gateway import keys_app, serve
 from whistle.client import CaseNotFound, WhistleClient
 from whistle.logging import configure_logging
 from whistle.runtime import InvalidInput, NoWorker, ask, read_intake, start_stack
@@ -47,6 +48,8 @@ app = typer.Typer(
 )
 dev_app = typer.Typer(help="The embedded development stack (Temporal dev server and PostgreSQL under .whistle/).")
 app.add_typer(dev_app, name="dev")
+app.add_typer(keys_app, name="keys")
+app.command()(serve)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 CaseId = Annotated[str, typer.Argument(metavar="ID", help="The complaint id.", show_default=False)]

@@ -1,0 +1,247 @@
+"""The JSON API: file a complaint, send every command, read status and history.
+
+Each command is ``POST /api/v1/complaints/{id}/<command>`` with the command's own fields; who acts is never
+in the body (a body naming an ``actor`` is refused) but taken from the API key, after the checks in
+``gateway.access``. The case then checks it again, so a refusal there is ``409`` with the decider's reason.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from gateway import access
+from gateway.context import GatewayDep, PrincipalDep
+from gateway.errors import ERROR_RESPONSES
+from schemas import commands
+from schemas.commands import PersonCommand, Rating
+from schemas.common import Code, LongText, Name, Note, ShortText
+from schemas.intake import ComplaintIntake, Reporter
+from schemas.state import Stage
+from schemas.view import CaseView
+from whistle.client import SubmitResult
+from whistle.reports import Report, ReportGroupBy
+from whistle.search import CaseSummary
+
+router = APIRouter(prefix="/api/v1", tags=["complaints"], responses=ERROR_RESPONSES)
+
+ComplaintIdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$", description="The complaint id.")]
+
+
+class Body(BaseModel):
+    """A command's fields as sent over HTTP: strict, so an ``actor`` (or any other stray field) is refused."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class VerifyBody(Body):
+    resolved_in_grid: bool = False
+    note: Note = ""
+
+
+class BlowBody(Body):
+    departments: list[Code] = Field(min_length=1, max_length=10)
+    lead: Code | None = None
+    note: Note = ""
+
+
+class ReportInBody(Body):
+    department: Code | None = Field(default=None, description="Defaults to the key's department.")
+    officer: Name
+
+
+class DeclineBody(Body):
+    department: Code | None = Field(default=None, description="Defaults to the key's department.")
+    reason: ShortText
+
+
+class ProgressBody(Body):
+    department: Code | None = Field(default=None, description="Defaults to the key's department.")
+    note: LongText
+
+
+class CompleteBody(Body):
+    department: Code | None = Field(default=None, description="Defaults to the key's department.")
+    result: LongText
+
+
+class EvaluateBody(Body):
+    rating: Rating
+    comment: Note = ""
+
+
+class DirectBody(Body):
+    kind: Literal["order", "extend", "park"]
+    departments: list[Code] = Field(default_factory=list, max_length=10)
+    extend_by: str | None = Field(default=None, max_length=20, description="24h, 3d, 5wd ...", examples=["3wd"])
+    note: Note = ""
+
+
+class WithdrawBody(Body):
+    reason: ShortText
+
+
+COMMANDS: dict[str, tuple[type[Body], type[PersonCommand], str]] = {
+    "verify": (
+        VerifyBody,
+        commands.VerifyComplaint,
+        "A grid worker verifies the complaint, or resolves it in the grid (网格发现).",
+    ),
+    "blow": (
+        BlowBody,
+        commands.BlowWhistle,
+        "The community secretary blows the whistle, summoning departments (社区吹哨).",
+    ),
+    "report_in": (ReportInBody, commands.ReportIn, "A summoned department reports in (部门报到)."),
+    "decline": (DeclineBody, commands.DeclineCase, "A summoned department declines with a reason (退单)."),
+    "progress": (ProgressBody, commands.RecordProgress, "A working department records progress (联合处置)."),
+    "complete": (CompleteBody, commands.CompletePart, "A working department marks its part done."),
+    "evaluate": (
+        EvaluateBody,
+        commands.EvaluateOutcome,
+        "The reporter (or an operator for them) rates the result (居民评价).",
+    ),
+    "direct": (
+        DirectBody,
+        commands.IssueDirective,
+        "A first or street secretary orders departments in, extends, or parks (挂账).",
+    ),
+    "withdraw": (
+        WithdrawBody,
+        commands.WithdrawComplaint,
+        "The reporter (or an operator for them) withdraws the complaint.",
+    ),
+}
+"""Command name → (HTTP body, SDK command, summary)."""
+
+
+@router.post("/complaints", response_model=SubmitResult, status_code=201, summary="File a complaint")
+async def submit(
+    intake: ComplaintIntake, principal: PrincipalDep, gateway: GatewayDep, response: Response
+) -> SubmitResult:
+    """File a complaint (立案). The same ``complaint_id`` twice answers 200 with the existing case
+    (``duplicate: true``). A resident's key files for that resident, who alone may then rate or withdraw it."""
+    access.check_filing(principal, intake.community)
+    intake = for_resident(intake, principal.subject) if principal.role == "resident" else intake
+    result = await gateway.ask(gateway.client.submit(intake))
+    if result.duplicate:
+        response.status_code = 200
+    else:
+        await gateway.record_filing(result.complaint_id, principal)
+    return result
+
+
+def for_resident(intake: ComplaintIntake, resident: str) -> ComplaintIntake:
+    """The intake with the reporter's ``resident_id`` set to the key's resident (when the schema has one)."""
+    if "resident_id" not in Reporter.model_fields:
+        return intake
+    reporter = intake.reporter.model_copy(update={"resident_id": resident})
+    return intake.model_copy(update={"reporter": reporter})
+
+
+@router.get("/complaints/{complaint_id}", response_model=CaseView, summary="A case at a glance")
+async def status(complaint_id: ComplaintIdPath, principal: PrincipalDep, gateway: GatewayDep) -> CaseView:
+    view = await gateway.ask(gateway.client.status(complaint_id))
+    access.check_read(principal, view, await gateway.owner(complaint_id))
+    return view
+
+
+@router.get("/complaints/{complaint_id}/history", summary="The case's timeline in domain words")
+async def history(complaint_id: ComplaintIdPath, principal: PrincipalDep, gateway: GatewayDep) -> list[dict[str, Any]]:
+    view = await gateway.ask(gateway.client.status(complaint_id))
+    access.check_read(principal, view, await gateway.owner(complaint_id))
+    return await gateway.ask(gateway.client.history(complaint_id))
+
+
+def build_command(model: type[PersonCommand], body: Body, actor: Any, department: str | None) -> PersonCommand:
+    """The SDK command from the HTTP body and the key's actor; a ``ValidationError`` becomes 422."""
+    fields: dict[str, Any] = body.model_dump(exclude_none=True)
+    if "department" in model.model_fields:
+        fields["department"] = fields.get("department", department)
+    if "extend_by" in fields and fields["extend_by"] is None:
+        del fields["extend_by"]
+    if "actor" in model.model_fields:
+        fields["actor"] = actor
+    for legacy in ("grid_worker", "by"):  # before commands carried an actor, they named the person
+        if legacy in model.model_fields:
+            fields[legacy] = actor.id
+    return model.model_validate(fields)
+
+
+def _command_route(name: str, body_model: type[Body], command_model: type[PersonCommand], summary: str) -> None:
+    async def send(complaint_id: ComplaintIdPath, body: Body, principal: PrincipalDep, gateway: GatewayDep) -> CaseView:
+        view = await gateway.ask(gateway.client.status(complaint_id))
+        owner = await gateway.owner(complaint_id)
+        department = getattr(body, "department", None)
+        actor = access.check_command(principal, name, view, owner, department)
+        key_department = principal.subject if principal.role == "department" else None
+        command = build_command(command_model, body, actor, department or key_department)
+        return await gateway.ask(gateway.client.execute(complaint_id, command))
+
+    send.__annotations__["body"] = body_model
+    router.add_api_route(
+        f"/complaints/{{complaint_id}}/{name.replace('_', '-')}",
+        send,
+        methods=["POST"],
+        response_model=CaseView,
+        summary=summary,
+        name=name,
+        operation_id=f"command_{name}",
+    )
+
+
+for _name, (_body, _command, _summary) in COMMANDS.items():
+    _command_route(_name, _body, _command, _summary)
+
+
+@router.get("/complaints", response_model=list[CaseSummary], summary="Find cases (visibility query)")
+async def list_cases(
+    principal: PrincipalDep,
+    gateway: GatewayDep,
+    stage: Stage | None = None,
+    community: Code | None = None,
+    department: Code | None = None,
+    category: Code | None = None,
+    escalated: bool = False,
+    overdue: bool = False,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[CaseSummary]:
+    """Cases matching every filter, newest first. A key sees only its own part: a department its cases, a
+    community's people their community, a street secretary their street, a resident the cases they filed."""
+    if principal.role == "department":
+        if department not in (None, principal.subject):
+            raise access.forbid(f"the key of {principal.subject} lists only its own cases")
+        department = principal.subject
+    if principal.role in access.PLACE_ROLES and community is not None and community not in principal.communities:
+        raise access.forbid(
+            f"{principal.role} {principal.subject} lists only {', '.join(sorted(principal.communities))}"
+        )
+    found = await gateway.ask(
+        gateway.client.list(
+            stage=stage,
+            community=community,
+            department=department,
+            category=category,
+            escalated=escalated,
+            overdue=overdue,
+            limit=limit,
+        )
+    )
+    if principal.role in access.PLACE_ROLES:
+        found = [case for case in found if case.community in principal.communities]
+    elif principal.role == "resident":
+        own = await gateway.filed_by_resident(principal.subject)
+        found = [case for case in found if case.complaint_id in own]
+    return found
+
+
+@router.get("/reports/{by}", response_model=Report, summary="Rates and the red/black ranking (红黑榜)")
+async def report(by: ReportGroupBy, principal: PrincipalDep, gateway: GatewayDep, since: date | None = None) -> Report:
+    """Response, resolution and satisfaction rates per community, department or first secretary, ranked.
+    Rankings are published (红黑榜), so every key may read them except a resident's."""
+    if principal.role == "resident":
+        raise access.forbid("a resident key does not read rankings")
+    return await gateway.ask(gateway.client.report(by, since=since))

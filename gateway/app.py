@@ -1,0 +1,46 @@
+"""The gateway's FastAPI app: the JSON API, Open311 GeoReport v2 and the supervisors' dashboard, one server.
+
+``create_app`` takes everything it needs in a ``Gateway`` (SDK client, pool, Open311 defaults) so tests and
+``whistle serve`` build it the same way. The OpenAPI document is at ``/openapi.json``, its pages at ``/docs``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+from starlette.types import ASGIApp
+
+from gateway import api, dashboard, open311
+from gateway.context import Gateway
+from gateway.errors import install_error_handlers
+
+DESCRIPTION = """\
+Whistle (吹哨报到): file complaints, act on them and follow them over HTTP.
+
+* **JSON API** (`/api/v1`): every call carries an API key in `X-API-Key` (`whistle keys create`). The key says
+  who acts; a body never does. Errors are `{"field", "reason"}`: 401 no or bad key, 403 the key may not do
+  this, 404 no such case, 409 the case refuses the command, 422 invalid input.
+* **Open311 GeoReport v2** (`/open311/v2`): the published specification, JSON format; `POST requests.json`
+  is form-encoded with `api_key`. Errors are `[{"code", "description"}]`.
+* **Dashboard** (`/dashboard`): overdue and escalated cases, rankings over time, a case's timeline.
+"""
+
+
+def create_app(gateway: Gateway, *, mounts: Mapping[str, ASGIApp] | None = None) -> FastAPI:
+    """The gateway app; ``mounts`` adds sub-applications (the codec server at ``/codec``, say)."""
+    app = FastAPI(title="Whistle gateway", version="1", description=DESCRIPTION)
+    app.state.gateway = gateway
+    install_error_handlers(app)
+    app.include_router(api.router)
+    app.include_router(open311.router)
+    app.include_router(dashboard.router)
+    for path, sub_app in (mounts or {}).items():
+        app.mount(path, sub_app)
+
+    @app.get("/", include_in_schema=False)
+    async def home() -> RedirectResponse:
+        return RedirectResponse("/dashboard")
+
+    return app

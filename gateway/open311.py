@@ -1,0 +1,367 @@
+"""Open311 GeoReport v2 (https://wiki.open311.org/GeoReport_v2), JSON format, on the gateway.
+
+Categories are the services; a service request is a case. ``POST requests.json`` is form-encoded and needs an
+``api_key`` (a key from ``whistle keys create``); the ``GET`` methods are public, as the specification has
+them, and show no personal data (no names, phones or e-mail addresses). Errors follow the specification:
+``[{"code": <HTTP status>, "description": ...}]``.
+
+Where a request is (the specification has no community): in this order,
+1. the extension attributes ``attribute[community]`` and ``attribute[grid]``;
+2. a community whose name (红旗社区) or code appears in ``address_string``, and a grid of it likewise;
+3. the one community the key is bound to (a grid worker's, a community or first secretary's);
+4. the configured default (``WHISTLE_OPEN311_COMMUNITY`` / ``WHISTLE_OPEN311_GRID``);
+otherwise ``400``. A community without a grid named goes to its first grid. ``lat``/``long`` are kept on the
+case but place nothing: the directory has no boundaries.
+
+Status is ``open`` until the case is closed, then ``closed``; ``status_notes`` says the stage in words,
+``agency_responsible`` the lead department, ``expected_datetime`` the case's next deadline.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query
+from pydantic import BaseModel, ValidationError
+
+from gateway import access
+from gateway.context import Gateway, GatewayDep
+from gateway.errors import OPEN311_RESPONSES, ApiError, first_problem
+from gateway.keys import Principal, authenticate
+from schemas.calendar import CHINA_TIME
+from schemas.intake import ComplaintIntake, Source
+from schemas.org import Category, Community, OrgDirectory
+from schemas.state import CaseState, fold
+from whistle.client import CaseNotFound
+from whistle.output import VALUE_LABELS
+
+router = APIRouter(prefix="/open311/v2", tags=["open311"], responses=OPEN311_RESPONSES)
+
+DEFAULT_WINDOW = timedelta(days=90)
+"""Without dates or ids, GET requests.json answers the last 90 days, as the specification says."""
+MAX_REQUESTS = 1000
+
+
+class Service(BaseModel):
+    service_code: str
+    service_name: str
+    description: str
+    metadata: bool
+    type: str
+    keywords: str
+    group: str
+
+
+class ServiceAttribute(BaseModel):
+    variable: bool
+    code: str
+    datatype: str
+    required: bool
+    datatype_description: str
+    order: int
+    description: str
+    values: list[dict[str, str]]
+
+
+class ServiceDefinition(BaseModel):
+    service_code: str
+    attributes: list[ServiceAttribute]
+
+
+class RequestCreated(BaseModel):
+    service_request_id: str
+    service_notice: str | None
+    account_id: str | None
+
+
+class ServiceRequest(BaseModel):
+    service_request_id: str
+    status: str
+    status_notes: str | None
+    service_name: str
+    service_code: str
+    description: str
+    agency_responsible: str | None
+    service_notice: str | None
+    requested_datetime: str
+    updated_datetime: str
+    expected_datetime: str | None
+    address: str
+    address_id: str | None
+    zipcode: str | None
+    lat: float | None
+    long: float | None
+    media_url: str | None
+
+
+def w3c(moment: datetime | None) -> str | None:
+    """ISO 8601 with the offset, as the specification requires (Beijing time)."""
+    return None if moment is None else moment.astimezone(CHINA_TIME).isoformat(timespec="seconds")
+
+
+def service_of(category: Category, directory: OrgDirectory) -> Service:
+    names = {department.code: department.name for department in directory.departments}
+    routed = "、".join(names[code] for code in category.departments)
+    return Service(
+        service_code=category.code,
+        service_name=category.name,
+        description=f"{category.name_en} ({category.name}); 建议派单 routed to: {routed}",
+        metadata=False,
+        type="realtime",
+        keywords=",".join([category.code, category.name_en, *category.departments]),
+        group=names[category.departments[0]] if category.departments else "",
+    )
+
+
+@router.get("/services.json", response_model=list[Service], summary="GET Service List")
+async def services(gateway: GatewayDep, jurisdiction_id: str | None = None) -> list[Service]:
+    """Every category as a service (type realtime: a request is a case at once)."""
+    return [service_of(category, gateway.directory) for category in gateway.directory.categories]
+
+
+@router.get("/services/{service_code}.json", response_model=ServiceDefinition, summary="GET Service Definition")
+async def service_definition(
+    service_code: str, gateway: GatewayDep, jurisdiction_id: str | None = None
+) -> ServiceDefinition:
+    """The optional extension attributes every service takes: ``community`` and ``grid``."""
+    if not any(category.code == service_code for category in gateway.directory.categories):
+        raise ApiError(404, "service_code", f"no service {service_code!r}")
+    communities = [{"key": c.code, "name": c.name} for c in gateway.directory.communities]
+    grids = [{"key": g.code, "name": g.name} for c in gateway.directory.communities for g in c.grids]
+    return ServiceDefinition(
+        service_code=service_code,
+        attributes=[
+            ServiceAttribute(variable=True, code="community", datatype="singlevaluelist", required=False,
+                             datatype_description="社区 community code", order=1,
+                             description="The community (社区) the problem is in", values=communities),
+            ServiceAttribute(variable=True, code="grid", datatype="singlevaluelist", required=False,
+                             datatype_description="网格 grid code", order=2,
+                             description="The grid (网格) the problem is in", values=grids),
+        ],
+    )  # fmt: skip
+
+
+def place(
+    directory: OrgDirectory,
+    principal: Principal,
+    default: tuple[str | None, str | None],
+    community: str | None,
+    grid: str | None,
+    address: str | None,
+) -> tuple[str, str]:
+    """The community and grid of a request, by the rule in this module's docstring."""
+    found: Community | None = None
+    if community:
+        found = next((c for c in directory.communities if c.code == community), None)
+        if found is None:
+            raise ApiError(400, "attribute[community]", f"unknown community {community!r}")
+    if found is None and address:
+        found = next((c for c in directory.communities if c.name in address or c.code in address), None)
+    if found is None and len(principal.communities) == 1:
+        [own] = principal.communities
+        found = next((c for c in directory.communities if c.code == own), None)
+    if found is None and default[0]:
+        found = next((c for c in directory.communities if c.code == default[0]), None)
+        grid = grid or default[1]
+    if found is None:
+        raise ApiError(
+            400, "attribute[community]", "name the community: attribute[community] or its name in address_string"
+        )
+    if grid:
+        if not any(g.code == grid for g in found.grids):
+            raise ApiError(400, "attribute[grid]", f"grid {grid!r} is not in community {found.code}")
+        return found.code, grid
+    named = next((g for g in found.grids if address and g.name in address), None)
+    return found.code, (named or found.grids[0]).code
+
+
+SOURCE_BY_ROLE: dict[str, Source] = {"operator": "hotline", "grid-worker": "grid_patrol"}
+
+
+@router.post("/requests.json", response_model=list[RequestCreated], summary="POST Service Request")
+async def create_request(
+    gateway: GatewayDep,
+    api_key: Annotated[str, Form()],
+    service_code: Annotated[str, Form()],
+    jurisdiction_id: Annotated[str | None, Form()] = None,
+    lat: Annotated[float | None, Form(ge=-90, le=90)] = None,
+    long: Annotated[float | None, Form(ge=-180, le=180)] = None,
+    address_string: Annotated[str | None, Form(max_length=200)] = None,
+    address_id: Annotated[str | None, Form(max_length=100)] = None,
+    email: Annotated[str | None, Form(max_length=200)] = None,
+    device_id: Annotated[str | None, Form(max_length=200)] = None,
+    account_id: Annotated[str | None, Form(max_length=200)] = None,
+    first_name: Annotated[str | None, Form(max_length=50)] = None,
+    last_name: Annotated[str | None, Form(max_length=50)] = None,
+    phone: Annotated[str | None, Form(max_length=30)] = None,
+    description: Annotated[str | None, Form(max_length=4000)] = None,
+    media_url: Annotated[str | None, Form(max_length=2000)] = None,
+    attribute_community: Annotated[str | None, Form(alias="attribute[community]", max_length=40)] = None,
+    attribute_grid: Annotated[str | None, Form(alias="attribute[grid]", max_length=40)] = None,
+) -> list[RequestCreated]:
+    """File a service request: a new case. ``phone`` is required here (the grid worker calls the reporter back)."""
+    principal = await authenticate(gateway.pool, gateway.directory, api_key)
+    if principal is None:
+        raise ApiError(403, "api_key", "invalid api_key")
+    category = next((c for c in gateway.directory.categories if c.code == service_code), None)
+    if category is None:
+        raise ApiError(400, "service_code", f"unknown service_code {service_code!r}")
+    if (lat is None or long is None) and not address_string:
+        raise ApiError(400, "lat", "lat and long, or address_string, are required")
+    if not phone:
+        raise ApiError(400, "phone", "a phone number is required so the grid worker can call back")
+    community, grid = place(
+        gateway.directory, principal, (gateway.open311_community, gateway.open311_grid),
+        attribute_community, attribute_grid, address_string,
+    )  # fmt: skip
+    try:
+        access.check_filing(principal, community)
+    except ApiError as error:
+        raise ApiError(403, "api_key", error.reason) from None
+    name = f"{last_name or ''}{first_name or ''}".strip() or "匿名居民"
+    text = (description or "").strip() or category.name
+    reporter: dict[str, Any] = {"name": name[:50], "phone": phone.replace(" ", "")}
+    if principal.role == "resident":
+        reporter["resident_id"] = principal.subject
+    try:
+        intake = ComplaintIntake.model_validate(
+            {
+                "source": SOURCE_BY_ROLE.get(principal.role, "resident_app"),
+                "community": community,
+                "grid": grid,
+                "category": category.code,
+                "title": f"{category.name}：{text}"[:200],
+                "description": text,
+                "location": {"address": address_string or f"{lat},{long}", "latitude": lat, "longitude": long},
+                "reporter": reporter,
+                "reported_at": datetime.now(UTC),
+            }
+        )
+    except ValidationError as error:
+        field, reason = first_problem(list(error.errors()))
+        raise ApiError(400, field, reason) from None
+    result = await gateway.ask(gateway.client.submit(intake))
+    await gateway.record_filing(result.complaint_id, principal, account_id=account_id, media_url=media_url)
+    notice = "已受理，网格员将先行核实 Received: a grid worker verifies it first (网格核实)"
+    return [RequestCreated(service_request_id=result.complaint_id, service_notice=notice, account_id=account_id)]
+
+
+def status_notes(state: CaseState) -> str:
+    stage = VALUE_LABELS["stage"][state.stage]
+    notes = [f"{stage} ({state.stage})"]
+    if state.escalation_level:
+        who = VALUE_LABELS["escalation_level"][str(state.escalation_level)]
+        notes.append(f"已升级至{who} escalated (level {state.escalation_level})")
+    if state.parked:
+        notes.append("挂账 parked on the public long-running list")
+    if state.outcome:
+        notes.append(f"{VALUE_LABELS['outcome'][state.outcome]} ({state.outcome})")
+    return "; ".join(notes)
+
+
+def request_of(state: CaseState, media_url: str | None) -> ServiceRequest:
+    intake = state.case.intake
+    context = state.case.context
+    responsible = [state.lead] if state.lead else list(state.departments)
+    agency = "、".join(context.departments[code].name for code in responsible if code in context.departments)
+    return ServiceRequest(
+        service_request_id=state.complaint_id,
+        status="closed" if state.stage == "closed" else "open",
+        status_notes=status_notes(state),
+        service_name=context.category.name,
+        service_code=intake.category,
+        description=intake.description,
+        agency_responsible=agency or f"{context.community.name} {context.grid.name}",
+        service_notice="挂账督办 on the public long-running list" if state.parked else None,
+        requested_datetime=w3c(state.filed_at) or "",
+        updated_datetime=w3c(state.updated_at) or "",
+        expected_datetime=w3c(state.next_deadline),
+        address=intake.location.address,
+        address_id=None,
+        zipcode=None,
+        lat=intake.location.latitude,
+        long=intake.location.longitude,
+        media_url=media_url,
+    )
+
+
+def _codes(text: str | None, field: str) -> list[str] | None:
+    if text is None:
+        return None
+    codes = [code.strip() for code in text.split(",") if code.strip()]
+    if not codes:
+        raise ApiError(400, field, "give at least one value")
+    return codes
+
+
+def _moment(text: str | None, field: str) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ApiError(400, field, f"{text!r} is not a w3c date-time like 2026-11-05T08:15:30+08:00") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@router.get("/requests.json", response_model=list[ServiceRequest], summary="GET Service Requests")
+async def requests(
+    gateway: GatewayDep,
+    jurisdiction_id: str | None = None,
+    service_request_id: Annotated[str | None, Query(max_length=20000)] = None,
+    service_code: Annotated[str | None, Query(max_length=2000)] = None,
+    start_date: Annotated[str | None, Query(max_length=40)] = None,
+    end_date: Annotated[str | None, Query(max_length=40)] = None,
+    status: Annotated[str | None, Query(max_length=20)] = None,
+) -> list[ServiceRequest]:
+    """Service requests, newest first, at most 1000. ``service_request_id`` (comma-separated) overrides every
+    other filter; without it and without dates, the last 90 days."""
+    ids = _codes(service_request_id, "service_request_id")
+    if ids is not None:
+        return await _load(gateway, "complaint_id = any($1::text[])", [ids[:MAX_REQUESTS]])
+    codes = _codes(service_code, "service_code")
+    statuses = _codes(status, "status")
+    if statuses is not None and not set(statuses) <= {"open", "closed"}:
+        raise ApiError(400, "status", "status is open, closed or both (comma-separated)")
+    start, end = _moment(start_date, "start_date"), _moment(end_date, "end_date")
+    if start is None and end is None:
+        start = datetime.now(UTC) - DEFAULT_WINDOW
+    clauses, arguments = [], []
+    for clause, value in (("filed_at >= $", start), ("filed_at <= $", end), ("category = any($", codes)):
+        if value is not None:
+            arguments.append(value)
+            clauses.append(f"{clause}{len(arguments)}" + ("::text[])" if clause.endswith("($") else ""))
+    if statuses is not None and len(set(statuses)) == 1:
+        clauses.append("stage = 'closed'" if statuses[0] == "closed" else "stage <> 'closed'")
+    return await _load(gateway, " and ".join(clauses) or "true", arguments)
+
+
+async def _load(gateway: Gateway, where: str, arguments: list[Any]) -> list[ServiceRequest]:
+    rows = await gateway.pool.fetch(
+        f"select c.state, f.media_url from complaints c left join gateway_filings f using (complaint_id) "
+        f"where {where} order by c.filed_at desc, c.complaint_id limit {MAX_REQUESTS}",
+        *arguments,
+    )
+    return [request_of(CaseState.model_validate(row["state"]), row["media_url"]) for row in rows]
+
+
+@router.get("/requests/{service_request_id}.json", response_model=list[ServiceRequest], summary="GET Service Request")
+async def request(
+    service_request_id: str, gateway: GatewayDep, jurisdiction_id: str | None = None
+) -> list[ServiceRequest]:
+    """One service request, as a list of one (as the specification has it). A case filed a moment ago and not yet
+    in the read model is folded from its Temporal history."""
+    found = await _load(gateway, "complaint_id = $1", [service_request_id])
+    if found:
+        return found
+    try:
+        events = await gateway.ask(gateway.client.events(service_request_id))
+    except CaseNotFound:
+        raise ApiError(404, "service_request_id", f"no service request {service_request_id!r}") from None
+    if not events:
+        raise ApiError(404, "service_request_id", f"no service request {service_request_id!r}")
+    media_url = await gateway.pool.fetchval(
+        "select media_url from gateway_filings where complaint_id = $1", service_request_id
+    )
+    return [request_of(fold(recorded.event for recorded in events), media_url)]

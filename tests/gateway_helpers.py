@@ -1,0 +1,77 @@
+"""Gateway test helpers: the app served for real on a free loopback port, next to a worker, with keys.
+
+The server runs as a task in the test's own event loop (the Temporal client and the pool live there), so a
+client that blocks (schemathesis, a browser) must run in a thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import uvicorn
+from temporalio.client import Client
+
+from activities.event_store import Pool
+from gateway.app import create_app
+from gateway.context import Gateway
+from gateway.keys import create_key
+from tests.helpers import TestClient, running_worker
+from whistle.client import WhistleClient
+from whistle.settings import DATA_DIR
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass
+class Served:
+    """A running gateway: its base URL, the SDK client behind it, and keys made on demand."""
+
+    url: str
+    client: TestClient
+    pool: Pool
+    keys: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    async def key(self, role: str, subject: str) -> str:
+        """A live key for ``role``/``subject`` (one per pair, made on first use)."""
+        if (role, subject) not in self.keys:
+            _, self.keys[role, subject] = await create_key(self.pool, self.client.directory, role, subject)
+        return self.keys[role, subject]
+
+
+@asynccontextmanager
+async def serving(
+    temporal: Client, pool: Pool, *, policy: Path = DATA_DIR / "policy.yaml", open311_community: str | None = None
+) -> AsyncIterator[Served]:
+    """A worker on a fresh task queue and the gateway app in front of it, on ``http://127.0.0.1:<port>``."""
+    async with running_worker(temporal, pool, policy=policy) as worker_client:
+        client = WhistleClient(
+            temporal,
+            task_queue=worker_client.task_queue,
+            directory=worker_client.directory,
+            policy=worker_client.policy,
+            pool=pool,
+        )
+        client.submit = worker_client.submit  # type: ignore[method-assign]  # so leftovers are terminated
+        app = create_app(Gateway(client, pool, open311_community=open311_community, timeout=20.0))
+        port = free_port()
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+        task = asyncio.create_task(server.serve())
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.02)
+        try:
+            yield Served(f"http://127.0.0.1:{port}", worker_client, pool)
+        finally:
+            server.should_exit = True
+            await task

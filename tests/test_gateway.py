@@ -1,0 +1,183 @@
+"""The gateway's JSON API over real HTTP: filing, commands, reads, and the 403 rules of per-actor keys.
+
+Every refused call is checked to have changed nothing (the case's event count stays put).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from activities.event_store import Pool
+from gateway.keys import revoke_key
+from tests.gateway_helpers import Served, serving
+from tests.helpers import new_intake, wait_until
+
+
+@pytest.fixture(scope="module")
+async def served(dev_env: WorkflowEnvironment, pool: Pool) -> AsyncIterator[Served]:
+    async with serving(dev_env.client, pool) as running:
+        yield running
+
+
+@pytest.fixture
+async def http(served: Served) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=served.url, timeout=30) as client:
+        yield client
+
+
+def intake_json(**overrides: Any) -> dict[str, Any]:
+    return new_intake(**overrides).model_dump(mode="json", exclude_none=True)
+
+
+async def call(http: httpx.AsyncClient, key: str, method: str, path: str, body: Any = None) -> httpx.Response:
+    return await http.request(method, path, json=body, headers={"X-API-Key": key})
+
+
+async def events_of(http: httpx.AsyncClient, key: str, complaint_id: str) -> int:
+    response = await call(http, key, "GET", f"/api/v1/complaints/{complaint_id}")
+    assert response.status_code == 200, response.text
+    count: int = response.json()["event_count"]
+    return count
+
+
+async def test_file_act_and_read_through_the_json_api(served: Served, http: httpx.AsyncClient) -> None:
+    integrator = await served.key("integrator", "app-integrator")
+    supervisor = await served.key("supervisor", "dubanchu")
+    intake = intake_json()
+    complaint_id = intake["complaint_id"]
+
+    filed = await call(http, integrator, "POST", "/api/v1/complaints", intake)
+    assert filed.status_code == 201, filed.text
+    assert filed.json()["complaint_id"] == complaint_id and filed.json()["duplicate"] is False
+    again = await call(http, integrator, "POST", "/api/v1/complaints", intake)
+    assert again.status_code == 200 and again.json()["duplicate"] is True
+
+    worker = await served.key("grid-worker", "gw-hongqi-1")
+    verified = await call(http, worker, "POST", f"/api/v1/complaints/{complaint_id}/verify", {"note": "属实"})
+    assert verified.status_code == 200, verified.text
+    secretary = await served.key("community-secretary", "sec-hongqi")
+    blown = await call(
+        http, secretary, "POST", f"/api/v1/complaints/{complaint_id}/blow",
+        {"departments": ["urban_management", "market_regulation"], "lead": "urban_management"},
+    )  # fmt: skip
+    assert blown.status_code == 200, blown.text
+    assert blown.json()["stage"] == "whistled"
+    urban = await served.key("department", "urban_management")
+    reported = await call(http, urban, "POST", f"/api/v1/complaints/{complaint_id}/report-in", {"officer": "王队长"})
+    assert reported.status_code == 200, reported.text
+    assert reported.json()["departments"]["urban_management"] == "reported_in"
+
+    # The case itself refuses what its stage does not allow: 409 with the decider's field and reason.
+    twice = await call(http, urban, "POST", f"/api/v1/complaints/{complaint_id}/report-in", {"officer": "王队长"})
+    assert twice.status_code == 409, twice.text
+    assert set(twice.json()) == {"field", "reason"}
+
+    status = await call(http, supervisor, "GET", f"/api/v1/complaints/{complaint_id}")
+    assert status.status_code == 200 and status.json()["stage"] == "whistled"
+    history = await call(http, supervisor, "GET", f"/api/v1/complaints/{complaint_id}/history")
+    types = [entry["type"] for entry in history.json()]
+    assert types[:3] == ["ComplaintFiled", "GridVerified", "WhistleBlown"] and "DepartmentReportedIn" in types
+    assert "reporter" not in history.text and intake["reporter"]["phone"] not in history.text
+
+    async def listed() -> bool:
+        found = await call(http, supervisor, "GET", "/api/v1/complaints?community=hongqi&stage=whistled")
+        return any(case["complaint_id"] == complaint_id for case in found.json())
+
+    await wait_until(listed)
+    mine = await call(http, urban, "GET", "/api/v1/complaints")
+    assert all("urban_management" in case["departments"] for case in mine.json())
+    report = await call(http, supervisor, "GET", "/api/v1/reports/community")
+    assert report.status_code == 200 and report.json()["by"] == "community"
+
+
+async def test_keys_act_only_within_their_own_reach(served: Served, http: httpx.AsyncClient) -> None:
+    intake = intake_json()
+    complaint_id = intake["complaint_id"]
+    resident = await served.key("resident", "app-20001")
+    assert (await call(http, resident, "POST", "/api/v1/complaints", intake)).status_code == 201
+    supervisor = await served.key("supervisor", "dubanchu")
+    before = await events_of(http, supervisor, complaint_id)
+
+    refused = {
+        # another community's grid worker and first secretary
+        ("grid-worker", "gw-anju-1", "verify", "{}"),
+        ("first-secretary", "fs-anju", "direct", '{"kind": "park"}'),
+        # a department acting for another department, and any department verifying
+        ("department", "power_supply", "report-in", '{"department": "urban_management", "officer": "李"}'),
+        ("department", "urban_management", "verify", "{}"),
+        # another resident on this resident's case; supervisors and integrators never act
+        ("resident", "app-20002", "withdraw", '{"reason": "不需要了"}'),
+        ("supervisor", "dubanchu", "withdraw", '{"reason": "不需要了"}'),
+        ("integrator", "app-integrator", "evaluate", '{"rating": "satisfied"}'),
+    }
+    for role, subject, command, body in refused:
+        key = await served.key(role, subject)
+        response = await http.post(
+            f"/api/v1/complaints/{complaint_id}/{command}",
+            content=body,
+            headers={"X-API-Key": key, "content-type": "application/json"},
+        )
+        assert response.status_code == 403, (role, subject, command, response.text)
+        assert response.json()["field"] == "actor" and response.json()["reason"]
+    assert await events_of(http, supervisor, complaint_id) == before
+
+    # Reads follow the same reach: the other resident and another community's secretary see nothing.
+    for role, subject in (("resident", "app-20002"), ("community-secretary", "sec-anju")):
+        key = await served.key(role, subject)
+        response = await call(http, key, "GET", f"/api/v1/complaints/{complaint_id}")
+        assert response.status_code == 403, (role, response.text)
+    assert (await call(http, resident, "GET", f"/api/v1/complaints/{complaint_id}")).status_code == 200
+    # A community key files only in its community; a department key files nothing.
+    anju_worker = await served.key("grid-worker", "gw-anju-1")
+    assert (await call(http, anju_worker, "POST", "/api/v1/complaints", intake_json())).status_code == 403
+    urban = await served.key("department", "urban_management")
+    assert (await call(http, urban, "POST", "/api/v1/complaints", intake_json())).status_code == 403
+
+    # The owner may withdraw; the case closes.
+    withdrawn = await call(
+        http, resident, "POST", f"/api/v1/complaints/{complaint_id}/withdraw", {"reason": "已自行解决"}
+    )
+    assert withdrawn.status_code == 200, withdrawn.text
+    assert withdrawn.json()["stage"] == "closed"
+
+
+async def test_a_body_never_names_the_actor(served: Served, http: httpx.AsyncClient) -> None:
+    intake = intake_json()
+    integrator = await served.key("integrator", "app-integrator")
+    assert (await call(http, integrator, "POST", "/api/v1/complaints", intake)).status_code == 201
+    worker = await served.key("grid-worker", "gw-hongqi-1")
+    response = await call(
+        http, worker, "POST", f"/api/v1/complaints/{intake['complaint_id']}/verify",
+        {"actor": {"kind": "grid_worker", "id": "gw-hongqi-2"}},
+    )  # fmt: skip
+    assert response.status_code == 422
+    assert response.json()["field"] == "actor"
+
+
+async def test_keys_missing_unknown_revoked_and_cases_missing(served: Served, http: httpx.AsyncClient) -> None:
+    assert (await http.get("/api/v1/complaints/T-nothing")).json() == {
+        "field": "api_key",
+        "reason": "send an API key in the X-API-Key header",
+    }
+    assert (await call(http, "wh_0000000000000000_" + "x" * 43, "GET", "/api/v1/complaints/T-x")).status_code == 401
+    supervisor = await served.key("supervisor", "dubanchu")
+    missing = await call(http, supervisor, "GET", f"/api/v1/complaints/T-{uuid.uuid4().hex[:8]}")
+    assert missing.status_code == 404 and missing.json()["field"] == "complaint_id"
+    refused = await call(http, supervisor, "POST", "/api/v1/complaints", intake_json())
+    assert refused.status_code == 403  # a supervisor files nothing
+    integrator = await served.key("integrator", "app-integrator")
+    invalid = await call(http, integrator, "POST", "/api/v1/complaints", {"title": "?"})
+    assert invalid.status_code == 422 and set(invalid.json()) == {"field", "reason"}
+    bad_community = await call(http, integrator, "POST", "/api/v1/complaints", intake_json(community="nowhere"))
+    assert bad_community.status_code == 409 and bad_community.json()["field"] == "community"
+
+    key_id = served.keys["supervisor", "dubanchu"].split("_")[1]
+    assert await revoke_key(served.pool, key_id)
+    assert (await call(http, supervisor, "GET", "/api/v1/reports/community")).status_code == 401
+    del served.keys["supervisor", "dubanchu"]

@@ -1,0 +1,200 @@
+"""``whistle serve`` (the HTTP gateway) and ``whistle keys`` (its per-actor API keys).
+
+The gateway's modules (FastAPI, uvicorn) are imported only when these commands run, so the rest of the CLI
+starts as fast as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, NoReturn
+
+import typer
+
+from activities.event_store import Pool, apply_migrations, create_pool
+from schemas.errors import CommandRejected
+from schemas.org import OrgDirectory
+from whistle import devstack, output
+from whistle.logging import configure_logging
+from whistle.runtime import open_session
+from whistle.settings import Settings
+
+keys_app = typer.Typer(help="API keys for the HTTP gateway: one per actor, stored hashed in PostgreSQL.")
+
+ROLE_HELP = (
+    "department (--department), resident (--resident), grid-worker, community-secretary, first-secretary, "
+    "street-secretary, operator (--person), integrator, supervisor (--name)."
+)
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    typer.echo(message.replace("\n", " "), err=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def _reported() -> Iterator[None]:
+    try:
+        yield
+    except CommandRejected as error:
+        _fail(f"invalid: {error}", 2)
+    except (OSError, RuntimeError) as error:
+        _fail(f"error: {error}", 1)
+
+
+async def _pool(settings: Settings) -> Pool:
+    stack = await asyncio.to_thread(devstack.up, settings)
+    pool = await create_pool(stack.database_url)
+    await apply_migrations(pool)
+    return pool
+
+
+def serve(
+    host: Annotated[str, typer.Option("--host", envvar="WHISTLE_GATEWAY_HOST", help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", envvar="WHISTLE_GATEWAY_PORT", help="Port to bind.")] = 8080,
+    open311_community: Annotated[
+        str | None,
+        typer.Option(
+            "--open311-community",
+            envvar="WHISTLE_OPEN311_COMMUNITY",
+            help="Community for Open311 requests that name none (README, Open311).",
+        ),
+    ] = None,
+    open311_grid: Annotated[
+        str | None,
+        typer.Option(
+            "--open311-grid", envvar="WHISTLE_OPEN311_GRID", help="Grid for those requests (default: the first)."
+        ),
+    ] = None,
+) -> None:
+    """Run the HTTP gateway: JSON API, Open311 GeoReport v2, dashboard; OpenAPI at /openapi.json, /docs."""
+    with _reported():
+        settings = Settings()
+        configure_logging(settings)
+        asyncio.run(_serve(settings, host, port, open311_community, open311_grid))
+
+
+async def _serve(settings: Settings, host: str, port: int, community: str | None, grid: str | None) -> None:
+    import uvicorn
+
+    from gateway.app import create_app
+    from gateway.context import Gateway
+    from whistle.client import WhistleClient
+
+    session = await open_session(settings)
+    _check_place(session.client.directory, community, grid)
+    pool = await create_pool(session.stack.database_url)
+    try:
+        await apply_migrations(pool)
+        base = session.client
+        client = WhistleClient(
+            base.temporal, task_queue=base.task_queue, directory=base.directory, policy=base.policy, pool=pool
+        )
+        app = create_app(Gateway(client, pool, open311_community=community, open311_grid=grid))
+        await uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_config=None)).serve()
+    finally:
+        await pool.close()
+
+
+def _check_place(directory: OrgDirectory, community: str | None, grid: str | None) -> None:
+    """The Open311 default place must exist, so a misspelt setting fails at start, not at the first request."""
+    if community is None:
+        if grid is not None:
+            raise CommandRejected("open311_grid", "a default grid needs a default community")
+        return
+    found = next((c for c in directory.communities if c.code == community), None)
+    if found is None:
+        raise CommandRejected("open311_community", f"unknown community {community!r}")
+    if grid is not None and grid not in {g.code for g in found.grids}:
+        raise CommandRejected("open311_grid", f"grid {grid!r} is not in community {community}")
+
+
+@keys_app.command("create")
+def create(
+    role: Annotated[str, typer.Option("--role", help=ROLE_HELP)],
+    department: Annotated[str | None, typer.Option("--department", help="The department's code.")] = None,
+    resident: Annotated[
+        str | None, typer.Option("--resident", help="The resident's id (reporter.resident_id).")
+    ] = None,
+    person: Annotated[str | None, typer.Option("--person", help="The person's id in the org directory.")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="An integrator's or supervisor's id.")] = None,
+    label: Annotated[str, typer.Option("--label", help="A note for whoever lists the keys.")] = "",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Create a key; it is printed once and only its hash is stored."""
+    from gateway.keys import create_key
+    from schemas.org import load_directory
+
+    given = [value for value in (department, resident, person, name) if value]
+    with _reported():
+        if len(given) != 1:
+            raise CommandRejected("subject", "give exactly one of --department, --resident, --person or --name")
+        settings = Settings()
+
+        async def creating() -> tuple[str, str]:
+            pool = await _pool(settings)
+            try:
+                return await create_key(pool, load_directory(settings.org), role, given[0], label)
+            finally:
+                await pool.close()
+
+        key_id, key = asyncio.run(creating())
+    if as_json:
+        output.print_json({"key_id": key_id, "key": key, "role": role, "subject": given[0]})
+    else:
+        output.console.print(f"key {key_id} for {role} {given[0]} (shown once, keep it safe):\n{key}")
+
+
+@keys_app.command("list")
+def list_(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Every key: id, role, subject, label, created, revoked (never the key itself)."""
+    from gateway.keys import list_keys
+
+    with _reported():
+        settings = Settings()
+
+        async def listing() -> list[dict[str, str | None]]:
+            pool = await _pool(settings)
+            try:
+                return [
+                    {
+                        "key_id": record.key_id, "role": record.role, "subject": record.subject, "label": record.label,
+                        "created_at": record.created_at.isoformat(),
+                        "revoked_at": record.revoked_at.isoformat() if record.revoked_at else None,
+                    }
+                    for record in await list_keys(pool)
+                ]  # fmt: skip
+            finally:
+                await pool.close()
+
+        records = asyncio.run(listing())
+    if as_json:
+        output.print_json(records)
+        return
+    for record in records:
+        state = f"revoked {record['revoked_at']}" if record["revoked_at"] else "live"
+        output.console.print(
+            f"{record['key_id']}  {record['role']:<20} {record['subject']:<24} {state}  {record['label']}"
+        )
+
+
+@keys_app.command("revoke")
+def revoke(key_id: Annotated[str, typer.Argument(metavar="KEY_ID", help="The key's id (wh_<KEY_ID>_...).")]) -> None:
+    """Revoke a key: it stops working at once."""
+    from gateway.keys import revoke_key
+
+    with _reported():
+        settings = Settings()
+
+        async def revoking() -> bool:
+            pool = await _pool(settings)
+            try:
+                return await revoke_key(pool, key_id)
+            finally:
+                await pool.close()
+
+        if not asyncio.run(revoking()):
+            _fail(f"not found: no live key {key_id!r}", 1)
+    output.console.print(f"key {key_id} revoked")
