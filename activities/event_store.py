@@ -151,18 +151,23 @@ class EventStore:
             for seq in new_seqs:
                 state = _fold_one(state, by_seq[seq], input.complaint_id)
             assert state is not None
-            view = view_of(state)
-            await connection.execute(
-                _UPSERT_CASE,
-                input.complaint_id,
-                *(getattr(view, name) for name in _VIEW_COLUMNS),
-                new_seqs[-1],
-                state.model_dump(mode="json"),
-            )
+            await upsert_case(connection, state, new_seqs[-1])
         get_logger(complaint_id=input.complaint_id, workflow_id=input.workflow_id, run_id=input.run_id).info(
             "events appended", new=len(new_seqs), last_seq=new_seqs[-1], stage=state.stage
         )
         return len(new_seqs)
+
+
+async def upsert_case(connection: Connection, state: CaseState, last_seq: int) -> None:
+    """Write the case's read-model row: its view columns and the whole folded state up to ``last_seq``."""
+    view = view_of(state)
+    await connection.execute(
+        _UPSERT_CASE,
+        state.complaint_id,
+        *(getattr(view, name) for name in _VIEW_COLUMNS),
+        last_seq,
+        state.model_dump(mode="json"),
+    )
 
 
 def _check_batch(input: AppendEventsInput) -> None:

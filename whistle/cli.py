@@ -25,6 +25,7 @@ from schemas.org import load_directory
 from schemas.view import CaseView
 from whistle import devstack, output
 from whistle.cli_gateway import keys_app, serve
+from whistle.cli_supervise import list_cases, projections_app, report
 from whistle.client import CaseNotFound, WhistleClient
 from whistle.logging import configure_logging
 from whistle.runtime import InvalidInput, NoWorker, ask, read_intake, start_stack
@@ -50,6 +51,9 @@ dev_app = typer.Typer(help="The embedded development stack (Temporal dev server 
 app.add_typer(dev_app, name="dev")
 app.add_typer(keys_app, name="keys")
 app.command()(serve)
+app.command("list")(list_cases)
+app.command()(report)
+app.add_typer(projections_app, name="projections")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 CaseId = Annotated[str, typer.Argument(metavar="ID", help="The complaint id.", show_default=False)]

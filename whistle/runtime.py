@@ -58,7 +58,7 @@ async def open_session(settings: Settings) -> Session:
     """Bring the stack up (or find it) and connect a ``WhistleClient`` with the settings' org and policy."""
     stack = await asyncio.to_thread(devstack.up, settings)
     temporal = await connect_temporal(stack.temporal_address, stack.namespace, settings=settings)
-    return Session(stack, WhistleClient.from_settings(temporal, settings))
+    return Session(stack, WhistleClient.from_settings(temporal, settings, database_url=stack.database_url))
 
 
 def ask(

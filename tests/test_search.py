@@ -1,0 +1,157 @@
+"""``WhistleClient.list`` on the dev server: for each filter, visibility returns exactly the cases the fold matches.
+
+Seven cases are left in every stage, three communities, several departments and categories, one escalated
+to the first secretary and one whose street secretary's window has passed (overdue). The expected answer of
+each filter is worked out from each case's folded state (the workflow's ``state`` query), never from
+visibility itself. Visibility is eventually consistent, so the comparison is retried until it holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from activities.event_store import Pool
+from schemas.policy import SlaPolicy
+from schemas.state import CaseState
+from tests.domain_fixtures import blow, evaluate, report_in, verify
+from tests.helpers import TestClient, new_intake, running_worker, wait_until
+from whistle.client import workflow_id_for
+from whistle.search import CaseFilter
+from workflows.complaint import ComplaintWorkflow
+
+UM, MR, JO, PS = "urban_management", "market_regulation", "justice_office", "power_supply"
+
+HOURS = {"verify": "2h", "report_in": "24h", "handling": "24h", "evaluation": "3d",
+         "first_secretary": "24h", "street_secretary": "48h", "max_reopens": 2}  # fmt: skip
+ESCALATING = SlaPolicy.model_validate({"default": {**HOURS, "report_in": "1s"}})
+"""A department has one second to report in; the first secretary then has a day."""
+TOP_OF_THE_LADDER = SlaPolicy.model_validate(
+    {"default": {**HOURS, "report_in": "1s", "first_secretary": "1s", "street_secretary": "1s"}}
+)
+"""Every window on the ladder is one second: the case ends up with the street secretary, past their deadline."""
+
+HONGQI = {"community": "hongqi", "grid": "hongqi_1", "category": "cooking_fumes"}
+GANGYUAN = {"community": "gangyuan", "grid": "gangyuan_1", "category": "streetlight"}
+ANJU = {"community": "anju", "grid": "anju_1", "category": "garbage"}
+
+
+async def file(client: TestClient, place: dict[str, str]) -> str:
+    return (await client.submit(new_intake(**place))).complaint_id
+
+
+async def state_of(client: TestClient, complaint_id: str) -> CaseState:
+    handle = client.temporal.get_workflow_handle_for(ComplaintWorkflow.run, workflow_id_for(complaint_id))
+    return await handle.query(ComplaintWorkflow.state)
+
+
+@pytest.fixture(scope="module")
+async def cases(dev_env: WorkflowEnvironment, pool: Pool) -> AsyncIterator[tuple[TestClient, list[str]]]:
+    """The fixed case set, every case settled where the test wants it; yields the client and the case ids."""
+    async with running_worker(dev_env.client, pool) as client:
+
+        def filing_with(policy: SlaPolicy) -> TestClient:
+            return TestClient(client.temporal, task_queue=client.task_queue, directory=client.directory, policy=policy)
+
+        escalating, laddering = filing_with(ESCALATING), filing_with(TOP_OF_THE_LADDER)
+        try:
+            discovered = await file(client, HONGQI)
+            whistled = await file(client, GANGYUAN)
+            await client.execute(whistled, verify("gw-gangyuan-1"))
+            await client.execute(whistled, blow(UM, PS, by="sec-gangyuan"))
+            handling = await file(client, HONGQI)
+            await client.execute(handling, verify())
+            await client.execute(handling, blow(MR))
+            await client.execute(handling, report_in(MR))
+            evaluating = await file(client, GANGYUAN)
+            await client.execute(evaluating, verify("gw-gangyuan-1", resolved=True))
+            closed = await file(client, ANJU)
+            await client.execute(closed, verify("gw-anju-1", resolved=True))
+            await client.execute(closed, evaluate("satisfied"))
+            escalated = await file(escalating, HONGQI)
+            await escalating.execute(escalated, verify())
+            await escalating.execute(escalated, blow(JO))
+            overdue = await file(laddering, ANJU)
+            await laddering.execute(overdue, verify("gw-anju-1"))
+            await laddering.execute(overdue, blow(UM, by="sec-anju"))
+
+            async def settled() -> bool:
+                top = await state_of(client, overdue)
+                past = top.next_deadline is not None and top.next_deadline < datetime.now(UTC)
+                return (await state_of(client, escalated)).escalation_level == 1 and top.escalation_level == 2 and past
+
+            await wait_until(settled, within=20)
+            yield client, [discovered, whistled, handling, evaluating, closed, escalated, overdue]
+        finally:
+            await escalating.end_open_cases()
+            await laddering.end_open_cases()
+
+
+def matches(state: CaseState, case_filter: CaseFilter, now: datetime) -> bool:
+    """The filter's meaning, on the fold."""
+    intake = state.case.intake
+    deadline = state.next_deadline
+    return (
+        case_filter.stage in (None, state.stage)
+        and case_filter.community in (None, intake.community)
+        and case_filter.category in (None, intake.category)
+        and (case_filter.department is None or case_filter.department in state.departments)
+        and (not case_filter.escalated or state.escalation_level > 0)
+        and (not case_filter.overdue or (deadline is not None and deadline < now))
+    )
+
+
+FILTERS: list[dict[str, Any]] = [
+    {"stage": "discovered"}, {"stage": "whistled"}, {"stage": "handling"}, {"stage": "evaluating"},
+    {"stage": "closed"}, {"community": "hongqi"}, {"community": "anju"}, {"community": "gangyuan"},
+    {"department": UM}, {"department": MR}, {"department": JO}, {"category": "streetlight"},
+    {"category": "cooking_fumes"}, {"escalated": True}, {"overdue": True},
+    {"community": "hongqi", "escalated": True}, {"stage": "whistled", "department": UM},
+    {"community": "anju", "stage": "whistled", "overdue": True}, {"community": "hebin"},
+]  # fmt: skip
+
+
+async def test_every_filter_lists_exactly_the_cases_the_fold_matches(cases: tuple[TestClient, list[str]]) -> None:
+    client, ids = cases
+    states = {complaint_id: await state_of(client, complaint_id) for complaint_id in ids}
+    assert {state.stage for state in states.values()} == {"discovered", "whistled", "handling", "evaluating", "closed"}
+    mismatches: list[str] = []
+
+    async def all_match() -> bool:
+        mismatches.clear()
+        now = datetime.now(UTC)
+        for fields in FILTERS:
+            expected = {cid for cid, state in states.items() if matches(state, CaseFilter(**fields), now)}
+            listed = {summary.complaint_id for summary in await client.list(**fields, now=now)} & set(ids)
+            if listed != expected:
+                mismatches.append(f"{fields}: listed {sorted(listed)}, fold says {sorted(expected)}")
+        return not mismatches
+
+    try:
+        await wait_until(all_match, within=20)
+    except AssertionError:
+        raise AssertionError("; ".join(mismatches)) from None
+    escalated = await client.list(escalated=True, community="hongqi")
+    assert [summary.escalation_level for summary in escalated if summary.complaint_id in ids] == [1]
+
+
+async def test_a_listed_case_carries_its_current_search_attributes(cases: tuple[TestClient, list[str]]) -> None:
+    client, ids = cases
+    whistled = ids[1]
+
+    async def shown() -> bool:
+        found = [summary for summary in await client.list(department=PS) if summary.complaint_id == whistled]
+        return bool(found) and found[0].stage == "whistled"
+
+    await wait_until(shown, within=20)
+    [summary] = [summary for summary in await client.list(department=PS) if summary.complaint_id == whistled]
+    state = await state_of(client, whistled)
+    assert (summary.community, summary.grid, summary.category, summary.departments) == (
+        "gangyuan", "gangyuan_1", "streetlight", [UM, PS]
+    )  # fmt: skip
+    assert summary.next_deadline == state.next_deadline
+    assert (summary.escalation_level, summary.overdue, summary.running) == (0, False, True)

@@ -1,0 +1,176 @@
+"""Supervisors' commands: ``whistle list``, ``whistle report`` and ``whistle projections rebuild``.
+
+They read, never act: ``list`` asks Temporal's visibility store, ``report`` the PostgreSQL read models through
+the SDK, ``projections rebuild`` refolds the read models from the event store. None needs a worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from typing import Annotated, NoReturn
+
+import typer
+from pydantic import TypeAdapter, ValidationError
+from rich import box
+from rich.table import Table
+from temporalio.service import RPCError
+
+from activities.event_store import apply_migrations, create_pool
+from whistle import devstack, output
+from whistle.logging import configure_logging
+from whistle.projections import RebuildResult, rebuild
+from whistle.reports import Report, ReportGroupBy
+from whistle.runtime import open_session
+from whistle.search import CaseFilter, CaseSummary
+from whistle.settings import Settings
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+
+projections_app = typer.Typer(help="The PostgreSQL read models folded from the event store.")
+
+GROUP_LABELS = {"community": "社区", "department": "职能部门", "first_secretary": "第一书记"}
+BOARD_LABELS = {"red": "红榜", "black": "黑榜"}
+GROUPINGS: TypeAdapter[ReportGroupBy] = TypeAdapter(ReportGroupBy)
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    typer.echo(message.replace("\n", " "), err=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def _reported() -> Iterator[Settings]:
+    """The environment's settings; a failure becomes one line on stderr and a non-zero exit."""
+    try:
+        settings = Settings()
+        configure_logging(settings)
+        yield settings
+    except ValidationError as error:
+        _fail(f"invalid: {output.validation_message(error)}", 2)
+    except (RPCError, RuntimeError, OSError) as error:
+        _fail(f"error: {error}", 1)
+
+
+def list_cases(
+    stage: Annotated[
+        str | None, typer.Option("--stage", help="discovered, whistled, handling, evaluating or closed.")
+    ] = None,
+    community: Annotated[str | None, typer.Option("--community", help="A community code.")] = None,
+    department: Annotated[str | None, typer.Option("--department", help="A department on the case.")] = None,
+    category: Annotated[str | None, typer.Option("--category", help="A category code.")] = None,
+    escalated: Annotated[bool, typer.Option("--escalated", help="Held by a first or street secretary now.")] = False,
+    overdue: Annotated[bool, typer.Option("--overdue", help="The next deadline has passed.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Cases matching every filter given, newest first, from Temporal's visibility store (search attributes)."""
+    with _reported() as settings:
+        case_filter = CaseFilter.model_validate({"stage": stage})
+
+        async def listing() -> tuple[output.Names, list[CaseSummary]]:
+            client = (await open_session(settings)).client
+            found = await client.list(
+                stage=case_filter.stage, community=community, department=department, category=category,
+                escalated=escalated, overdue=overdue,
+            )  # fmt: skip
+            return output.Names(client.directory), found
+
+        names, found = asyncio.run(listing())
+    if as_json:
+        output.print_json([summary.model_dump(mode="json") for summary in found])
+    else:
+        output.console.print(cases_table(found, names))
+
+
+def report(
+    by: Annotated[str, typer.Option("--by", help="community, department or first-secretary.")] = "community",
+    since: Annotated[
+        datetime | None, typer.Option("--since", formats=["%Y-%m-%d"], help="Cases filed from this day (Beijing).")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Response, resolution and satisfaction rates with the red/black ranking (红黑榜), from the read models."""
+    day: date | None = since.date() if since else None
+    with _reported() as settings:
+        grouping: ReportGroupBy = GROUPINGS.validate_python(by.replace("-", "_"))
+
+        async def reporting() -> Report:
+            client = (await open_session(settings)).client
+            try:
+                return await client.report(grouping, since=day)
+            finally:
+                await client.close()
+
+        ranking = asyncio.run(reporting())
+    if as_json:
+        output.print_json(ranking.model_dump(mode="json"))
+    else:
+        output.console.print(report_table(ranking))
+
+
+@projections_app.command("rebuild")
+def rebuild_projections(as_json: JsonFlag = False) -> None:
+    """Drop every read model and fold it again from the event store, in one transaction."""
+    with _reported() as settings:
+
+        async def rebuilding() -> RebuildResult:
+            stack = await asyncio.to_thread(devstack.up, settings)
+            pool = await create_pool(stack.database_url)
+            try:
+                await apply_migrations(pool)
+                return await rebuild(pool)
+            finally:
+                await pool.close()
+
+        result = asyncio.run(rebuilding())
+    if as_json:
+        output.print_json(result.model_dump(mode="json"))
+    else:
+        output.console.print(f"读模型已重建：{result.cases} 件案件，{result.events} 条事件")
+
+
+def cases_table(found: list[CaseSummary], names: output.Names) -> Table:
+    now = datetime.now(UTC)
+    table = Table(title=f"案件 {len(found)} 件", title_justify="left", box=box.SIMPLE_HEAD)
+    for column in ("编号", "社区", "类别", "阶段", "升级", "部门", "下一时限", "超期"):
+        table.add_column(column, overflow="fold")
+    for case in found:
+        table.add_row(
+            case.complaint_id,
+            names.of("community", case.community or "—"),
+            names.of("category", case.category or "—"),
+            output.label("stage", case.stage) if case.stage else "—",
+            output.label("escalation_level", case.escalation_level),
+            "、".join(names.department(code) for code in case.departments) or "—",
+            output.local_time(case.next_deadline),
+            "是" if case.next_deadline is not None and case.next_deadline < now else "",
+        )
+    return table
+
+
+def _percent(rate: float | None) -> str:
+    return "—" if rate is None else f"{rate:.1%}"
+
+
+def report_table(ranking: Report) -> Table:
+    since = f"，{ranking.since} 起立案" if ranking.since else ""
+    title = f"{GROUP_LABELS[ranking.by]}排名（红黑榜）{since}，生成于 {output.local_time(ranking.generated_at)}"
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
+    for column in ("排名", "榜", "名称", "案件", "响应率", "解决率", "满意率", "超期", "升级", "综合"):
+        table.add_column(column, justify="left" if column in ("榜", "名称") else "right")
+    for group in ranking.groups:
+        table.add_row(
+            str(group.rank) if group.rank else "—",
+            BOARD_LABELS.get(group.board or "", ""),
+            group.name,
+            str(group.cases),
+            f"{_percent(group.response_rate)} ({group.reported_on_time}/{group.summoned})",
+            f"{_percent(group.resolution_rate)} ({group.resolved}/{group.closed})",
+            f"{_percent(group.satisfaction_rate)} ({group.satisfied}/{group.evaluations})",
+            str(group.overdue),
+            str(group.escalated),
+            _percent(group.score),
+        )
+    return table
