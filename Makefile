@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck check clean dev-up dev-down worker
+.PHONY: demo test chaos lint typecheck check clean dev-up dev-down worker
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy .
 	$(BIN)/pytest -q
+
+# The full fault suite: 300 cases while the worker is SIGKILLed, Temporal restarts and PostgreSQL is down 30 s.
+chaos: $(STAMP)
+	$(BIN)/python -m tests.chaos --cases 300 --outage 30
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
