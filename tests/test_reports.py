@@ -36,7 +36,15 @@ from tests.helpers import running_worker, wait_until
 from tests.pg import TestDatabase
 from whistle.devstack import ensure_database
 from whistle.report_schedule import daily_report_schedule
-from whistle.reports import GroupFigures, Report, ReportGroupBy, build_report
+from whistle.reports import (
+    CaseFacts,
+    DepartmentFacts,
+    GroupFigures,
+    Report,
+    ReportGroupBy,
+    build_report,
+    rank_groups,
+)
 from workflows.decider import decide, file_complaint
 
 UM, MR, JO = "urban_management", "market_regulation", "justice_office"
@@ -211,3 +219,34 @@ async def test_the_daily_report_workflow_stores_a_dated_snapshot(dev_env: Workfl
         report = Report.model_validate(snapshot["report"])
         assert report.by == by
         assert snapshot["day"] == report.generated_at.astimezone(NOW.tzinfo).date()
+
+
+def test_the_communitys_two_way_ratings_stand_beside_the_residents_satisfaction() -> None:
+    def part(result: str | None, in_person: bool = True) -> DepartmentFacts:
+        return DepartmentFacts(
+            status="done", reported_on_time=True, report_in_lapsed=False,
+            community_result=result, community_in_person=in_person,
+        )  # fmt: skip
+
+    def case(complaint_id: str, parts: dict[str, DepartmentFacts]) -> CaseFacts:
+        return CaseFacts(
+            complaint_id=complaint_id, community="hongqi", community_name="红旗社区", first_secretary="fs-hongqi",
+            first_secretary_name="孙卫东", department_names={}, closed=True, outcome="satisfied", departments=parts,
+            ratings=["satisfied"], late_departments=[], handling_overdue=False, escalations=[],
+        )  # fmt: skip
+
+    facts = [
+        case("1", {UM: part("good"), MR: part("poor", in_person=False)}),
+        case("2", {UM: part("fair", in_person=False), MR: part(None)}),
+        case("3", {UM: part("good")}),
+    ]
+    by_code = {g.group: g for g in rank_groups(facts, "department")}
+    um, mr = by_code[UM], by_code[MR]
+    assert (um.community_ratings, um.community_good, um.community_in_person, um.community_rating_rate) == (
+        3, 2, 2, 0.6667
+    )  # fmt: skip
+    assert (mr.community_ratings, mr.community_good, mr.community_in_person, mr.community_rating_rate) == (
+        1, 0, 0, 0.0
+    )  # fmt: skip
+    assert (um.satisfaction_rate, mr.satisfaction_rate) == (1.0, 1.0)
+    assert um.score == mr.score == 1.0  # beside the residents' figures, not part of the score

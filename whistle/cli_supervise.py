@@ -158,10 +158,15 @@ def report_table(ranking: Report) -> Table:
     since = f"，{ranking.since} 起立案" if ranking.since else ""
     title = f"{GROUP_LABELS[ranking.by]}排名（红黑榜）{since}，生成于 {output.local_time(ranking.generated_at)}"
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
-    for column in ("排名", "榜", "名称", "案件", "响应率", "解决率", "满意率", "超期", "升级", "综合"):
+    two_way = ranking.by == "department"
+    columns = ["排名", "榜", "名称", "案件", "响应率", "解决率", "满意率", "超期", "升级", "综合"]
+    if two_way:
+        columns.insert(7, "社区评价")
+    for column in columns:
         table.add_column(column, justify="left" if column in ("榜", "名称") else "right")
     for group in ranking.groups:
-        table.add_row(
+        community_rating = f"{_percent(group.community_rating_rate)} ({group.community_good}/{group.community_ratings})"
+        cells = [
             str(group.rank) if group.rank else "—",
             BOARD_LABELS.get(group.board or "", ""),
             group.name,
@@ -172,5 +177,8 @@ def report_table(ranking: Report) -> Table:
             str(group.overdue),
             str(group.escalated),
             _percent(group.score),
-        )
+        ]
+        if two_way:
+            cells.insert(7, community_rating)
+        table.add_row(*cells)
     return table

@@ -43,6 +43,14 @@ class GroupFigures(Model):
     satisfaction_rate: float | None
     overdue: int
     escalated: int
+    community_ratings: int = 0
+    """Departments only: the community's ratings of its finished parts (双考核)."""
+    community_good: int = 0
+    """Of those, rated good (好)."""
+    community_in_person: int = 0
+    """Of those, the community saw it come in person at the seniority asked."""
+    community_rating_rate: float | None = None
+    """``community_good / community_ratings``, shown beside the residents' satisfaction (not in the score)."""
     score: float | None
     rank: int | None
     """1 is best; None when the group has no rate to rank it by."""
@@ -98,6 +106,9 @@ class DepartmentFacts(Model):
     status: str
     reported_on_time: bool | None
     report_in_lapsed: bool
+    community_result: str | None = None
+    """The community's rating of the part (双考核): good, fair or poor; None until rated."""
+    community_in_person: bool = False
 
 
 class CaseFacts(Model):
@@ -151,6 +162,8 @@ def _facts_of(row: Record) -> CaseFacts:
                 status=part["status"],
                 reported_on_time=part.get("reported_on_time"),
                 report_in_lapsed=bool((part.get("report_in") or {}).get("lapsed")),
+                community_result=(part.get("rating") or {}).get("result"),
+                community_in_person=bool((part.get("rating") or {}).get("in_person")),
             )
             for code, part in row["departments"].items()
         },
@@ -171,6 +184,7 @@ class _Tally:
         self.cases = self.summoned = self.on_time = self.declined = 0
         self.closed = self.resolved = self.withdrawn = 0
         self.evaluations = self.satisfied = self.overdue = self.escalated = 0
+        self.community_ratings = self.community_good = self.community_in_person = 0
 
     def count_response(self, part: DepartmentFacts) -> None:
         """A summons counts once its report-in was due: on time, late, or its clock ran out unanswered."""
@@ -215,6 +229,10 @@ def _tally_by_department(facts: list[CaseFacts]) -> dict[str, _Tally]:
             tally = tallies.setdefault(code, _Tally(case.department_names.get(code, code)))
             tally.cases += 1
             tally.count_response(part)
+            if part.community_result is not None:
+                tally.community_ratings += 1
+                tally.community_good += int(part.community_result == "good")
+                tally.community_in_person += int(part.community_in_person)
             worked = case.worked_by(code)
             if worked:
                 tally.count_outcome(case)
@@ -248,6 +266,9 @@ def rank_groups(facts: list[CaseFacts], by: ReportGroupBy) -> list[GroupFigures]
                 closed=tally.closed, resolved=tally.resolved, withdrawn=tally.withdrawn, resolution_rate=rates[1],
                 evaluations=tally.evaluations, satisfied=tally.satisfied, satisfaction_rate=rates[2],
                 overdue=tally.overdue, escalated=tally.escalated,
+                community_ratings=tally.community_ratings, community_good=tally.community_good,
+                community_in_person=tally.community_in_person,
+                community_rating_rate=_rate(tally.community_good, tally.community_ratings),
                 score=round(sum(known) / len(known), 4) if known else None, rank=None, board=None,
             )
         )  # fmt: skip
