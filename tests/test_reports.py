@@ -35,7 +35,7 @@ from tests.domain_fixtures import (
 from tests.helpers import running_worker, wait_until
 from tests.pg import TestDatabase
 from whistle.devstack import ensure_database
-from whistle.report_schedule import daily_report_schedule
+from whistle.report_schedule import SCHEDULE_ID, SNAPSHOT_TIME, daily_report_schedule, ensure_daily_report_schedule
 from whistle.reports import (
     CaseFacts,
     DepartmentFacts,
@@ -250,3 +250,16 @@ def test_the_communitys_two_way_ratings_stand_beside_the_residents_satisfaction(
     )  # fmt: skip
     assert (um.satisfaction_rate, mr.satisfaction_rate) == (1.0, 1.0)
     assert um.score == mr.score == 1.0  # beside the residents' figures, not part of the score
+
+
+async def test_the_daily_schedule_is_created_once_however_often_workers_start(dev_env: WorkflowEnvironment) -> None:
+    created = [await ensure_daily_report_schedule(dev_env.client, "whistle-schedule-test") for _ in range(3)]
+    handle = dev_env.client.get_schedule_handle(SCHEDULE_ID)
+    try:
+        assert created.count(True) <= 1 and created[1:] == [False, False]
+        described = await handle.describe()
+        [calendar] = described.schedule.spec.calendars
+        assert (calendar.hour[0].start, calendar.minute[0].start) == SNAPSHOT_TIME
+        assert described.schedule.spec.time_zone_name == "Asia/Shanghai"
+    finally:
+        await handle.delete()
