@@ -16,6 +16,7 @@ import asyncpg
 from pydantic import TypeAdapter
 from temporalio import activity
 
+from activities import personal_data
 from schemas.common import ComplaintId, Model
 from schemas.events import ComplaintFiled, Event, RecordedEvent
 from schemas.state import CaseState, start
@@ -126,13 +127,14 @@ class EventStore:
         by_seq = {recorded.seq: recorded.event for recorded in input.events}
         events = list(by_seq.values())
         async with self._pool.acquire() as connection, connection.transaction():
+            await personal_data.keep(connection, input.complaint_id, events)
             inserted = await connection.fetch(
                 _INSERT_EVENTS,
                 input.complaint_id,
                 list(by_seq),
                 [event.type for event in events],
                 [event.at for event in events],
-                [event.model_dump(mode="json") for event in events],
+                [personal_data.withheld(event.model_dump(mode="json")) for event in events],
                 input.workflow_id,
                 input.run_id,
             )
@@ -166,7 +168,7 @@ async def upsert_case(connection: Connection, state: CaseState, last_seq: int) -
         state.complaint_id,
         *(getattr(view, name) for name in _VIEW_COLUMNS),
         last_seq,
-        state.model_dump(mode="json"),
+        personal_data.withheld(state.model_dump(mode="json")),
     )
 
 
@@ -189,18 +191,25 @@ def _fold_one(state: CaseState | None, event: Event, complaint_id: str) -> CaseS
 
 
 async def load_events(pool: Pool, complaint_id: str) -> list[RecordedEvent]:
-    """The case's stored events in order (empty for an unknown case)."""
+    """The case's stored events in order (empty for an unknown case), the reporter put back from ``personal_data``."""
     rows = await pool.fetch("select seq, payload from events where complaint_id = $1 order by seq", complaint_id)
+    reporter = await personal_data.reporter_of(pool, complaint_id) if rows else None
     return [
-        RecordedEvent(complaint_id=complaint_id, seq=row["seq"], event=EVENT.validate_python(row["payload"]))
+        RecordedEvent(
+            complaint_id=complaint_id,
+            seq=row["seq"],
+            event=EVENT.validate_python(personal_data.restored(row["payload"], reporter)),
+        )
         for row in rows
     ]
 
 
 async def load_case(pool: Pool, complaint_id: str) -> CaseState | None:
-    """The case as the read model last folded it, or None if nothing is stored for it."""
+    """The case as the read model last folded it (the reporter put back), or None if nothing is stored for it."""
     state = await pool.fetchval("select state from complaints where complaint_id = $1", complaint_id)
-    return None if state is None else CaseState.model_validate(state)
+    if state is None:
+        return None
+    return CaseState.model_validate(personal_data.restored(state, await personal_data.reporter_of(pool, complaint_id)))
 
 
 async def list_cases(pool: Pool) -> list[CaseView]:
