@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, Field, field_validator
 
 from schemas.actors import ActorId
 from schemas.calendar import WorkCalendar
@@ -52,6 +52,14 @@ class ComplaintIntake(Model):
     reporter: Reporter
     urgency: Urgency = "normal"
     reported_at: AwareDatetime
+
+    @field_validator("reported_at", mode="before")
+    @classmethod
+    def _written_out(cls, value: Any) -> Any:
+        """A bare number would be taken as seconds since 1970 (``0`` files a complaint from 1970): refuse it."""
+        if isinstance(value, int | float):
+            raise ValueError("write the time out in ISO 8601 with its zone, not as a number")
+        return value
 
 
 class ComplaintInput(Model):
