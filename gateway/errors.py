@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from schemas.errors import CommandRejected
 from whistle.client import CaseNotFound
+from whistle.logging import get_logger
 
 OPEN311_PREFIX = "/open311/"
 
@@ -90,12 +91,18 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(error, StarletteHTTPException)
         return _respond(request, error.status_code, "request", str(error.detail))
 
+    async def unexpected(request: Request, error: Exception) -> JSONResponse:
+        # A bug or an outage, never bad input: logged with its traceback, answered without one.
+        get_logger().exception("gateway error", path=request.url.path, error=type(error).__name__)
+        return _respond(request, 500, "server", "an unexpected error; the gateway's log has the details")
+
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(CommandRejected, rejected)
     app.add_exception_handler(CaseNotFound, not_found)
     app.add_exception_handler(RequestValidationError, invalid)
     app.add_exception_handler(ValidationError, invalid)
     app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Exception, unexpected)
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {

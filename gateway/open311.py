@@ -24,6 +24,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query
 from pydantic import BaseModel, ValidationError
+from temporalio.service import RPCError, RPCStatusCode
 
 from gateway import access
 from gateway.context import Gateway, GatewayDep
@@ -32,9 +33,10 @@ from gateway.keys import Principal, authenticate
 from schemas.calendar import CHINA_TIME
 from schemas.intake import ComplaintIntake, Source
 from schemas.org import Category, Community, OrgDirectory
-from schemas.state import CaseState, fold
-from whistle.client import CaseNotFound
+from schemas.state import CaseState
+from whistle.client import workflow_id_for
 from whistle.output import VALUE_LABELS
+from workflows.complaint import ComplaintWorkflow
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"], responses=OPEN311_RESPONSES)
 
@@ -319,7 +321,7 @@ async def requests(
     other filter; without it and without dates, the last 90 days."""
     ids = _codes(service_request_id, "service_request_id")
     if ids is not None:
-        return await _load(gateway, "complaint_id = any($1::text[])", [ids[:MAX_REQUESTS]])
+        return await _load(gateway, "c.complaint_id = any($1::text[])", [ids[:MAX_REQUESTS]])
     codes = _codes(service_code, "service_code")
     statuses = _codes(status, "status")
     if statuses is not None and not set(statuses) <= {"open", "closed"}:
@@ -328,12 +330,12 @@ async def requests(
     if start is None and end is None:
         start = datetime.now(UTC) - DEFAULT_WINDOW
     clauses, arguments = [], []
-    for clause, value in (("filed_at >= $", start), ("filed_at <= $", end), ("category = any($", codes)):
+    for clause, value in (("c.filed_at >= $", start), ("c.filed_at <= $", end), ("c.category = any($", codes)):
         if value is not None:
             arguments.append(value)
             clauses.append(f"{clause}{len(arguments)}" + ("::text[])" if clause.endswith("($") else ""))
     if statuses is not None and len(set(statuses)) == 1:
-        clauses.append("stage = 'closed'" if statuses[0] == "closed" else "stage <> 'closed'")
+        clauses.append("c.stage = 'closed'" if statuses[0] == "closed" else "c.stage <> 'closed'")
     return await _load(gateway, " and ".join(clauses) or "true", arguments)
 
 
@@ -351,17 +353,25 @@ async def request(
     service_request_id: str, gateway: GatewayDep, jurisdiction_id: str | None = None
 ) -> list[ServiceRequest]:
     """One service request, as a list of one (as the specification has it). A case filed a moment ago and not yet
-    in the read model is folded from its Temporal history."""
-    found = await _load(gateway, "complaint_id = $1", [service_request_id])
+    in the read model is asked of its workflow directly."""
+    found = await _load(gateway, "c.complaint_id = $1", [service_request_id])
     if found:
         return found
-    try:
-        events = await gateway.ask(gateway.client.events(service_request_id))
-    except CaseNotFound:
-        raise ApiError(404, "service_request_id", f"no service request {service_request_id!r}") from None
-    if not events:
+    state = await gateway.ask(_live_state(gateway, service_request_id))
+    if state is None:
         raise ApiError(404, "service_request_id", f"no service request {service_request_id!r}")
     media_url = await gateway.pool.fetchval(
         "select media_url from gateway_filings where complaint_id = $1", service_request_id
     )
-    return [request_of(fold(recorded.event for recorded in events), media_url)]
+    return [request_of(state, media_url)]
+
+
+async def _live_state(gateway: Gateway, complaint_id: str) -> CaseState | None:
+    """The case's state as its workflow holds it, or None when there is no such case."""
+    handle = gateway.client.temporal.get_workflow_handle(workflow_id_for(complaint_id))
+    try:
+        return await handle.query(ComplaintWorkflow.state)
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            return None
+        raise

@@ -104,12 +104,19 @@ function drawChart(points, today) {
   chart.replaceChildren(plot);
 }
 
+const ISO_MOMENT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/;
+
 function describe(entry) {
   const skip = new Set(["seq", "at", "type", "actor"]);
   return Object.entries(entry)
     .filter(([field, value]) => !skip.has(field) && value !== null && value !== "" && !(Array.isArray(value) && !value.length))
     .map(([field, value]) => {
-      const shown = Array.isArray(value) ? value.map(nameOf).join("、") : typeof value === "object" ? JSON.stringify(value) : nameOf(valueOf(field, value));
+      let shown;
+      if (Array.isArray(value)) shown = value.map(nameOf).join("、");
+      else if (typeof value === "object") shown = JSON.stringify(value);
+      else if (typeof value === "boolean") shown = value ? "是" : "否";
+      else if (typeof value === "string" && ISO_MOMENT.test(value)) shown = when(value);
+      else shown = nameOf(valueOf(field, value));
       return `${labels.fields[field] || field}: ${shown}`;
     })
     .join("；");
