@@ -20,6 +20,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -251,3 +252,25 @@ def _policy_with_cap(cap: int) -> Any:
     document = load_policy(DATA_DIR / "policy.yaml").model_dump(mode="json")
     document["default"]["max_progress_notes"] = cap
     return SlaPolicy.model_validate(document)
+
+
+async def test_http_api_refuses_bad_intakes_naming_the_field_and_writes_nothing(
+    dev_env: WorkflowEnvironment, pool: Pool
+) -> None:
+    from tests.gateway_helpers import serving
+
+    syntax = st.sampled_from(list(SYNTAX)).flatmap(lambda path: st.tuples(st.just(path), SYNTAX[path]))
+    refuted = st.sampled_from(list(REFUTED)).flatmap(lambda f: st.tuples(st.just((f,)), REFUTED[f]))
+    async with serving(dev_env.client, pool) as served, httpx.AsyncClient(base_url=served.url) as http:
+        headers = {"X-API-Key": await served.key("integrator", "hotline-12345")}
+        for path, value in [*_collect(syntax, 60), *_collect(refuted, 20)]:
+            intake = _set(_valid_intake(), path, value)
+            answer = await http.post("/api/v1/complaints", json=intake, headers=headers)
+            body = answer.json()
+            assert answer.status_code in (409, 422), (path, value, answer.status_code, body)
+            assert body["field"].startswith(".".join(path)), (path, value, body)
+            complaint_id = intake["complaint_id"]
+            if path != ("complaint_id",):
+                assert await load_events(pool, complaint_id) == []
+                with pytest.raises(RPCError):
+                    await served.client.temporal.get_workflow_handle(workflow_id_for(complaint_id)).describe()
