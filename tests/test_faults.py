@@ -11,9 +11,12 @@ from tests.chaos.run import FaultPlan, run_fault_suite
 
 
 @pytest.mark.skipif("DATABASE_URL" in os.environ, reason="the suite stops PostgreSQL, so it needs one of its own")
-async def test_cases_survive_worker_kills_a_temporal_restart_and_a_database_outage() -> None:
+async def test_cases_survive_worker_kills_a_temporal_restart_and_a_database_outage(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     plan = FaultPlan(cases=40, spread=20.0, pause=0.5, worker_kills=2, temporal_restarts=1, postgres_outage=6.0)
     report = await run_fault_suite(plan)
-    print(report.summary())
+    with capsys.disabled():
+        print(f"\n{report.summary()}")
     assert report.ok, report.summary() + "\n" + "\n".join(report.problems)
     assert len(report.faults) == 4

@@ -27,6 +27,7 @@ from whistle import devstack, output
 from whistle.cli_gateway import keys_app, serve
 from whistle.cli_supervise import list_cases, projections_app, report
 from whistle.client import CaseNotFound, WhistleClient
+from whistle.codec import CodecKeyError
 from whistle.logging import configure_logging
 from whistle.runtime import InvalidInput, NoWorker, ask, read_intake, start_stack
 from whistle.settings import Settings
@@ -79,7 +80,7 @@ def _reported() -> Iterator[None]:
         _fail(f"invalid: {output.validation_message(error)}", 2)
     except InvalidInput as error:
         _fail(f"invalid: {error}", 2)
-    except (NoWorker, RPCError, RuntimeError) as error:
+    except (NoWorker, RPCError, RuntimeError, CodecKeyError) as error:
         _fail(f"error: {error}", 1)
     except KeyboardInterrupt:
         raise typer.Exit(130) from None  # Ctrl-C: quietly, with the shell's usual code
