@@ -17,6 +17,7 @@ from gateway import access
 from gateway.context import GatewayDep, PrincipalDep
 from gateway.errors import ERROR_RESPONSES
 from schemas import commands
+from schemas.actors import Actor
 from schemas.commands import PersonCommand, Rating
 from schemas.common import Code, LongText, Name, Note, ShortText
 from schemas.intake import ComplaintIntake, Reporter
@@ -156,19 +157,12 @@ async def history(complaint_id: ComplaintIdPath, principal: PrincipalDep, gatewa
     return await gateway.ask(gateway.client.history(complaint_id))
 
 
-def build_command(model: type[PersonCommand], body: Body, actor: Any, department: str | None) -> PersonCommand:
+def build_command(model: type[PersonCommand], body: Body, actor: Actor, department: str | None) -> PersonCommand:
     """The SDK command from the HTTP body and the key's actor; a ``ValidationError`` becomes 422."""
     fields: dict[str, Any] = body.model_dump(exclude_none=True)
     if "department" in model.model_fields:
         fields["department"] = fields.get("department", department)
-    if "extend_by" in fields and fields["extend_by"] is None:
-        del fields["extend_by"]
-    if "actor" in model.model_fields:
-        fields["actor"] = actor
-    for legacy in ("grid_worker", "by"):  # before commands carried an actor, they named the person
-        if legacy in model.model_fields:
-            fields[legacy] = actor.id
-    return model.model_validate(fields)
+    return model.model_validate({**fields, "actor": actor})
 
 
 def _command_route(name: str, body_model: type[Body], command_model: type[PersonCommand], summary: str) -> None:

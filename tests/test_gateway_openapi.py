@@ -21,7 +21,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.event_store import Pool
 from tests.gateway_helpers import Served, serving
 
-EXAMPLES_PER_OPERATION = 10
+EXAMPLES_PER_OPERATION = 8
 """About 25 operations: a few hundred requests, well under a minute."""
 
 
@@ -86,6 +86,6 @@ async def test_a_schema_driven_fuzz_run_finds_no_server_error(served: Served) ->
     statuses = await asyncio.to_thread(fuzz, served.url, keys)
     total = sum(statuses.values())
     print("fuzz statuses", dict(statuses))
-    assert 100 <= total <= 600, statuses
+    assert 100 <= total <= 600, statuses  # a few hundred requests
     assert all(status < 500 for status in statuses), statuses
     assert statuses[200] + statuses[201] > 0  # some generated requests were good enough to succeed

@@ -12,12 +12,14 @@ from contextlib import contextmanager
 from typing import Annotated, NoReturn
 
 import typer
+from starlette.types import ASGIApp
 
 from activities.event_store import Pool, apply_migrations, create_pool
 from schemas.errors import CommandRejected
 from schemas.org import OrgDirectory
 from whistle import devstack, output
-from whistle.logging import configure_logging
+from whistle.codec import CodecKeyError
+from whistle.logging import configure_logging, get_logger
 from whistle.runtime import open_session
 from whistle.settings import Settings
 
@@ -92,10 +94,25 @@ async def _serve(settings: Settings, host: str, port: int, community: str | None
         client = WhistleClient(
             base.temporal, task_queue=base.task_queue, directory=base.directory, policy=base.policy, pool=pool
         )
-        app = create_app(Gateway(client, pool, open311_community=community, open311_grid=grid))
+        app = create_app(Gateway(client, pool, open311_community=community, open311_grid=grid), mounts=_codec(settings))
         await uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_config=None)).serve()
     finally:
         await pool.close()
+
+
+def _codec(settings: Settings) -> dict[str, ASGIApp]:
+    """The codec server at ``/codec`` when a token guards it. Without one, anyone who reaches the gateway could
+    decrypt payloads, so it stays off here (``whistle codec-server`` still serves it on loopback)."""
+    from whistle.codec_server import codec_app
+
+    if settings.codec_token is None:
+        get_logger().info("codec server not mounted: set WHISTLE_CODEC_TOKEN to serve it at /codec")
+        return {}
+    try:
+        return {"/codec": codec_app(settings)}
+    except CodecKeyError as error:
+        get_logger().warning("codec server not mounted", reason=str(error))
+        return {}
 
 
 def _check_place(directory: OrgDirectory, community: str | None, grid: str | None) -> None:
