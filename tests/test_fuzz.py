@@ -45,15 +45,23 @@ CONTROL = st.sampled_from([chr(c) for c in [*range(0x00, 0x09), 0x0B, 0x0C, *ran
 
 
 def _text_with_control(size: int) -> st.SearchStrategy[str]:
-    return st.tuples(st.text(max_size=size // 2), CONTROL, st.text(max_size=size // 2)).map("".join)
+    """A control character inside the text (at either end, whitespace ones are stripped, which is harmless)."""
+    return st.tuples(st.text(max_size=size // 2), CONTROL, st.text(max_size=size // 2)).map(
+        lambda parts: f"甲{''.join(parts)}乙"
+    )
 
 
 def _oversized(limit: int) -> st.SearchStrategy[str]:
     return st.integers(min_value=limit + 1, max_value=limit * 3).map(lambda n: "长" * n)
 
 
-WRONG_TYPES = st.one_of(st.integers(), st.floats(allow_nan=False), st.booleans(), st.lists(st.integers(), max_size=2),
-                        st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))  # fmt: skip
+WRONG_TYPES = st.one_of(
+    st.integers(),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.booleans(),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+)
 KNOWN = directory()
 KNOWN_CODES = {
     *(community.code for community in KNOWN.communities),
@@ -274,3 +282,45 @@ async def test_http_api_refuses_bad_intakes_naming_the_field_and_writes_nothing(
                 assert await load_events(pool, complaint_id) == []
                 with pytest.raises(RPCError):
                     await served.client.temporal.get_workflow_handle(workflow_id_for(complaint_id)).describe()
+
+
+HTTP_COMMANDS: st.SearchStrategy[tuple[str, str, Any]] = st.one_of(
+    st.tuples(st.just("progress"), st.just("note"), st.one_of(_oversized(4000), _text_with_control(20), WRONG_TYPES)),
+    st.tuples(st.just("complete"), st.just("result"), st.one_of(_oversized(4000), _text_with_control(20), WRONG_TYPES)),
+    st.tuples(st.just("progress"), st.just("department"), st.one_of(st.from_regex(r"\A[A-Z!-]{1,8}\Z"), WRONG_TYPES)),
+    st.tuples(st.just("report-in"), st.just("officer"), st.one_of(_oversized(50), _text_with_control(6), WRONG_TYPES)),
+    st.tuples(st.sampled_from(["progress", "complete", "decline"]), st.text(min_size=1, max_size=8).filter(
+        lambda name: name.strip() not in {"note", "result", "department", "reason"}), st.integers()),
+)  # fmt: skip
+"""A command body with one field made wrong: ``(command path, field, value)``."""
+
+
+async def test_http_api_refuses_bad_commands_naming_the_field_and_the_case_is_untouched(
+    dev_env: WorkflowEnvironment, pool: Pool
+) -> None:
+    from tests.gateway_helpers import serving
+
+    async with serving(dev_env.client, pool) as served, httpx.AsyncClient(base_url=served.url) as http:
+        client = served.client
+        case = (await client.submit(new_intake())).complaint_id
+        await client.execute(case, verify())
+        await client.execute(case, blow(LEAD))
+        await client.execute(case, report_in(LEAD))
+        await wait_until(lambda: settled(client, pool, case))
+        before = (await history_event_types(client, case), await load_events(pool, case))
+        lead = {"X-API-Key": await served.key("department", LEAD)}
+        valid = {
+            "progress": {"note": "已现场查看"},
+            "complete": {"result": "已整改"},
+            "decline": {"reason": "不归我们"},
+            "report-in": {"officer": "值班员"},
+        }
+        for command, field, value in _collect(HTTP_COMMANDS, 60):
+            body = {**valid[command], field: value}
+            answer = await http.post(f"/api/v1/complaints/{case}/{command}", json=body, headers=lead)
+            assert answer.status_code == 422, (command, field, value, answer.status_code, answer.text)
+            assert answer.json()["field"].split(".")[0] == field.strip(), (command, field, answer.json())
+        stranger = {"X-API-Key": await served.key("department", SECOND)}
+        refused = await http.post(f"/api/v1/complaints/{case}/progress", json=valid["progress"], headers=stranger)
+        assert refused.status_code in (403, 409) and refused.json()["field"], refused.text
+        assert (await history_event_types(client, case), await load_events(pool, case)) == before
