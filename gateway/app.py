@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from starlette.types import ASGIApp
 
-from gateway import api, dashboard, open311
+from gateway import api, dashboard, open311, open311_xml
 from gateway.context import Gateway
 from gateway.errors import install_error_handlers
 
@@ -22,8 +22,9 @@ Whistle (吹哨报到): file complaints, act on them and follow them over HTTP.
 * **JSON API** (`/api/v1`): every call carries an API key in `X-API-Key` (`whistle keys create`). The key says
   who acts; a body never does. Errors are `{"field", "reason"}`: 401 no or bad key, 403 the key may not do
   this, 404 no such case, 409 the case refuses the command, 422 invalid input.
-* **Open311 GeoReport v2** (`/open311/v2`): the published specification, JSON format; `POST requests.json`
-  is form-encoded with `api_key`. Errors are `[{"code", "description"}]`.
+* **Open311 GeoReport v2** (`/open311/v2`): the published specification, JSON (listed here) and XML (the
+  same paths with `.xml`); `POST requests.json` is form-encoded with `api_key`. Errors are
+  `[{"code", "description"}]` (`<errors><error>` in XML).
 * **Dashboard** (`/dashboard`): overdue and escalated cases, rankings over time, a case's timeline.
 """
 
@@ -35,6 +36,7 @@ def create_app(gateway: Gateway, *, mounts: Mapping[str, ASGIApp] | None = None)
     install_error_handlers(app)
     app.include_router(api.router)
     app.include_router(open311.router)
+    app.include_router(open311_xml.router)
     app.include_router(dashboard.router)
     for path, sub_app in (mounts or {}).items():
         app.mount(path, sub_app)

@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -59,9 +59,14 @@ def first_problem(errors: list[Any]) -> tuple[str, str]:
     return ".".join(location) or "request", reason
 
 
-def _respond(request: Request, status: int, field: str, reason: str) -> JSONResponse:
+def _respond(request: Request, status: int, field: str, reason: str) -> Response:
     if request.url.path.startswith(OPEN311_PREFIX):
         description = f"{field}: {reason}" if field else reason
+        if request.url.path.endswith(".xml"):
+            from gateway.open311_xml import xml_errors  # here: open311_xml imports this module
+
+
+            return xml_errors(status, description)
         return JSONResponse([{"code": status, "description": description}], status_code=status)
     return JSONResponse({"field": field, "reason": reason}, status_code=status)
 
@@ -69,29 +74,29 @@ def _respond(request: Request, status: int, field: str, reason: str) -> JSONResp
 def install_error_handlers(app: FastAPI) -> None:
     """Every refusal in its path's format; validation failures of the JSON API are 422, of Open311 400."""
 
-    async def api_error(request: Request, error: Exception) -> JSONResponse:
+    async def api_error(request: Request, error: Exception) -> Response:
         assert isinstance(error, ApiError)
         return _respond(request, error.status, error.field, error.reason)
 
-    async def rejected(request: Request, error: Exception) -> JSONResponse:
+    async def rejected(request: Request, error: Exception) -> Response:
         assert isinstance(error, CommandRejected)
         return _respond(request, 409, error.field, error.reason)
 
-    async def not_found(request: Request, error: Exception) -> JSONResponse:
+    async def not_found(request: Request, error: Exception) -> Response:
         assert isinstance(error, CaseNotFound)
         return _respond(request, 404, "complaint_id", f"no case {error.complaint_id!r}")
 
-    async def invalid(request: Request, error: Exception) -> JSONResponse:
+    async def invalid(request: Request, error: Exception) -> Response:
         assert isinstance(error, RequestValidationError | ValidationError)
         field, reason = first_problem(list(error.errors()))
         status = 400 if request.url.path.startswith(OPEN311_PREFIX) else 422
         return _respond(request, status, field, reason)
 
-    async def http_error(request: Request, error: Exception) -> JSONResponse:
+    async def http_error(request: Request, error: Exception) -> Response:
         assert isinstance(error, StarletteHTTPException)
         return _respond(request, error.status_code, "request", str(error.detail))
 
-    async def unexpected(request: Request, error: Exception) -> JSONResponse:
+    async def unexpected(request: Request, error: Exception) -> Response:
         # A bug or an outage, never bad input: logged with its traceback, answered without one.
         get_logger().exception("gateway error", path=request.url.path, error=type(error).__name__)
         return _respond(request, 500, "server", "an unexpected error; the gateway's log has the details")

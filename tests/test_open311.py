@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
+from xml.etree import ElementTree
 
 import httpx
 import pytest
@@ -154,3 +155,27 @@ async def test_errors_in_the_specification_format(served: Served, http: httpx.As
     assert_error(await http.get(f"/requests/{uuid.uuid4().hex}.json"), 404)
     assert_error(await http.get("/requests.json", params={"status": "pending"}), 400)
     assert_error(await http.get("/requests.json", params={"start_date": "yesterday"}), 400)
+
+
+async def test_the_same_methods_in_xml(served: Served, http: httpx.AsyncClient) -> None:
+    services = await http.get("/services.xml")
+    assert services.status_code == 200 and services.headers["content-type"].startswith("text/xml")
+    root = ElementTree.fromstring(services.content)
+    assert root.tag == "services" and root.find("service/service_code") is not None
+    assert {element.text for element in root.iter("service_code")} >= {"streetlight", "noise"}
+    definition = ElementTree.fromstring((await http.get("/services/noise.xml")).content)
+    assert [element.text for element in definition.iter("code")] == ["community", "grid"]
+
+    api_key = await served.key("integrator", "open311-app")
+    form = {"api_key": api_key, "service_code": "garbage", "address_string": "安居社区2号楼", "phone": "13800000004"}
+    created = await http.post("/requests.xml", data=form)
+    assert created.status_code == 200, created.text
+    request_id = ElementTree.fromstring(created.content).findtext("request/service_request_id")
+    assert request_id
+    one = ElementTree.fromstring((await http.get(f"/requests/{request_id}.xml")).content)
+    assert one.tag == "service_requests" and one.findtext("request/status") == "open"
+    assert one.findtext("request/service_code") == "garbage"
+
+    error = await http.post("/requests.xml", data={**form, "api_key": "nope"})
+    assert error.status_code == 403 and error.headers["content-type"].startswith("text/xml")
+    assert ElementTree.fromstring(error.content).findtext("error/code") == "403"
