@@ -159,6 +159,13 @@ class EventStore:
         )
         return len(new_seqs)
 
+    @activity.defn(name="record_events")
+    async def record_events(self, input: AppendEventsInput) -> AppendEventsInput:
+        """``append_events`` as the workflow runs it (a local activity): the batch comes back as the result,
+        so the case's Temporal history holds every event it stored, in order, for readers of the history."""
+        await self.append_events(input)
+        return input
+
 
 async def upsert_case(connection: Connection, state: CaseState, last_seq: int) -> None:
     """Write the case's read-model row: its view columns and the whole folded state up to ``last_seq``."""

@@ -15,7 +15,17 @@ from schemas.common import Code, Duration, LongText, Model, Name, Note, ShortTex
 
 Rating = Literal["satisfied", "basically_satisfied", "unsatisfied"]
 DirectiveKind = Literal["order", "extend", "park"]
-DeadlineKind = Literal["verify", "report_in", "reroute", "handling", "evaluation", "first_secretary"]
+DeadlineKind = Literal[
+    "verify", "report_in", "reroute", "handling", "evaluation", "first_secretary", "extension", "ledger",
+    "ledger_review",
+]
+Grade = Literal["blue", "yellow", "red"]
+"""The whistle's grade (蓝/黄/红哨): how fast, and how senior, the departments must report in."""
+Seniority = Literal["section_head", "deputy_head", "head"]
+"""Who reports in for a department: a section head (科长), the deputy in charge (分管副职), the head (主要负责人)."""
+SENIORITY_RANK: dict[Seniority, int] = {"section_head": 0, "deputy_head": 1, "head": 2}
+Score = Literal["good", "fair", "poor"]
+"""The community's rating of a department's work (双考核): 好, 一般, 差."""
 
 
 class VerifyComplaint(Model):
@@ -34,6 +44,7 @@ class BlowWhistle(Model):
     actor: Actor
     departments: list[Code] = Field(min_length=1, max_length=10)
     lead: Code | None = None
+    grade: Grade = "blue"
     note: Note = ""
 
     @model_validator(mode="after")
@@ -46,12 +57,55 @@ class BlowWhistle(Model):
 
 
 class ReportIn(Model):
-    """A summoned department reports in (部门报到) through a named officer."""
+    """A summoned department reports in (部门报到) through a named officer of at least the whistle's seniority."""
 
     type: Literal["report_in"] = "report_in"
     actor: Actor
     department: Code
     officer: Name
+    seniority: Seniority = "section_head"
+
+
+class ReportInProactively(Model):
+    """Reporting in without waiting for the whistle (不等吹哨、主动报到): a department joins the work on its own
+    initiative, or the community's first secretary comes in person (``department`` is then empty)."""
+
+    type: Literal["report_in_proactively"] = "report_in_proactively"
+    actor: Actor
+    department: Code | None = None
+    officer: Name
+    seniority: Seniority = "section_head"
+
+
+class RequestExtension(Model):
+    """A working department asks for more time (延期) with a reason."""
+
+    type: Literal["request_extension"] = "request_extension"
+    actor: Actor
+    department: Code
+    extend_by: Duration
+    reason: ShortText
+
+
+class AnswerExtension(Model):
+    """The approver the policy names (the first secretary by default) approves or refuses the request."""
+
+    type: Literal["answer_extension"] = "answer_extension"
+    actor: Actor
+    approve: bool
+    note: Note = ""
+
+
+class RateDepartment(Model):
+    """The community rates a department that finished its part (双考核): in person at the seniority asked, and
+    the result. Whether it reported in on time is taken from the case itself."""
+
+    type: Literal["rate_department"] = "rate_department"
+    actor: Actor
+    department: Code
+    in_person: bool
+    result: Score
+    comment: Note = ""
 
 
 class DeclineCase(Model):
@@ -136,6 +190,10 @@ PersonCommand = (
     VerifyComplaint
     | BlowWhistle
     | ReportIn
+    | ReportInProactively
+    | RequestExtension
+    | AnswerExtension
+    | RateDepartment
     | DeclineCase
     | RecordProgress
     | CompletePart

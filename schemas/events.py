@@ -10,11 +10,14 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field
 
-from schemas.commands import DirectiveKind, Rating
+from schemas.commands import DirectiveKind, Grade, Rating, Score, Seniority
 from schemas.common import Code, ComplaintId, Duration, Model, Name, PersonId
 from schemas.intake import ComplaintInput
 
-EscalationCause = Literal["verify", "report_in", "reroute", "handling", "reopen_limit", "first_secretary"]
+EscalationCause = Literal[
+    "verify", "report_in", "reroute", "handling", "reopen_limit", "first_secretary", "extension"
+]
+LedgerReason = Literal["parked", "long_overdue"]
 Outcome = Literal["satisfied", "basically_satisfied", "unevaluated", "withdrawn"]
 
 
@@ -52,6 +55,7 @@ class WhistleBlown(EventBase):
     by: PersonId
     departments: list[Code]
     lead: Code
+    grade: Grade = "blue"
     note: str = ""
     report_in_due: AwareDatetime
 
@@ -62,8 +66,96 @@ class DepartmentReportedIn(EventBase):
     type: Literal["DepartmentReportedIn"] = "DepartmentReportedIn"
     department: Code
     officer: Name
+    seniority: Seniority = "section_head"
     on_time: bool
     handling_due: AwareDatetime | None = None
+
+
+class ProactivelyReportedIn(EventBase):
+    """Reported in without waiting for the whistle (主动报到): a department joined the work (it counts as on
+    time), or the first secretary came in person (``department`` empty). From grid discovery, or when
+    nobody else was working, it starts joint handling (``handling_due``)."""
+
+    type: Literal["ProactivelyReportedIn"] = "ProactivelyReportedIn"
+    department: Code | None = None
+    by: str
+    officer: Name
+    seniority: Seniority = "section_head"
+    handling_due: AwareDatetime | None = None
+
+
+class WhistleGradeRaised(EventBase):
+    """A missed report-in raised the department's whistle one grade (哨源升级) instead of escalating: a new
+    report-in window, and a more senior officer must come."""
+
+    type: Literal["WhistleGradeRaised"] = "WhistleGradeRaised"
+    department: Code
+    grade: Grade
+    report_in_due: AwareDatetime
+
+
+class ExtensionRequested(EventBase):
+    """A working department asked for more time (延期); ``approver`` answers by ``answer_due``."""
+
+    type: Literal["ExtensionRequested"] = "ExtensionRequested"
+    department: Code
+    extend_by: Duration
+    reason: str
+    approver: PersonId
+    answer_due: AwareDatetime
+
+
+class ExtensionApproved(EventBase):
+    """The request was approved: handling is now due at ``handling_due``; the resident is told."""
+
+    type: Literal["ExtensionApproved"] = "ExtensionApproved"
+    department: Code
+    by: PersonId
+    extend_by: Duration
+    note: str = ""
+    handling_due: AwareDatetime
+
+
+class ExtensionRefused(EventBase):
+    """The request was refused, or went unanswered (``lapsed``: counts as refused, and escalates)."""
+
+    type: Literal["ExtensionRefused"] = "ExtensionRefused"
+    department: Code
+    by: PersonId | None = None
+    note: str = ""
+    lapsed: bool = False
+
+
+class CaseLedgered(EventBase):
+    """The case is on the long-running ledger (挂账, 百日解百难): parked, or ``ledger_after`` times its
+    handling window gone. ``owner`` (its first secretary) is reminded at ``review_due`` and every period after."""
+
+    type: Literal["CaseLedgered"] = "CaseLedgered"
+    reason: LedgerReason
+    owner: PersonId
+    review_due: AwareDatetime
+
+
+class LedgerReviewReminded(EventBase):
+    """The periodic review reminder of a ledger entry went to its owner; the next is due at ``review_due``."""
+
+    type: Literal["LedgerReviewReminded"] = "LedgerReviewReminded"
+    owner: PersonId
+    review_due: AwareDatetime
+
+
+class DepartmentRated(EventBase):
+    """The community rated a department that finished its part (双考核): ``on_time`` from its report-in (a
+    proactive one counts as on time), ``in_person`` and ``result`` as the community judged."""
+
+    type: Literal["DepartmentRated"] = "DepartmentRated"
+    department: Code
+    by: PersonId
+    on_time: bool
+    proactive: bool = False
+    in_person: bool
+    result: Score
+    comment: str = ""
 
 
 class DepartmentDeclined(EventBase):
@@ -201,7 +293,15 @@ Event = Annotated[
     | EvaluationLapsed
     | CaseParked
     | CaseWithdrawn
-    | CaseClosed,
+    | CaseClosed
+    | ProactivelyReportedIn
+    | WhistleGradeRaised
+    | ExtensionRequested
+    | ExtensionApproved
+    | ExtensionRefused
+    | CaseLedgered
+    | LedgerReviewReminded
+    | DepartmentRated,
     Field(discriminator="type"),
 ]
 
@@ -210,6 +310,8 @@ EVENT_TYPES: tuple[str, ...] = (
     "DepartmentDeclined", "ReportInOverdue", "EscalatedToFirstSecretary", "EscalatedToStreetSecretary",
     "DirectiveIssued", "ProgressRecorded", "PartCompleted", "HandlingOverdue", "HandlingCompleted",
     "ResidentEvaluated", "CaseReopened", "EvaluationLapsed", "CaseParked", "CaseWithdrawn", "CaseClosed",
+    "ProactivelyReportedIn", "WhistleGradeRaised", "ExtensionRequested", "ExtensionApproved", "ExtensionRefused",
+    "CaseLedgered", "LedgerReviewReminded", "DepartmentRated",
 )
 
 

@@ -12,9 +12,26 @@ from typing import Literal
 import yaml
 from pydantic import Field
 
-from schemas.common import Code, Duration, Model
+from schemas.commands import Grade, Seniority
+from schemas.common import Code, Duration, Model, parse_duration
 
 Urgency = Literal["normal", "urgent"]
+Approver = Literal["community_secretary", "first_secretary", "street_secretary"]
+
+
+class WhistleGrade(Model):
+    """What a whistle of one grade asks: its report-in window (absent: the policy's ``report_in``) and the
+    least seniority that may report in."""
+
+    report_in: Duration | None = None
+    seniority: Seniority
+
+
+DEFAULT_GRADES: dict[Grade, WhistleGrade] = {
+    "blue": WhistleGrade(seniority="section_head"),
+    "yellow": WhistleGrade(seniority="deputy_head"),
+    "red": WhistleGrade(seniority="head"),
+}
 
 
 class PolicyOverrides(Model):
@@ -29,6 +46,12 @@ class PolicyOverrides(Model):
     max_reopens: int | None = Field(default=None, ge=0, le=10)
     warn_at: float | None = Field(default=None, gt=0, lt=1)
     max_progress_notes: int | None = Field(default=None, ge=1, le=1000)
+    grades: dict[Grade, WhistleGrade] | None = None
+    raise_grade_on_miss: bool | None = None
+    extension_answer: Duration | None = None
+    extension_approver: Approver | None = None
+    ledger_after: float | None = Field(default=None, ge=1, le=100)
+    ledger_review: Duration | None = None
 
 
 class CasePolicy(Model):
@@ -37,6 +60,11 @@ class CasePolicy(Model):
     ``verify`` is the grid's window to leave grid discovery (resolve in the grid or get the whistle blown);
     ``warn_at`` is the fraction of any window after which a warning (预警) goes out;
     ``max_progress_notes`` caps each department's notes, so a case's history stays bounded.
+    ``grades`` maps each whistle grade to its report-in window and seniority; ``raise_grade_on_miss`` lets
+    a missed report-in raise the grade once (哨源升级) before it escalates. ``extension_approver`` answers
+    a department's request for more time within ``extension_answer``. A case goes on the long-running
+    ledger (挂账) when parked or ``ledger_after`` times its handling window past the start of handling, and
+    its first secretary is reminded every ``ledger_review``.
     """
 
     verify: Duration
@@ -48,6 +76,16 @@ class CasePolicy(Model):
     max_reopens: int = Field(ge=0, le=10)
     warn_at: float = Field(default=0.8, gt=0, lt=1)
     max_progress_notes: int = Field(default=50, ge=1, le=1000)
+    grades: dict[Grade, WhistleGrade] = DEFAULT_GRADES
+    raise_grade_on_miss: bool = False
+    extension_answer: Duration = Field(default_factory=lambda: parse_duration("24h"))
+    extension_approver: Approver = "first_secretary"
+    ledger_after: float = Field(default=3.0, ge=1, le=100)
+    ledger_review: Duration = Field(default_factory=lambda: parse_duration("7d"))
+
+    def grade(self, grade: Grade) -> WhistleGrade:
+        """The rule for ``grade``: the policy's own, or the built-in one (blue: section head, ...)."""
+        return self.grades.get(grade) or DEFAULT_GRADES[grade]
 
 
 class SlaPolicy(Model):

@@ -7,20 +7,22 @@ the three cannot disagree. Every value that can be derived from the events is de
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from pydantic import AwareDatetime
 
-from schemas.commands import DeadlineKind, Rating
-from schemas.common import Code, Duration, Model, Name
+from schemas.commands import DeadlineKind, Grade, Rating, Score, Seniority
+from schemas.common import Code, Duration, Model, Name, PersonId
 from schemas.events import (
     CaseClosed,
+    CaseLedgered,
     CaseParked,
     CaseReopened,
     CaseWithdrawn,
     ComplaintFiled,
     DepartmentDeclined,
+    DepartmentRated,
     DepartmentReportedIn,
     DirectiveIssued,
     EscalatedToFirstSecretary,
@@ -28,16 +30,23 @@ from schemas.events import (
     EscalationCause,
     EvaluationLapsed,
     Event,
+    ExtensionApproved,
+    ExtensionRefused,
+    ExtensionRequested,
     GridVerified,
     HandlingCompleted,
     HandlingOverdue,
+    LedgerReason,
+    LedgerReviewReminded,
     Outcome,
     PartCompleted,
+    ProactivelyReportedIn,
     ProgressRecorded,
     ReportInOverdue,
     ResidentEvaluated,
     ResolvedInGrid,
     WhistleBlown,
+    WhistleGradeRaised,
 )
 from schemas.intake import ComplaintInput
 
@@ -53,17 +62,49 @@ class Clock(Model):
     lapsed: bool = False
 
 
+class CommunityRating(Model):
+    """The community's rating of one department's part (双考核)."""
+
+    on_time: bool
+    in_person: bool
+    result: Score
+
+
 class DepartmentPart(Model):
-    """One department's part in the case."""
+    """One department's part in the case. A part joined proactively (主动报到) has no report-in clock."""
 
     status: DepartmentStatus
     report_in: Clock | None = None
+    grade: Grade = "blue"
+    grade_raised: bool = False
     officer: Name | None = None
+    seniority: Seniority | None = None
     reported_on_time: bool | None = None
+    proactive: bool = False
     decline_reason: str | None = None
     declines: int = 0
     progress_notes: int = 0
     result: str | None = None
+    rating: CommunityRating | None = None
+
+
+class PendingExtension(Model):
+    """A department's request for more time (延期), waiting for ``approver`` until ``answer.due``."""
+
+    department: Code
+    extend_by: Duration
+    reason: str
+    approver: PersonId
+    answer: Clock
+
+
+class LedgerEntry(Model):
+    """The case's place on the long-running ledger (挂账): why, since when, whose, and the next review."""
+
+    reason: LedgerReason
+    since: AwareDatetime
+    owner: PersonId
+    review: Clock
 
 
 class Escalation(Model):
@@ -89,6 +130,9 @@ POLICY_WINDOW: dict[DeadlineKind, str] = {
     "handling": "handling",
     "evaluation": "evaluation",
     "first_secretary": "first_secretary",
+    "extension": "extension_answer",
+    "ledger": "handling",
+    "ledger_review": "ledger_review",
 }
 """Which policy window sets each kind of clock."""
 
@@ -110,6 +154,9 @@ class CaseState(Model):
     evaluation: Clock | None = None
     escalation: Escalation | None = None
     parked: bool = False
+    extension: PendingExtension | None = None
+    ledger: LedgerEntry | None = None
+    first_secretary_present: bool = False
     reopen_count: int = 0
     rating: Rating | None = None
     outcome: Outcome | None = None
@@ -129,12 +176,14 @@ class CaseState(Model):
         return [code for code, part in self.departments.items() if part.status in statuses]
 
     def open_deadlines(self) -> list[Deadline]:
-        """Clocks the workflow must watch. A parked case keeps only its evaluation window."""
+        """Clocks the workflow must watch. A parked case keeps only its evaluation and ledger review clocks."""
         if self.stage == "closed":
             return []
         found: list[Deadline] = []
         if self.evaluation and not self.evaluation.lapsed:
             found.append(Deadline(kind="evaluation", clock=self.evaluation))
+        if self.ledger:
+            found.append(Deadline(kind="ledger_review", clock=self.ledger.review))
         if self.parked:
             return found
         if self.verify and not self.verify.lapsed:
@@ -148,7 +197,16 @@ class CaseState(Model):
             found.append(Deadline(kind="handling", clock=self.handling))
         if self.escalation and self.escalation.level == 1 and not self.escalation.respond.lapsed:
             found.append(Deadline(kind="first_secretary", clock=self.escalation.respond))
+        if self.extension:
+            found.append(Deadline(kind="extension", clock=self.extension.answer))
+        if self.handling and self.ledger is None:
+            found.append(Deadline(kind="ledger", clock=self.ledger_threshold(self.handling)))
         return found
+
+    def ledger_threshold(self, handling: Clock) -> Clock:
+        """When a case still in handling goes on the ledger: ``ledger_after`` times its handling window."""
+        window: timedelta = handling.due - handling.start
+        return Clock(start=handling.start, due=handling.start + window * self.case.policy.ledger_after)
 
     def calendar_gaps(self) -> list[int]:
         """Years in which an open working-day clock was counted Monday to Friday for want of calendar data."""
@@ -201,13 +259,15 @@ def _parts(state: CaseState, **updates: DepartmentPart) -> dict[Code, Department
     return {**state.departments, **updates}
 
 
-def _summon(state: CaseState, codes: list[Code], at: datetime, due: datetime) -> dict[Code, DepartmentPart]:
+def _summon(
+    state: CaseState, codes: list[Code], at: datetime, due: datetime, grade: Grade = "blue"
+) -> dict[Code, DepartmentPart]:
     clock = Clock(start=at, due=due)
     updates: dict[Code, DepartmentPart] = {}
     for code in codes:
         previous = state.departments.get(code)
         declines = previous.declines if previous else 0
-        updates[code] = DepartmentPart(status="summoned", report_in=clock, declines=declines)
+        updates[code] = DepartmentPart(status="summoned", report_in=clock, grade=grade, declines=declines)
     return _parts(state, **updates)
 
 
@@ -231,7 +291,7 @@ def _changes(state: CaseState, event: Event) -> dict[str, object]:
         case WhistleBlown():
             return {
                 "stage": "whistled" if state.stage == "discovered" else state.stage,
-                "departments": _summon(state, event.departments, event.at, event.report_in_due),
+                "departments": _summon(state, event.departments, event.at, event.report_in_due, event.grade),
                 "lead": event.lead,
                 "verify": None,
                 "reroute": None,
@@ -239,7 +299,10 @@ def _changes(state: CaseState, event: Event) -> dict[str, object]:
         case DepartmentReportedIn():
             part = state.departments[event.department]
             reported = part.model_copy(
-                update={"status": "reported_in", "officer": event.officer, "reported_on_time": event.on_time}
+                update={
+                    "status": "reported_in", "officer": event.officer, "seniority": event.seniority,
+                    "reported_on_time": event.on_time,
+                }
             )
             changes: dict[str, object] = {"departments": _parts(state, **{event.department: reported})}
             if event.handling_due is not None:
@@ -284,6 +347,7 @@ def _changes(state: CaseState, event: Event) -> dict[str, object]:
             return {
                 "stage": "evaluating",
                 "handling": None,
+                "extension": None,
                 "parked": False,
                 "escalation": None,
                 "evaluation": Clock(start=event.at, due=event.evaluation_due),
@@ -298,6 +362,37 @@ def _changes(state: CaseState, event: Event) -> dict[str, object]:
             return {"parked": True, "escalation": None}
         case CaseWithdrawn():
             return {}
+        case ProactivelyReportedIn():
+            return _proactive(state, event)
+        case WhistleGradeRaised():
+            part = state.departments[event.department]
+            raised = part.model_copy(
+                update={"grade": event.grade, "grade_raised": True,
+                        "report_in": Clock(start=event.at, due=event.report_in_due)}
+            )
+            return {"departments": _parts(state, **{event.department: raised})}
+        case ExtensionRequested():
+            answer = Clock(start=event.at, due=event.answer_due)
+            pending = PendingExtension(
+                department=event.department, extend_by=event.extend_by, reason=event.reason,
+                approver=event.approver, answer=answer,
+            )
+            return {"extension": pending}
+        case ExtensionApproved():
+            return {"extension": None, "handling": Clock(start=event.at, due=event.handling_due)}
+        case ExtensionRefused():
+            return {"extension": None}
+        case CaseLedgered():
+            review = Clock(start=event.at, due=event.review_due)
+            return {"ledger": LedgerEntry(reason=event.reason, since=event.at, owner=event.owner, review=review)}
+        case LedgerReviewReminded():
+            assert state.ledger is not None
+            review = Clock(start=event.at, due=event.review_due)
+            return {"ledger": state.ledger.model_copy(update={"review": review})}
+        case DepartmentRated():
+            part = state.departments[event.department]
+            rating = CommunityRating(on_time=event.on_time, in_person=event.in_person, result=event.result)
+            return {"departments": _parts(state, **{event.department: part.model_copy(update={"rating": rating})})}
         case CaseClosed():
             return {
                 "stage": "closed",
@@ -309,7 +404,29 @@ def _changes(state: CaseState, event: Event) -> dict[str, object]:
                 "handling": None,
                 "evaluation": None,
                 "escalation": None,
+                "extension": None,
             }
+
+
+def _proactive(state: CaseState, event: ProactivelyReportedIn) -> dict[str, object]:
+    """A department joins the work on its own (or the first secretary comes): it may start handling."""
+    if event.department is None:
+        return {"first_secretary_present": True}
+    previous = state.departments.get(event.department)
+    joined = DepartmentPart(
+        status="reported_in", officer=event.officer, seniority=event.seniority, reported_on_time=True,
+        proactive=True, declines=previous.declines if previous else 0,
+    )
+    departments = _parts(state, **{event.department: joined})
+    changes: dict[str, object] = {"departments": departments}
+    active = [code for code, part in departments.items() if part.status != "declined"]
+    if state.lead not in active:
+        changes["lead"] = event.department
+    if event.handling_due is not None:
+        changes.update(
+            stage="handling", handling=Clock(start=event.at, due=event.handling_due), verify=None, reroute=None
+        )
+    return changes
 
 
 def _lapse(clock: Clock | None) -> Clock | None:

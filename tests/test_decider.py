@@ -123,7 +123,7 @@ COMMANDS: dict[str, Command] = {
     "withdraw": withdraw(),
 }
 WITHDRAWN = ["CaseWithdrawn", "CaseClosed"]
-PARKED = ["DirectiveIssued", "CaseParked"]
+PARKED = ["DirectiveIssued", "CaseParked", "CaseLedgered"]
 EXPECTED: dict[str, dict[str, list[str] | str]] = {
     "discovered": {
         "verify": ["GridVerified"], "blow": "stage", "report_in": "department", "decline": "department",
@@ -326,7 +326,7 @@ def test_last_department_to_report_in_starts_joint_handling_in_working_days() ->
     assert event.handling_due == datetime(2025, 9, 28, 9, 0, tzinfo=NOW.tzinfo)
     state = run(state, report_in(THIRD))
     assert state.stage == "handling"
-    assert [d.kind for d in state.open_deadlines()] == ["handling"]
+    assert [d.kind for d in state.open_deadlines()] == ["handling", "ledger"]
 
 
 def test_handling_window_skips_the_national_day_holiday() -> None:
@@ -568,30 +568,30 @@ def test_extension_after_the_handling_deadline_counts_from_now() -> None:
     assert state.escalation is None
     assert state.handling is not None and state.handling.due == overdue + timedelta(hours=2)
     assert not state.handling.lapsed
-    assert [d.kind for d in state.open_deadlines()] == ["handling"]
+    assert [d.kind for d in state.open_deadlines()] == ["handling", "ledger"]
 
 
 def test_park_puts_the_case_on_the_long_running_list_and_stops_its_clocks() -> None:
     state = run(handling(), deadline("handling"), later(days=10))
     events = decide(state, park(), later(days=10))
-    assert types(events) == ["DirectiveIssued", "CaseParked"]
+    assert types(events) == ["DirectiveIssued", "CaseParked", "CaseLedgered"]
     assert isinstance(events[1], CaseParked) and events[1].by == FIRST_SECRETARY
     state = run(state, park(), later(days=10))
     assert state.parked and state.escalation is None
-    assert state.open_deadlines() == []
+    assert [d.kind for d in state.open_deadlines()] == ["ledger_review"]  # only the ledger's review reminder
     assert rejected(state, park()).field == "kind"
 
 
 def test_parked_case_goes_on_when_the_departments_finish() -> None:
     state = run_all(handling(LEAD), [park(), complete(LEAD)])
     assert not state.parked
-    assert [d.kind for d in state.open_deadlines()] == ["evaluation"]
+    assert [d.kind for d in state.open_deadlines()] == ["evaluation", "ledger_review"]
 
 
 def test_extension_takes_a_case_off_the_long_running_list() -> None:
     state = run_all(handling(), [park(), extend("5wd")])
     assert not state.parked
-    assert [d.kind for d in state.open_deadlines()] == ["handling"]
+    assert [d.kind for d in state.open_deadlines()] == ["ledger_review", "handling"]  # still on the ledger
 
 
 def test_no_directive_while_the_resident_is_rating() -> None:
@@ -721,10 +721,10 @@ def test_verify_missed_then_whistle_still_needs_a_directive_to_lower_the_escalat
 
 def test_parked_case_resolved_in_the_grid_leaves_the_long_running_list() -> None:
     parked = run(new_case(), park())
-    assert parked.parked and parked.open_deadlines() == []
+    assert parked.parked and [d.kind for d in parked.open_deadlines()] == ["ledger_review"]
     state = run(parked, verify(resolved=True))
     assert not state.parked
-    assert [d.kind for d in state.open_deadlines()] == ["evaluation"]
+    assert [d.kind for d in state.open_deadlines()] == ["evaluation", "ledger_review"]
     state = run(state, deadline("evaluation"), later(days=3))
     assert state.stage == "closed" and state.outcome == "unevaluated"
 

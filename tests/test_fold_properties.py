@@ -14,15 +14,20 @@ from hypothesis import strategies as st
 
 from schemas.actors import SYSTEM, Actor
 from schemas.commands import (
+    SENIORITY_RANK,
+    AnswerExtension,
     BlowWhistle,
     Command,
     CompletePart,
     DeclineCase,
     EvaluateOutcome,
     IssueDirective,
+    RateDepartment,
     ReachDeadline,
     RecordProgress,
     ReportIn,
+    ReportInProactively,
+    RequestExtension,
     VerifyComplaint,
     WithdrawComplaint,
 )
@@ -104,11 +109,35 @@ def on_case(state: CaseState) -> st.SearchStrategy[str]:
     return st.one_of(summoned, summoned, any_department)
 
 
+grades = st.sampled_from(["blue", "blue", "yellow", "red"])
+seniorities = st.sampled_from(["section_head", "section_head", "deputy_head", "head"])
+
+
 @st.composite
 def whistles(draw: st.DrawFn) -> BlowWhistle:
     summoned = draw(some_departments)
     lead = draw(st.one_of(st.none(), st.sampled_from(summoned)))
-    return BlowWhistle(actor=draw(actor(secretary())), departments=summoned, lead=lead)
+    return BlowWhistle(actor=draw(actor(secretary())), departments=summoned, lead=lead, grade=draw(grades))
+
+
+@st.composite
+def practice(draw: st.DrawFn, department: st.SearchStrategy[str]) -> Command:
+    """Issue 6's commands: proactive report-in, extensions asked and answered, the community's rating."""
+    code = draw(department)
+    choice = draw(st.sampled_from(["proactive", "first_secretary", "ask", "answer", "rate"]))
+    if choice == "proactive":
+        return ReportInProactively(actor=draw(actor(Actor(kind="department", id=code))), department=code,
+                                   officer="李科长", seniority=draw(seniorities))
+    if choice == "first_secretary":
+        return ReportInProactively(actor=draw(actor(first_secretary())), officer="孙书记")
+    if choice == "ask":
+        span = draw(st.sampled_from(["2h", "1d", "2wd"]))
+        return RequestExtension(actor=draw(actor(Actor(kind="department", id=code))), department=code,
+                                extend_by=parse_duration(span), reason="需要协调")
+    if choice == "answer":
+        return AnswerExtension(actor=draw(actor(first_secretary())), approve=draw(st.booleans()))
+    return RateDepartment(actor=draw(actor(secretary())), department=code, in_person=draw(st.booleans()),
+                          result=draw(st.sampled_from(["good", "fair", "poor"])))
 
 
 @st.composite
@@ -132,7 +161,9 @@ def commands_for(state: CaseState) -> st.SearchStrategy[Command]:
             VerifyComplaint, actor=actor(grid_worker()), resolved_in_grid=st.sampled_from([False, False, True])
         ),
         whistles(),
-        departments_acting(ReportIn, department, officer=st.just("值班员")),
+        departments_acting(ReportIn, department, officer=st.just("值班员"), seniority=seniorities),
+        practice(department),
+        practice(department),
         departments_acting(DeclineCase, department, reason=st.just("不属于本部门职责")),
         departments_acting(RecordProgress, department, note=notes),
         departments_acting(CompletePart, department, result=notes),
@@ -143,7 +174,8 @@ def commands_for(state: CaseState) -> st.SearchStrategy[Command]:
         st.builds(
             ReachDeadline,
             actor=st.sampled_from([SYSTEM, SYSTEM, SYSTEM, first_secretary()]),
-            kind=st.sampled_from(["verify", "report_in", "reroute", "handling", "evaluation", "first_secretary"]),
+            kind=st.sampled_from(["verify", "report_in", "reroute", "handling", "evaluation", "first_secretary",
+                                  "extension", "ledger", "ledger_review"]),
             department=st.one_of(st.none(), department),
         ),
     )
@@ -180,12 +212,12 @@ def next_move(state: CaseState) -> st.SearchStrategy[Command]:
                 st.sampled_from(CODES[:4]), min_size=1, max_size=3, unique=True))
         case "whistled" | "handling" if waiting:
             return st.one_of(
-                itself(ReportIn, waiting, officer="值班员"),
-                itself(ReportIn, waiting, officer="值班员"),
+                itself(ReportIn, waiting, officer="值班员", seniority="head"),
+                itself(ReportIn, waiting, officer="值班员", seniority="head"),
                 itself(DeclineCase, waiting, reason="不属于本部门职责"),
             )
         case "handling" if working:
-            return itself(CompletePart, working, result="已整改")
+            return st.one_of(itself(CompletePart, working, result="已整改"), practice(st.sampled_from(working)))
         case "evaluating" if state.rating is None:
             raters = st.sampled_from([resident(), operator()])
             return st.builds(EvaluateOutcome, actor=raters, rating=st.sampled_from(["satisfied", "basically_satisfied",
@@ -212,8 +244,19 @@ def cases(draw: st.DrawFn) -> ComplaintInput:
     return make_case(
         category=draw(st.sampled_from(["cooking_fumes", "gas_supply"])),
         urgency=draw(st.sampled_from(["normal", "urgent"])),
-        sla=draw(st.sampled_from([policy(), demo_policy()])),
+        sla=draw(st.sampled_from([policy(), DEMO, RAISING])),
     )
+
+
+DEMO = demo_policy().model_copy(update={"default": demo_policy().default.model_copy(
+    update={"ledger_review": parse_duration("1d")})})
+"""The demo policy, with a daily ledger review: its 10 s reminders would fire thousands of times in the
+days a run lets pass (each is one event, as it should be, but too many for the runs to stay quick)."""
+
+
+RAISING = policy().model_copy(update={"default": policy().default.model_copy(
+    update={"raise_grade_on_miss": True, "extension_approver": "first_secretary"})})
+"""The shipped policy with 哨源升级 switched on."""
 
 
 class Run:
@@ -257,8 +300,8 @@ class Run:
             self.now = max(self.now, fired.clock.due)
             command = ReachDeadline(kind=fired.kind, department=fired.department)
             self.record(decide(self.state, command, self.now))  # a due deadline is never refused
-            still_open = [(d.kind, d.department) for d in self.state.open_deadlines()]
-            assert (fired.kind, fired.department) not in still_open, "a deadline fires once"
+            still_open = [(d.kind, d.department, d.clock.due) for d in self.state.open_deadlines()]
+            assert (fired.kind, fired.department, fired.clock.due) not in still_open, "a deadline fires once"
         else:
             raise AssertionError("deadlines kept firing without end")
         self.now = until
@@ -318,9 +361,30 @@ def check_invariants(run: Run) -> None:
             assert clock is not None and clock.start >= run.handling_began
 
     for part in state.departments.values():
-        assert part.report_in is not None
+        assert part.report_in is not None or part.proactive
         assert (part.officer is not None) == (part.status in ("reported_in", "done"))
         assert (part.result is not None) == (part.status == "done")
+        # Graded whistles: a raised grade is above blue; whoever reported in met the grade's seniority.
+        if part.grade_raised:
+            assert part.grade != "blue"
+        if part.status in ("reported_in", "done"):
+            assert part.reported_on_time is not None and part.seniority is not None
+            if not part.proactive:
+                required = state.case.policy.grade(part.grade).seniority
+                assert SENIORITY_RANK[part.seniority] >= SENIORITY_RANK[required]
+        # Two-way rating: only a department that finished (perhaps since reopened) carries a rating.
+        if part.rating is not None:
+            assert part.status in ("done", "reported_in")
+
+    # Extensions wait only during handling; the ledger has its first secretary, and every parked case is on it.
+    if state.extension is not None:
+        assert state.stage == "handling"
+        assert state.extension.department in state.departments
+    if state.parked:
+        assert state.ledger is not None
+    if state.ledger is not None:
+        assert state.ledger.owner == state.case.context.community.first_secretary.id
+        assert state.ledger.since >= state.filed_at
 
     # The lead is an active department whenever there is one.
     active = [code for code, status in statuses.items() if status != "declined"]

@@ -169,11 +169,13 @@ def blow(
     by: Annotated[str, typer.Option("--by", help="The community secretary's id.")],
     departments: Annotated[str, typer.Option("--departments", help="Department codes, comma-separated.")],
     lead: Annotated[str | None, typer.Option("--lead", help="The lead department (default: the first).")] = None,
+    grade: Annotated[str, typer.Option("--grade", help="blue, yellow or red (蓝/黄/红哨).")] = "blue",
     note: NoteOption = "",
     as_json: JsonFlag = False,
 ) -> None:
     fields = {
-        "actor": _actor("community_secretary", by), "departments": _codes(departments), "lead": lead, "note": note,
+        "actor": _actor("community_secretary", by), "departments": _codes(departments), "lead": lead, "grade": grade,
+        "note": note,
     }
     _send(complaint_id, lambda: commands.BlowWhistle.model_validate(fields), as_json)
 
@@ -183,9 +185,15 @@ def report_in(
     complaint_id: CaseId,
     department: Department,
     officer: Annotated[str, typer.Option("--officer", help="The officer's name.")],
+    seniority: Annotated[
+        str, typer.Option("--seniority", help="section_head, deputy_head or head: at least what the grade asks.")
+    ] = "section_head",
     as_json: JsonFlag = False,
 ) -> None:
-    fields = {"actor": _actor("department", department), "department": department, "officer": officer}
+    fields = {
+        "actor": _actor("department", department), "department": department, "officer": officer,
+        "seniority": seniority,
+    }
     _send(complaint_id, lambda: commands.ReportIn.model_validate(fields), as_json)
 
 
@@ -387,3 +395,6 @@ def main() -> None:
             sys.stdout.flush()
             sys.stderr.flush()
         os._exit(code)
+
+
+from whistle import cli_practice  # noqa: E402, F401  (registers its commands on ``app``)

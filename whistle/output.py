@@ -44,8 +44,16 @@ EVENT_LABELS: dict[str, str] = {
     "CaseParked": "挂账",
     "CaseWithdrawn": "撤回",
     "CaseClosed": "办结",
+    "ProactivelyReportedIn": "主动报到",
+    "WhistleGradeRaised": "哨源升级",
+    "ExtensionRequested": "申请延期",
+    "ExtensionApproved": "批准延期",
+    "ExtensionRefused": "不予延期",
+    "CaseLedgered": "列入挂账台账",
+    "LedgerReviewReminded": "挂账督办提醒",
+    "DepartmentRated": "社区评价部门",
 }
-"""The twenty domain events in the words a supervisor reads."""
+"""The domain events in the words a supervisor reads."""
 
 VALUE_LABELS: dict[str, dict[str, str]] = {
     "stage": {
@@ -73,7 +81,15 @@ VALUE_LABELS: dict[str, dict[str, str]] = {
         "handling": "处置超时",
         "reopen_limit": "重新处置次数用尽",
         "first_secretary": "第一书记未答复",
+        "extension": "延期申请未答复",
     },
+    "grade": {"blue": "蓝哨", "yellow": "黄哨", "red": "红哨"},
+    "seniority": {"section_head": "科长", "deputy_head": "分管副职", "head": "主要负责人"},
+    "ledger_reason": {"parked": "挂账", "long_overdue": "超期三倍"},
+    "reason": {"parked": "挂账", "long_overdue": "超期三倍"},  # CaseLedgered's reasons; free text passes through
+    "result": {"good": "好", "fair": "一般", "poor": "差"},
+    "in_person": {"True": "是", "False": "否"},
+    "approve": {"True": "同意", "False": "不同意"},
     "kind": {"order": "责令报到", "extend": "延期", "park": "挂账"},
     "on_time": {"True": "是", "False": "否"},
 }
@@ -113,6 +129,15 @@ FIELD_LABELS: dict[str, str] = {
     "comment": "意见",
     "reopen_count": "次数",
     "outcome": "结果",
+    "grade": "哨级",
+    "seniority": "职级",
+    "answer_due": "答复时限",
+    "approver": "审批人",
+    "lapsed": "逾期未答复",
+    "owner": "责任人",
+    "review_due": "督办时限",
+    "in_person": "亲自到场",
+    "proactive": "主动报到",
 }
 """Labels for the fields of timeline entries."""
 
@@ -127,6 +152,8 @@ _NAMED_BY = {
     "by": "person",
     "first_secretary": "person",
     "street_secretary": "person",
+    "approver": "person",
+    "owner": "person",
 }
 """Which directory names a field's codes: ``lead`` holds a department code, ``by`` a person id, ..."""
 
@@ -344,3 +371,24 @@ def validation_message(error: ValidationError) -> str:
     reason = first["msg"].removeprefix("Value error, ")
     more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
     return f"{where}: {reason}{more}" if where else f"{reason}{more}"
+
+
+def ledger_table(rows: Iterable[Any], names: Names, *, public: bool) -> Table:
+    """The long-running ledger (挂账台账); the public one (百日解百难) without reporter or address."""
+    table = Table(title="百日解百难 公示台账" if public else "挂账台账", title_justify="left")
+    for heading in ("编号", "标题", "社区", "原因", "挂账时间", "已历时(天)", "责任人", "部门", "状态"):
+        table.add_column(heading, overflow="fold")
+    if not public:
+        table.add_column("反映人")
+        table.add_column("地址", overflow="fold")
+    for row in rows:
+        state = label("outcome", row.outcome) if row.outcome else label("stage", row.stage)
+        cells = [
+            row.complaint_id, row.title, names.of("community", row.community), label("ledger_reason", row.reason),
+            local_time(row.ledgered_at), f"{row.age_days:.1f}", row.owner_name,
+            "、".join(names.department(code) for code in row.departments) or "—", state,
+        ]
+        if not public:
+            cells += [row.reporter or "—", row.address or "—"]
+        table.add_row(*cells)
+    return table

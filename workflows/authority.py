@@ -8,15 +8,19 @@ from __future__ import annotations
 
 from schemas.actors import Actor
 from schemas.commands import (
+    AnswerExtension,
     BlowWhistle,
     Command,
     CompletePart,
     DeclineCase,
     EvaluateOutcome,
     IssueDirective,
+    RateDepartment,
     ReachDeadline,
     RecordProgress,
     ReportIn,
+    ReportInProactively,
+    RequestExtension,
     VerifyComplaint,
     WithdrawComplaint,
 )
@@ -33,11 +37,21 @@ def check_actor(state: CaseState, command: Command) -> None:
             workers = {worker.id for worker in context.grid.grid_workers}
             _require(actor, {("grid_worker", worker) for worker in workers},
                      f"only a grid worker of {context.grid.code} verifies or resolves in the grid")
-        case BlowWhistle():
+        case BlowWhistle() | RateDepartment():
             secretary = context.community.secretary.id
             _require(actor, {("community_secretary", secretary)},
-                     f"only the community secretary ({secretary}) blows the whistle")
-        case ReportIn() | DeclineCase() | RecordProgress() | CompletePart():
+                     f"only the community secretary ({secretary}) blows the whistle or rates departments")
+        case ReportInProactively():
+            first = context.community.first_secretary.id
+            if command.department is None:
+                _require(actor, {("first_secretary", first)}, f"only the first secretary ({first}) comes in person")
+            else:
+                _require(actor, {("department", command.department)},
+                         f"only {command.department} itself reports in for {command.department}")
+        case AnswerExtension():
+            approver = (state.case.policy.extension_approver, extension_approver(state))
+            _require(actor, {approver}, f"only {approver[0].replace('_', ' ')} {approver[1]} answers extensions")
+        case ReportIn() | DeclineCase() | RecordProgress() | CompletePart() | RequestExtension():
             _require(actor, {("department", command.department)},
                      f"only {command.department} itself acts for {command.department}")
         case EvaluateOutcome() | WithdrawComplaint():
@@ -55,6 +69,16 @@ def check_actor(state: CaseState, command: Command) -> None:
         case ReachDeadline():
             if actor.kind != "system":
                 raise CommandRejected("actor", "deadlines are reached by the workflow's own timers only")
+
+
+def extension_approver(state: CaseState) -> str:
+    """Who answers a request for more time on this case: the person the case's policy names."""
+    context = state.case.context
+    return {
+        "community_secretary": context.community.secretary.id,
+        "first_secretary": context.community.first_secretary.id,
+        "street_secretary": context.street.secretary.id,
+    }[state.case.policy.extension_approver]
 
 
 def _require(actor: Actor, allowed: set[tuple[str, str]], reason: str) -> None:

@@ -10,8 +10,7 @@ out becomes a command of its own (``ReachDeadline``) and so an event like any ot
 from __future__ import annotations
 
 import asyncio
-from contextlib import suppress
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -22,15 +21,19 @@ with workflow.unsafe.imports_passed_through():
     from activities.event_store import AppendEventsInput
     from activities.notify import NotifyInput
     from schemas.commands import (
+        AnswerExtension,
         BlowWhistle,
         Command,
         CompletePart,
         DeclineCase,
         EvaluateOutcome,
         IssueDirective,
+        RateDepartment,
         ReachDeadline,
         RecordProgress,
         ReportIn,
+        ReportInProactively,
+        RequestExtension,
         VerifyComplaint,
         WithdrawComplaint,
     )
@@ -98,10 +101,28 @@ class ComplaintWorkflow:
         return view_of(self._state)
 
     async def _wait_for_change_or_clock(self) -> None:
-        """Sleep until a command changes the case or the next clock (or warning) is due."""
+        """Sleep until a command changes the case or the next clock (or warning) is due.
+
+        One timer for the next clock and one for the next warning, so a warning's workflow task never delays
+        the clock's timer. A timer is replaced only when its wake moves earlier; a wake that moves later (the
+        usual step: each stage's window ends after the last one's) keeps it, and it fires early and is set
+        again. So commands do not cancel and restart timers, and no timer fires late.
+        """
+        now = workflow.now()
+        for kind, wake in self._next_wakes().items():
+            alarm, at = self._alarms.get(kind, (None, None))
+            if alarm is not None and alarm.done():
+                del self._alarms[kind]
+                alarm = at = None
+            if wake is None or (at is not None and at <= wake):
+                continue
+            if alarm is not None:
+                alarm.cancel()
+            delay = max((wake - now).total_seconds(), 0.001)
+            self._alarms[kind] = (asyncio.create_task(asyncio.sleep(delay)), wake)
         seen = self._changes
-        with suppress(TimeoutError):
-            await workflow.wait_condition(lambda: self._changes != seen, timeout=self._until_next_wake())
+        pending = [alarm for alarm, _ in self._alarms.values()]
+        await workflow.wait_condition(lambda: self._changes != seen or any(alarm.done() for alarm in pending))
 
     @workflow.query
     def status(self) -> CaseView:
@@ -194,6 +215,42 @@ class ComplaintWorkflow:
     def _check_withdraw(self, command: WithdrawComplaint) -> None:
         self._check(command)
 
+    @workflow.update
+    def report_in_proactively(self, command: ReportInProactively) -> CaseView:
+        """A department joins without waiting for the whistle, or the first secretary comes in person."""
+        return self._execute(command)
+
+    @report_in_proactively.validator
+    def _check_report_in_proactively(self, command: ReportInProactively) -> None:
+        self._check(command)
+
+    @workflow.update
+    def request_extension(self, command: RequestExtension) -> CaseView:
+        """A working department asks for more time; the policy's approver must answer in time."""
+        return self._execute(command)
+
+    @request_extension.validator
+    def _check_request_extension(self, command: RequestExtension) -> None:
+        self._check(command)
+
+    @workflow.update
+    def answer_extension(self, command: AnswerExtension) -> CaseView:
+        """The approver approves (handling moves, the resident is told) or refuses the request."""
+        return self._execute(command)
+
+    @answer_extension.validator
+    def _check_answer_extension(self, command: AnswerExtension) -> None:
+        self._check(command)
+
+    @workflow.update
+    def rate_department(self, command: RateDepartment) -> CaseView:
+        """The community rates a department that finished its part (双考核)."""
+        return self._execute(command)
+
+    @rate_department.validator
+    def _check_rate_department(self, command: RateDepartment) -> None:
+        self._check(command)
+
     def _check(self, command: Command) -> None:
         """Run the decider without keeping its events: a rejection stops the Update before history."""
         try:
@@ -242,17 +299,15 @@ class ComplaintWorkflow:
                 self._warned.add(key)
                 self._notices.append(warning_for(self._state, deadline, now))
 
-    def _until_next_wake(self) -> timedelta:
-        """Time to the next clock or warning; a case with nothing to watch sleeps ``IDLE_WAKE``."""
-        now = workflow.now()
-        wakes = []
-        for deadline in self._state.open_deadlines():
-            wakes.append(deadline.clock.due)
-            if warning_key(deadline) not in self._warned:
-                wakes.append(warning_time(self._state, deadline))
-        if not wakes:
-            return IDLE_WAKE
-        return max(min(wakes) - now, timedelta(milliseconds=1))
+    def _next_wakes(self) -> dict[str, datetime | None]:
+        """When the next clock runs out and the next warning is due (None: nothing to watch, as when parked)."""
+        deadlines = self._state.open_deadlines()
+        return {
+            "clock": min((deadline.clock.due for deadline in deadlines), default=None),
+            "warning": min(
+                (warning_time(self._state, d) for d in deadlines if warning_key(d) not in self._warned), default=None
+            ),
+        }
 
     def _upsert_search_attributes(self) -> None:
         """Keep the visibility fields current, so overdue and escalated lists are queries, not scans."""
@@ -283,13 +338,13 @@ class ComplaintWorkflow:
             if not self._outbox:
                 return
             batch = list(self._outbox)
-            await workflow.execute_activity(
-                "append_events",
+            await workflow.execute_local_activity(
+                "record_events",
                 AppendEventsInput(
                     complaint_id=self._state.complaint_id, workflow_id=info.workflow_id, run_id=info.run_id,
                     events=batch,
                 ),
-                start_to_close_timeout=timedelta(seconds=30),
+                start_to_close_timeout=timedelta(seconds=10),
                 retry_policy=APPEND_RETRY,
             )
             del self._outbox[: len(batch)]
@@ -302,7 +357,7 @@ class ComplaintWorkflow:
                 return
             batch = list(self._notices)
             try:
-                await workflow.execute_activity(
+                await workflow.execute_local_activity(
                     "notify",
                     NotifyInput(notifications=batch),
                     start_to_close_timeout=timedelta(seconds=30),
@@ -311,3 +366,4 @@ class ComplaintWorkflow:
             except ActivityError:
                 workflow.logger.error("notifications dropped after retries", extra={"keys": [n.key for n in batch]})
             del self._notices[: len(batch)]
+                    local_retry_threshold=LOCAL_RETRY_THRESHOLD,

@@ -10,15 +10,21 @@ from __future__ import annotations
 from datetime import datetime
 
 from schemas.commands import (
+    SENIORITY_RANK,
+    AnswerExtension,
     BlowWhistle,
     Command,
     CompletePart,
     DeclineCase,
     EvaluateOutcome,
+    Grade,
     IssueDirective,
+    RateDepartment,
     ReachDeadline,
     RecordProgress,
     ReportIn,
+    ReportInProactively,
+    RequestExtension,
     VerifyComplaint,
     WithdrawComplaint,
 )
@@ -26,11 +32,13 @@ from schemas.common import Duration
 from schemas.errors import CommandRejected
 from schemas.events import (
     CaseClosed,
+    CaseLedgered,
     CaseParked,
     CaseReopened,
     CaseWithdrawn,
     ComplaintFiled,
     DepartmentDeclined,
+    DepartmentRated,
     DepartmentReportedIn,
     DirectiveIssued,
     EscalatedToFirstSecretary,
@@ -38,19 +46,26 @@ from schemas.events import (
     EscalationCause,
     EvaluationLapsed,
     Event,
+    ExtensionApproved,
+    ExtensionRefused,
+    ExtensionRequested,
     GridVerified,
     HandlingCompleted,
     HandlingOverdue,
+    LedgerReason,
+    LedgerReviewReminded,
     PartCompleted,
+    ProactivelyReportedIn,
     ProgressRecorded,
     ReportInOverdue,
     ResidentEvaluated,
     ResolvedInGrid,
     WhistleBlown,
+    WhistleGradeRaised,
 )
 from schemas.intake import ComplaintInput
 from schemas.state import CaseState, DepartmentPart, Stage
-from workflows.authority import check_actor
+from workflows.authority import check_actor, extension_approver
 
 
 def file_complaint(case: ComplaintInput, now: datetime) -> list[Event]:
@@ -70,6 +85,14 @@ def decide(state: CaseState, command: Command, now: datetime) -> list[Event]:
             return _blow(state, command, now)
         case ReportIn():
             return _report_in(state, command, now)
+        case ReportInProactively():
+            return _report_in_proactively(state, command, now)
+        case RequestExtension():
+            return _request_extension(state, command, now)
+        case AnswerExtension():
+            return _answer_extension(state, command, now)
+        case RateDepartment():
+            return _rate(state, command, now)
         case DeclineCase():
             return _decline(state, command, now)
         case RecordProgress():
@@ -139,25 +162,36 @@ def _blow(state: CaseState, command: BlowWhistle, now: datetime) -> list[Event]:
         raise CommandRejected("departments", f"already on the case: {', '.join(busy)}")
     active_lead = state.lead if state.lead in state.with_status("summoned", "reported_in", "done") else None
     lead = command.lead or active_lead or command.departments[0]
-    report_in_due = _due(state, now, state.case.policy.report_in)
     return [
         WhistleBlown(
-            at=now, by=command.actor.id, departments=command.departments, lead=lead, note=command.note,
-            report_in_due=report_in_due,
+            at=now, by=command.actor.id, departments=command.departments, lead=lead, grade=command.grade,
+            note=command.note, report_in_due=_report_in_due(state, command.grade, now),
         )
     ]
+
+
+def _report_in_due(state: CaseState, grade: Grade, now: datetime) -> datetime:
+    policy = state.case.policy
+    return _due(state, now, policy.grade(grade).report_in or policy.report_in)
 
 
 def _report_in(state: CaseState, command: ReportIn, now: datetime) -> list[Event]:
     part = _part(state, command.department, "summoned")
     assert part.report_in is not None
+    required = state.case.policy.grade(part.grade).seniority
+    if SENIORITY_RANK[command.seniority] < SENIORITY_RANK[required]:
+        raise CommandRejected(
+            "seniority",
+            f"a {part.grade} whistle needs at least a {required.replace('_', ' ')} to report in, "
+            f"not a {command.seniority.replace('_', ' ')}",
+        )
     others_waiting = [code for code in state.with_status("summoned") if code != command.department]
     handling_due = None
     if state.stage == "whistled" and not others_waiting:
         handling_due = _due(state, now, state.case.policy.handling)
     return [
         DepartmentReportedIn(
-            at=now, department=command.department, officer=command.officer,
+            at=now, department=command.department, officer=command.officer, seniority=command.seniority,
             on_time=now <= part.report_in.due, handling_due=handling_due,
         )
     ]
@@ -247,7 +281,10 @@ def _direct(state: CaseState, command: IssueDirective, now: datetime) -> list[Ev
         extend_by=command.extend_by, note=command.note, new_dues=new_dues,
     )
     if command.kind == "park":
-        return [directive, CaseParked(at=now, by=command.actor.id, note=command.note)]
+        parked: list[Event] = [directive, CaseParked(at=now, by=command.actor.id, note=command.note)]
+        if state.ledger is None:
+            parked.append(_ledgered(state, "parked", now))
+        return parked
     return [directive]
 
 
@@ -301,8 +338,109 @@ def _deadline(state: CaseState, command: ReachDeadline, now: datetime) -> list[E
         case "report_in":
             assert command.department is not None
             overdue = ReportInOverdue(at=now, department=command.department, due=deadline.clock.due)
+            part = state.departments[command.department]
+            if state.case.policy.raise_grade_on_miss and not part.grade_raised and part.grade != "red":
+                grade: Grade = "yellow" if part.grade == "blue" else "red"
+                raised = WhistleGradeRaised(
+                    at=now, department=command.department, grade=grade, report_in_due=_report_in_due(state, grade, now)
+                )
+                return [overdue, raised]
             return [overdue, _escalation(state, "report_in", command.department, now)]
+        case "extension":
+            assert state.extension is not None
+            refused = ExtensionRefused(at=now, department=state.extension.department, lapsed=True)
+            return [refused, _escalation(state, "extension", state.extension.department, now)]
+        case "ledger":
+            return [_ledgered(state, "long_overdue", now)]
+        case "ledger_review":
+            assert state.ledger is not None
+            review_due = _due(state, now, state.case.policy.ledger_review)
+            return [LedgerReviewReminded(at=now, owner=state.ledger.owner, review_due=review_due)]
         case "handling":
             return [HandlingOverdue(at=now, due=deadline.clock.due), _escalation(state, "handling", None, now)]
         case "verify" | "reroute" | "first_secretary":
             return [_escalation(state, command.kind, None, now)]
+
+
+# The practice around the five stages (issue 6): proactive report-in, extensions, the ledger, two-way rating.
+
+
+def _report_in_proactively(state: CaseState, command: ReportInProactively, now: datetime) -> list[Event]:
+    """不等吹哨、主动报到: a department joins on its own, or the first secretary comes in person."""
+    _require_stage(state, "discovered", "whistled", "handling")
+    if command.department is None:
+        if state.first_secretary_present:
+            raise CommandRejected("department", "the first secretary has already reported in to this case")
+        return [
+            ProactivelyReportedIn(
+                at=now, by=command.actor.id, officer=command.officer, seniority=command.seniority
+            )
+        ]
+    _check_known(state, [command.department])
+    part = state.departments.get(command.department)
+    if part is not None and part.status != "declined":
+        raise CommandRejected(
+            "department", f"{command.department} is already on the case ({part.status.replace('_', ' ')})"
+        )
+    waiting = state.with_status("summoned")
+    starts_handling = state.stage == "discovered" or (state.stage == "whistled" and not waiting)
+    handling_due = _due(state, now, state.case.policy.handling) if starts_handling else None
+    return [
+        ProactivelyReportedIn(
+            at=now, department=command.department, by=command.actor.id, officer=command.officer,
+            seniority=command.seniority, handling_due=handling_due,
+        )
+    ]
+
+
+def _request_extension(state: CaseState, command: RequestExtension, now: datetime) -> list[Event]:
+    _require_stage(state, "handling")
+    _part(state, command.department, "reported_in")
+    if state.extension is not None:
+        waiting = state.extension.department
+        raise CommandRejected("department", f"{waiting} already asked for more time; wait for the answer")
+    if state.parked:
+        raise CommandRejected("stage", "the case is parked; its clocks are stopped")
+    policy = state.case.policy
+    return [
+        ExtensionRequested(
+            at=now, department=command.department, extend_by=command.extend_by, reason=command.reason,
+            approver=extension_approver(state), answer_due=_due(state, now, policy.extension_answer),
+        )
+    ]
+
+
+def _answer_extension(state: CaseState, command: AnswerExtension, now: datetime) -> list[Event]:
+    pending = state.extension
+    if pending is None:
+        raise CommandRejected("approve", "no request for more time is waiting")
+    if not command.approve:
+        return [ExtensionRefused(at=now, department=pending.department, by=command.actor.id, note=command.note)]
+    assert state.handling is not None
+    handling_due = state.case.calendar.add(max(state.handling.due, now), pending.extend_by)
+    return [
+        ExtensionApproved(
+            at=now, department=pending.department, by=command.actor.id, extend_by=pending.extend_by,
+            note=command.note, handling_due=handling_due,
+        )
+    ]
+
+
+def _ledgered(state: CaseState, reason: LedgerReason, now: datetime) -> CaseLedgered:
+    owner = state.case.context.community.first_secretary.id
+    review_due = _due(state, now, state.case.policy.ledger_review)
+    return CaseLedgered(at=now, reason=reason, owner=owner, review_due=review_due)
+
+
+def _rate(state: CaseState, command: RateDepartment, now: datetime) -> list[Event]:
+    """双考核: the community rates a department once it has finished its part."""
+    part = _part(state, command.department, "done")
+    if part.rating is not None:
+        raise CommandRejected("department", f"{command.department} has already been rated on this case")
+    on_time = bool(part.reported_on_time) or part.proactive
+    return [
+        DepartmentRated(
+            at=now, department=command.department, by=command.actor.id, on_time=on_time, proactive=part.proactive,
+            in_person=command.in_person, result=command.result, comment=command.comment,
+        )
+    ]

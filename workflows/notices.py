@@ -6,16 +6,23 @@ from datetime import datetime
 
 from schemas.events import (
     CaseClosed,
+    CaseLedgered,
     CaseReopened,
     DirectiveIssued,
     EscalatedToFirstSecretary,
     EscalatedToStreetSecretary,
     Event,
+    ExtensionApproved,
+    ExtensionRefused,
+    ExtensionRequested,
     HandlingCompleted,
     HandlingOverdue,
+    LedgerReviewReminded,
+    ProactivelyReportedIn,
     ReportInOverdue,
     ResolvedInGrid,
     WhistleBlown,
+    WhistleGradeRaised,
 )
 from schemas.notification import Notification
 from schemas.state import CaseState, Deadline
@@ -50,6 +57,22 @@ def notices_for(state: CaseState, event: Event) -> list[Notification]:
             audience, message = [*state.with_status("reported_in"), secretary], f"居民不满意，重新处置：{title}"
         case CaseClosed():
             audience, message = [REPORTER, secretary], f"案件已办结（{event.outcome}）：{title}"
+        case WhistleGradeRaised():
+            audience, message, due = [event.department, secretary], f"哨源升级为{event.grade}，请按时报到：{title}", (
+                event.report_in_due
+            )
+        case ProactivelyReportedIn():
+            audience, message = [secretary], f"{event.department or '第一书记'}主动报到：{title}"
+        case ExtensionRequested():
+            audience, message, due = [event.approver], f"{event.department}申请延期：{title}", event.answer_due
+        case ExtensionApproved():
+            audience, message, due = [REPORTER, event.department], f"办理期限已延长：{title}", event.handling_due
+        case ExtensionRefused():
+            audience, message = [event.department, secretary], f"延期申请未获批准：{title}"
+        case CaseLedgered():
+            audience, message, due = [event.owner, secretary], f"案件列入挂账台账：{title}", event.review_due
+        case LedgerReviewReminded():
+            audience, message, due = [event.owner], f"挂账案件定期督办提醒：{title}", event.review_due
         case _:
             return []
     return [
@@ -82,6 +105,9 @@ def warning_for(state: CaseState, deadline: Deadline, now: datetime) -> Notifica
         "handling": state.with_status("reported_in"),
         "evaluation": [REPORTER],
         "first_secretary": [context.community.first_secretary.id],
+        "extension": [state.extension.approver if state.extension else context.community.first_secretary.id],
+        "ledger": [context.community.first_secretary.id, *state.with_status("reported_in")],
+        "ledger_review": [context.community.first_secretary.id],
     }
     return Notification(
         key=f"{state.complaint_id}/warn/{warning_key(deadline)}",

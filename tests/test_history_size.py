@@ -1,0 +1,52 @@
+"""A case's Temporal history stays small: what each command leaves behind is counted, not timed.
+
+Every history event is work for the server and the worker (stored, sent, replayed on a cache miss), so the
+happy path has a budget, and commands that change no clock must not restart the case's timer.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import AsyncIterator
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from activities.event_store import Pool, load_events
+from schemas.commands import PersonCommand
+from tests.domain_fixtures import blow, complete, evaluate, report_in, verify
+from tests.helpers import TestClient, history_event_types, new_intake, running_worker
+from whistle.client import workflow_id_for
+
+LEAD, SECOND = "urban_management", "market_regulation"
+HAPPY_PATH_BUDGET = 60
+"""History events for: file, verify, whistle two departments, both report in, both complete, satisfied."""
+
+
+@pytest.fixture(scope="module")
+async def client(dev_env: WorkflowEnvironment, pool: Pool) -> AsyncIterator[TestClient]:
+    async with running_worker(dev_env.client, pool) as whistle:
+        yield whistle
+
+
+async def test_happy_path_case_fits_its_history_budget(client: TestClient, pool: Pool) -> None:
+    complaint_id = (await client.submit(new_intake())).complaint_id
+    commands: list[PersonCommand] = [
+        verify(), blow(LEAD, SECOND, lead=LEAD), report_in(LEAD), report_in(SECOND), complete(LEAD),
+        complete(SECOND), evaluate("satisfied"),
+    ]  # fmt: skip
+    for command in commands:
+        await client.execute(complaint_id, command)
+    await client.temporal.get_workflow_handle(workflow_id_for(complaint_id)).result()
+
+    history = await history_event_types(client, complaint_id)
+    counts = Counter(history)
+    assert len(history) <= HAPPY_PATH_BUDGET, sorted(counts.items())
+    assert counts["EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED"] == len(commands)
+    # Every deadline in the happy path moves later (or stays), so the first timers (the verify window's clock
+    # and its warning) are never replaced.
+    assert counts["EVENT_TYPE_TIMER_STARTED"] == 2, counts
+    assert counts["EVENT_TYPE_TIMER_CANCELED"] == 0, counts
+    stored = await load_events(pool, complaint_id)
+    assert stored == await client.events(complaint_id)
+    assert [recorded.event.type for recorded in stored][-1] == "CaseClosed"

@@ -1,0 +1,425 @@
+"""The decider on the practice around the five stages (issue 6): graded whistles, proactive report-in,
+extensions, the long-running ledger and the community's rating of departments. Every command allowed and
+refused, and the state the events fold to."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from schemas.actors import Actor
+from schemas.commands import (
+    AnswerExtension,
+    BlowWhistle,
+    Command,
+    Grade,
+    RateDepartment,
+    ReportIn,
+    ReportInProactively,
+    RequestExtension,
+    Score,
+    Seniority,
+)
+from schemas.common import parse_duration
+from schemas.errors import CommandRejected
+from schemas.events import (
+    CaseLedgered,
+    DepartmentRated,
+    EscalatedToFirstSecretary,
+    ExtensionApproved,
+    ExtensionRefused,
+    ExtensionRequested,
+    LedgerReviewReminded,
+    ProactivelyReportedIn,
+    WhistleGradeRaised,
+)
+from schemas.intake import ComplaintInput
+from schemas.state import CaseState, fold
+from tests.domain_fixtures import (
+    DEPARTMENTS,
+    FIRST_SECRETARY,
+    NOW,
+    OTHER_FIRST_SECRETARY,
+    SECRETARY,
+    STREET_SECRETARY,
+    complete,
+    deadline,
+    decline,
+    department,
+    evaluate,
+    extend,
+    first_secretary,
+    handling,
+    later,
+    make_case,
+    new_case,
+    park,
+    policy,
+    report_in,
+    run,
+    run_all,
+    secretary,
+    street_secretary,
+    verified,
+    verify,
+    whistled,
+)
+from workflows.decider import decide, file_complaint
+
+LEAD, SECOND, THIRD = DEPARTMENTS
+EXTRA = "public_security"
+
+
+def types(events: list[Any]) -> list[str]:
+    return [event.type for event in events]
+
+
+def rejected(state: CaseState, command: Command, now: Any = NOW) -> CommandRejected:
+    with pytest.raises(CommandRejected) as caught:
+        decide(state, command, now)
+    return caught.value
+
+
+def case_with(**changes: Any) -> ComplaintInput:
+    """The usual case under the shipped policy with some default keys changed."""
+    sla = policy().model_copy(update={"default": policy().default.model_copy(update=changes)})
+    return make_case(sla=sla)
+
+
+def graded(grade: Grade, *codes: str) -> BlowWhistle:
+    return BlowWhistle(actor=secretary(), departments=list(codes or [LEAD]), grade=grade)
+
+
+def senior_report_in(code: str, seniority: Seniority) -> ReportIn:
+    return ReportIn(actor=department(code), department=code, officer="王局长", seniority=seniority)
+
+
+def proactive(code: str | None = LEAD, *, actor: Actor | None = None) -> ReportInProactively:
+    if actor is None:
+        actor = department(code) if code else first_secretary()
+    return ReportInProactively(actor=actor, department=code, officer="李科长")
+
+
+def ask_more_time(code: str = LEAD, span: str = "2d") -> RequestExtension:
+    return RequestExtension(actor=department(code), department=code, extend_by=parse_duration(span),
+                            reason="需协调燃气公司停气施工")
+
+
+def answer(approve: bool, *, actor: Actor | None = None) -> AnswerExtension:
+    return AnswerExtension(actor=actor or first_secretary(), approve=approve, note="同意" if approve else "不同意")
+
+
+def rate(code: str, result: Score = "good", *, in_person: bool = True, actor: Actor | None = None) -> RateDepartment:
+    return RateDepartment(actor=actor or secretary(), department=code, in_person=in_person, result=result)
+
+
+def folds(state: CaseState, events: list[Any]) -> CaseState:
+    """Apply ``events`` and check the fold of the whole stream agrees (fold(events) == state)."""
+    for event in events:
+        state = state.apply(event)
+    return state
+
+
+# 1. Graded whistles (蓝/黄/红哨).
+
+
+@pytest.mark.parametrize(("grade", "hours"), [("blue", 24), ("yellow", 12), ("red", 4)])
+def test_a_graded_whistle_sets_its_report_in_window(grade: Grade, hours: int) -> None:
+    (event,) = decide(verified(), graded(grade), NOW)
+    assert event.type == "WhistleBlown" and event.grade == grade
+    assert event.report_in_due == later(hours=hours)
+    state = run(verified(), graded(grade))
+    assert state.departments[LEAD].grade == grade
+
+
+@pytest.mark.parametrize(
+    ("grade", "seniority", "allowed"),
+    [
+        ("blue", "section_head", True), ("yellow", "section_head", False), ("yellow", "deputy_head", True),
+        ("yellow", "head", True), ("red", "deputy_head", False), ("red", "head", True),
+    ],
+)
+def test_report_in_below_the_grades_seniority_is_refused(grade: Grade, seniority: Seniority, allowed: bool) -> None:
+    state = run(verified(), graded(grade))
+    command = senior_report_in(LEAD, seniority)
+    if allowed:
+        (event,) = decide(state, command, NOW)
+        assert event.type == "DepartmentReportedIn" and event.seniority == seniority
+        assert run(state, command).departments[LEAD].seniority == seniority
+    else:
+        error = rejected(state, command)
+        assert error.field == "seniority" and grade in error.reason
+
+
+def test_a_missed_report_in_raises_the_grade_once_then_escalates_when_the_policy_says() -> None:
+    state = run(verified(make_case_raising()), graded("blue", LEAD))
+    overdue, raised = decide(state, deadline("report_in", LEAD), later(hours=24))
+    assert isinstance(raised, WhistleGradeRaised) and raised.grade == "yellow"
+    assert raised.report_in_due == later(hours=36)
+    state = folds(state, [overdue, raised])
+    part = state.departments[LEAD]
+    assert (part.grade, part.grade_raised, part.status) == ("yellow", True, "summoned")
+    assert state.escalation_level == 0
+    assert [(d.kind, d.clock.due) for d in state.open_deadlines()] == [("report_in", later(hours=36))]
+    assert rejected(state, report_in(LEAD), later(hours=30)).field == "seniority"
+    events = decide(state, deadline("report_in", LEAD), later(hours=36))
+    assert types(events) == ["ReportInOverdue", "EscalatedToFirstSecretary"]
+
+
+def make_case_raising() -> ComplaintInput:
+    return case_with(raise_grade_on_miss=True)
+
+
+def test_a_red_whistle_missed_escalates_at_once() -> None:
+    state = run(verified(make_case_raising()), graded("red", LEAD))
+    events = decide(state, deadline("report_in", LEAD), later(hours=4))
+    assert types(events) == ["ReportInOverdue", "EscalatedToFirstSecretary"]
+
+
+def test_without_the_policy_a_missed_report_in_escalates_as_before() -> None:
+    events = decide(whistled(LEAD), deadline("report_in", LEAD), later(hours=24))
+    assert types(events) == ["ReportInOverdue", "EscalatedToFirstSecretary"]
+
+
+# 9. Reporting in without waiting for the whistle (不等吹哨、主动报到).
+
+
+def test_a_department_reporting_in_before_any_whistle_starts_handling_and_leads() -> None:
+    (event,) = decide(new_case(), proactive(LEAD), NOW)
+    assert isinstance(event, ProactivelyReportedIn) and event.handling_due is not None
+    state = run(new_case(), proactive(LEAD))
+    assert state.stage == "handling" and state.lead == LEAD and state.verify is None
+    part = state.departments[LEAD]
+    assert (part.status, part.proactive, part.reported_on_time, part.report_in) == ("reported_in", True, True, None)
+    state = run(state, complete(LEAD))
+    assert state.stage == "evaluating"
+
+
+def test_a_department_joins_a_whistled_case_on_its_own_without_changing_the_stage() -> None:
+    state = run(whistled(LEAD), proactive(EXTRA))
+    assert state.stage == "whistled" and state.lead == LEAD
+    assert state.departments[EXTRA].status == "reported_in"
+    state = run(handling(LEAD), proactive(EXTRA))
+    assert state.stage == "handling" and state.with_status("reported_in") == [LEAD, EXTRA]
+
+
+def test_when_every_department_declined_a_proactive_one_starts_handling() -> None:
+    state = run(whistled(LEAD), decline(LEAD))
+    assert state.reroute is not None
+    state = run(state, proactive(SECOND))
+    assert state.stage == "handling" and state.reroute is None and state.lead == SECOND
+
+
+def test_the_first_secretary_comes_in_person_once() -> None:
+    state = run(whistled(LEAD), proactive(None))
+    assert state.first_secretary_present and state.stage == "whistled"
+    assert rejected(state, proactive(None)).field == "department"
+
+
+@pytest.mark.parametrize(
+    ("setup", "command", "field"),
+    [
+        (lambda: whistled(LEAD), proactive(LEAD), "department"),  # summoned: it reports in the usual way
+        (lambda: handling(LEAD), proactive(LEAD), "department"),  # already working
+        (lambda: new_case(), proactive("weather_bureau"), "departments"),  # unknown department
+        (lambda: run(handling(LEAD), complete(LEAD)), proactive(EXTRA), "stage"),  # the resident is rating
+        (lambda: whistled(LEAD), proactive(EXTRA, actor=department(SECOND)), "actor"),  # for another department
+        (lambda: whistled(LEAD), proactive(None, actor=first_secretary(OTHER_FIRST_SECRETARY)), "actor"),
+        (lambda: whistled(LEAD), proactive(None, actor=secretary()), "actor"),
+    ],
+    ids=["summoned", "working", "unknown", "evaluating", "another department", "another first secretary",
+         "the community secretary"],
+)
+def test_proactive_report_in_refused(setup: Any, command: Command, field: str) -> None:
+    assert rejected(setup(), command).field == field
+
+
+def test_a_department_that_declined_may_come_back_on_its_own() -> None:
+    state = run(whistled(LEAD, SECOND), decline(SECOND))
+    state = run(state, proactive(SECOND))
+    assert state.departments[SECOND].status == "reported_in" and state.departments[SECOND].declines == 1
+
+
+# 2. Extensions (延期).
+
+
+def test_a_working_department_asks_for_more_time_and_the_first_secretary_approves() -> None:
+    state = handling(LEAD)
+    (asked,) = decide(state, ask_more_time(), later(hours=1))
+    assert isinstance(asked, ExtensionRequested)
+    assert asked.approver == FIRST_SECRETARY and asked.answer_due == later(hours=25)
+    state = run(state, ask_more_time(), later(hours=1))
+    assert state.extension is not None
+    assert ("extension", later(hours=25)) in [(d.kind, d.clock.due) for d in state.open_deadlines()]
+    assert state.handling is not None
+    before = state.handling.due
+    (approved,) = decide(state, answer(True), later(hours=2))
+    assert isinstance(approved, ExtensionApproved)
+    assert approved.handling_due == before + timedelta(days=2)
+    state = run(state, answer(True), later(hours=2))
+    assert state.extension is None and state.handling is not None and state.handling.due == before + timedelta(days=2)
+
+
+def test_a_refused_extension_leaves_the_deadline() -> None:
+    state = run(handling(LEAD), ask_more_time())
+    due = state.handling.due if state.handling else None
+    (refused,) = decide(state, answer(False), NOW)
+    assert isinstance(refused, ExtensionRefused) and not refused.lapsed and refused.by == FIRST_SECRETARY
+    state = run(state, answer(False))
+    assert state.extension is None and state.handling is not None and state.handling.due == due
+
+
+def test_an_unanswered_extension_counts_as_refused_and_escalates() -> None:
+    state = run(handling(LEAD), ask_more_time())
+    refused, escalated = decide(state, deadline("extension"), later(hours=24))
+    assert isinstance(refused, ExtensionRefused) and refused.lapsed
+    assert isinstance(escalated, EscalatedToFirstSecretary) and escalated.cause == "extension"
+    state = folds(state, [refused, escalated])
+    assert state.extension is None and state.escalation_level == 1
+
+
+def test_the_policy_names_who_answers() -> None:
+    state = run(handling(LEAD, case=case_with(extension_approver="community_secretary")), ask_more_time())
+    assert state.extension is not None and state.extension.approver == SECRETARY
+    assert rejected(state, answer(True)).field == "actor"
+    assert types(decide(state, answer(True, actor=secretary()), NOW)) == ["ExtensionApproved"]
+
+
+@pytest.mark.parametrize(
+    ("setup", "command", "field"),
+    [
+        (lambda: whistled(LEAD), ask_more_time(), "stage"),
+        (lambda: handling(LEAD, SECOND), RequestExtension(actor=department(SECOND), department=LEAD,
+                                                          extend_by=parse_duration("1d"), reason="代为申请"), "actor"),
+        (lambda: run(handling(LEAD, SECOND), complete(SECOND)), ask_more_time(SECOND), "department"),
+        (lambda: run(handling(LEAD, SECOND), ask_more_time()), ask_more_time(SECOND), "department"),
+        (lambda: run(handling(LEAD), park()), ask_more_time(), "stage"),
+        (lambda: handling(LEAD), answer(True), "approve"),
+        (lambda: run(handling(LEAD), ask_more_time()), answer(True, actor=first_secretary(OTHER_FIRST_SECRETARY)),
+         "actor"),
+        (lambda: run(handling(LEAD), ask_more_time()), answer(True, actor=street_secretary()), "actor"),
+    ],
+    ids=["not handling", "for another department", "part done", "one request at a time", "parked",
+         "nothing to answer", "another first secretary", "not the approver"],
+)
+def test_extension_refused(setup: Any, command: Command, field: str) -> None:
+    assert rejected(setup(), command).field == field
+
+
+def test_finishing_the_work_drops_a_pending_request() -> None:
+    state = run_all(handling(LEAD), [ask_more_time(), complete(LEAD)])
+    assert state.stage == "evaluating" and state.extension is None
+    assert "extension" not in [d.kind for d in state.open_deadlines()]
+
+
+# 7. The long-running ledger (挂账).
+
+
+def test_parking_puts_the_case_on_the_ledger_with_its_owner_and_a_review_clock() -> None:
+    events = decide(handling(LEAD), park(), NOW)
+    ledgered = events[-1]
+    assert isinstance(ledgered, CaseLedgered)
+    assert (ledgered.reason, ledgered.owner, ledgered.review_due) == ("parked", FIRST_SECRETARY, later(days=7))
+    state = run(handling(LEAD), park())
+    assert state.ledger is not None and state.ledger.since == NOW
+    assert [d.kind for d in state.open_deadlines()] == ["ledger_review"]
+
+
+def test_a_case_three_times_past_its_handling_window_goes_on_the_ledger() -> None:
+    state = handling(LEAD)
+    assert state.handling is not None
+    window = state.handling.due - state.handling.start
+    (threshold,) = [d.clock.due for d in state.open_deadlines() if d.kind == "ledger"]
+    assert threshold == NOW + 3 * window
+    assert rejected(state, deadline("ledger"), threshold - timedelta(seconds=1)).field == "kind"
+    (event,) = decide(state, deadline("ledger"), threshold)
+    assert isinstance(event, CaseLedgered) and event.reason == "long_overdue"
+    state = run(state, deadline("ledger"), threshold)
+    assert state.ledger is not None and "ledger" not in [d.kind for d in state.open_deadlines()]
+
+
+def test_the_ledgers_owner_is_reminded_every_period_until_the_case_closes() -> None:
+    state = run(handling(LEAD), park())
+    for week in (1, 2, 3):
+        (event,) = decide(state, deadline("ledger_review"), later(days=7 * week))
+        assert isinstance(event, LedgerReviewReminded) and event.owner == FIRST_SECRETARY
+        assert event.review_due == later(days=7 * (week + 1))
+        state = run(state, deadline("ledger_review"), later(days=7 * week))
+    state = run_all(state, [complete(LEAD), evaluate("satisfied")], later(days=22))
+    assert state.stage == "closed" and state.ledger is not None and state.open_deadlines() == []
+
+
+def test_parking_again_does_not_ledger_again() -> None:
+    state = run_all(handling(LEAD), [park(), extend("1d")])
+    assert not state.parked and state.ledger is not None  # unparked, still on the ledger until it closes
+    events = decide(state, park(STREET_SECRETARY), NOW)
+    assert types(events) == ["DirectiveIssued", "CaseParked"]
+
+
+# 8. Two-way rating (双考核).
+
+
+def test_the_community_rates_a_department_that_finished_its_part() -> None:
+    state = run(handling(LEAD, SECOND), complete(LEAD))
+    (event,) = decide(state, rate(LEAD, "fair", in_person=False), NOW)
+    assert isinstance(event, DepartmentRated)
+    assert (event.on_time, event.in_person, event.result, event.by) == (True, False, "fair", SECRETARY)
+    state = run(state, rate(LEAD, "fair", in_person=False))
+    rating = state.departments[LEAD].rating
+    assert rating is not None and (rating.on_time, rating.in_person, rating.result) == (True, False, "fair")
+
+
+def test_a_late_report_in_is_rated_late_and_a_proactive_one_on_time() -> None:
+    state = run(whistled(LEAD), report_in(LEAD), later(hours=30))
+    state = run_all(state, [proactive(EXTRA), complete(EXTRA)], later(hours=31))
+    state = run(state, complete(LEAD), later(hours=32))
+    (rated_late,) = decide(state, rate(LEAD), later(hours=33))
+    (rated_proactive,) = decide(state, rate(EXTRA), later(hours=33))
+    assert isinstance(rated_late, DepartmentRated) and not rated_late.on_time
+    assert isinstance(rated_proactive, DepartmentRated) and rated_proactive.on_time and rated_proactive.proactive
+
+
+@pytest.mark.parametrize(
+    ("setup", "command", "field"),
+    [
+        (lambda: handling(LEAD), rate(LEAD), "department"),  # not done yet
+        (lambda: run(handling(LEAD, SECOND), complete(LEAD)), rate(THIRD), "department"),  # never summoned
+        (lambda: run(handling(LEAD, SECOND), complete(LEAD)), rate(LEAD, actor=first_secretary()), "actor"),
+        (lambda: run_all(handling(LEAD, SECOND), [complete(LEAD), rate(LEAD)]), rate(LEAD), "department"),  # twice
+        (lambda: run_all(handling(LEAD), [complete(LEAD), evaluate("satisfied")]), rate(LEAD), "stage"),  # closed
+    ],
+    ids=["not done", "not on the case", "not the community secretary", "rated twice", "closed"],
+)
+def test_rating_refused(setup: Any, command: Command, field: str) -> None:
+    assert rejected(setup(), command).field == field
+
+
+def test_every_new_event_folds_from_the_stream() -> None:
+    case = case_with(raise_grade_on_miss=True)
+    (filed,) = file_complaint(case, NOW)
+    events = [filed]
+    state = fold(events)
+    steps: list[tuple[Command, Any]] = [
+        (proactive(None), NOW),
+        (verify(), NOW),
+        (graded("blue", LEAD, SECOND), NOW),
+        (deadline("report_in", LEAD), later(hours=24)),
+        (deadline("report_in", SECOND), later(hours=24)),
+        (senior_report_in(LEAD, "deputy_head"), later(hours=25)),
+        (senior_report_in(SECOND, "head"), later(hours=25)),
+        (ask_more_time(), later(hours=26)),
+        (answer(True), later(hours=27)),
+        (complete(LEAD), later(hours=28)),
+        (rate(LEAD), later(hours=28)),
+        (park(), later(hours=29)),
+        (deadline("ledger_review"), later(days=8, hours=5)),
+    ]
+    for command, now in steps:
+        produced = decide(state, command, now)
+        events.extend(produced)
+        state = folds(state, produced)
+        assert fold(events) == state
+    assert {"ProactivelyReportedIn", "WhistleGradeRaised", "ExtensionApproved", "DepartmentRated", "CaseLedgered",
+            "LedgerReviewReminded"} <= {event.type for event in events}

@@ -1,0 +1,72 @@
+"""The long-running ledger (挂账台账): parked cases and cases long past their handling deadline.
+
+Read from the read model (the folded state of every case in PostgreSQL), so it needs no worker. The public
+list (百日解百难, published for supervision) keeps only what a notice board may show: no reporter, no
+address, no description.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from activities.event_store import Pool
+from schemas.common import Model
+from schemas.events import LedgerReason, Outcome
+from schemas.org import OrgDirectory
+from schemas.state import CaseState, Stage
+
+
+class LedgerEntryRow(Model):
+    """One line of the ledger. ``reporter`` and ``address`` are absent from the public list."""
+
+    complaint_id: str
+    title: str
+    community: str
+    category: str
+    reason: LedgerReason
+    ledgered_at: datetime
+    filed_at: datetime
+    age_days: float
+    owner: str
+    owner_name: str
+    departments: list[str]
+    stage: Stage
+    outcome: Outcome | None
+    next_review: datetime | None
+    reporter: str | None = None
+    address: str | None = None
+
+
+async def ledger(pool: Pool, directory: OrgDirectory, now: datetime, *, public: bool = False) -> list[LedgerEntryRow]:
+    """Every case that went on the ledger, oldest first; age runs from filing to closure (or now)."""
+    rows = await pool.fetch(
+        "select state from complaints where state->'ledger' is not null and state->'ledger' <> 'null'::jsonb "
+        "order by filed_at, complaint_id"
+    )
+    return [_row(CaseState.model_validate(row["state"]), directory, now, public) for row in rows]
+
+
+def _row(state: CaseState, directory: OrgDirectory, now: datetime, public: bool) -> LedgerEntryRow:
+    entry = state.ledger
+    assert entry is not None
+    intake = state.case.intake
+    owner = state.case.context.community.first_secretary
+    end = state.closed_at or now
+    return LedgerEntryRow(
+        complaint_id=state.complaint_id,
+        title=intake.title,
+        community=intake.community,
+        category=intake.category,
+        reason=entry.reason,
+        ledgered_at=entry.since,
+        filed_at=state.filed_at,
+        age_days=round((end - state.filed_at).total_seconds() / 86400, 2),
+        owner=owner.id,
+        owner_name=owner.name,
+        departments=state.with_status("summoned", "reported_in", "done"),
+        stage=state.stage,
+        outcome=state.outcome,
+        next_review=entry.review.due if state.stage != "closed" else None,
+        reporter=None if public else intake.reporter.name,
+        address=None if public else intake.location.address,
+    )
