@@ -47,11 +47,13 @@ with workflow.unsafe.imports_passed_through():
     from workflows.decider import decide, file_complaint
     from workflows.notices import notices_for, warning_for, warning_key, warning_time
 
-IDLE_WAKE = timedelta(days=30)
-"""How long a case with no open clock (a parked one) sleeps before looking again."""
-
 APPEND_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
 """No attempt limit: a database outage delays the read models, it never loses an event."""
+
+LOCAL_RETRY_THRESHOLD = timedelta(milliseconds=1)
+"""Appends and notifications are local activities (a marker in the workflow task that ran them, instead of
+six history events and a second workflow task). A failed attempt waits for its retry on a durable timer, so
+the workflow task ends at once and commands keep being answered while the database or the webhook is down."""
 
 NOTIFY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=5), maximum_attempts=20
@@ -83,6 +85,7 @@ class ComplaintWorkflow:
         self._calendar_alarms: set[int] = set()
         self._changes = 0
         self._closing = False
+        self._alarms: dict[str, tuple[asyncio.Task[None], datetime]] = {}
 
     @workflow.run
     async def run(self, case: ComplaintInput) -> CaseView:
@@ -346,6 +349,7 @@ class ComplaintWorkflow:
                 ),
                 start_to_close_timeout=timedelta(seconds=10),
                 retry_policy=APPEND_RETRY,
+                local_retry_threshold=LOCAL_RETRY_THRESHOLD,
             )
             del self._outbox[: len(batch)]
 
@@ -362,8 +366,8 @@ class ComplaintWorkflow:
                     NotifyInput(notifications=batch),
                     start_to_close_timeout=timedelta(seconds=30),
                     retry_policy=NOTIFY_RETRY,
+                    local_retry_threshold=LOCAL_RETRY_THRESHOLD,
                 )
             except ActivityError:
                 workflow.logger.error("notifications dropped after retries", extra={"keys": [n.key for n in batch]})
             del self._notices[: len(batch)]
-                    local_retry_threshold=LOCAL_RETRY_THRESHOLD,
