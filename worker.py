@@ -53,7 +53,7 @@ async def run_worker(settings: Settings) -> None:
     stack = await asyncio.to_thread(devstack.up, settings)
     log = get_logger(task_queue=settings.task_queue, temporal=stack.temporal_address)
     client = await connect_temporal(
-        stack.temporal_address, stack.namespace, settings=settings, metrics_port=settings.metrics_port
+        stack.temporal_address, stack.namespace, settings=settings, metrics_port=settings.metrics_port, patience=300
     )
     if client.data_converter.payload_codec is None:
         log.warning("payloads are not encrypted: set WHISTLE_CODEC_KEYS (see whistle/codec.py)")

@@ -18,5 +18,7 @@ async def test_cases_survive_worker_kills_a_temporal_restart_and_a_database_outa
     report = await run_fault_suite(plan)
     with capsys.disabled():
         print(f"\n{report.summary()}")
+        for exit in report.unexpected_worker_exits:
+            print(f"  worker {exit[:300]}")
     assert report.ok, report.summary() + "\n" + "\n".join(report.problems)
     assert len(report.faults) == 4

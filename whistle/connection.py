@@ -6,7 +6,9 @@ encrypt and decrypt with the same keys (``whistle/codec.py``).
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import time
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -36,11 +38,13 @@ async def connect_temporal(
     settings: Settings | None = None,
     codec: PayloadCodec | None = None,
     metrics_port: int | None = None,
+    patience: float = 0.0,
 ) -> Client:
     """A client whose payloads are pydantic models on both ends (commands, events, views).
 
     The codec is ``codec`` when given, else the one ``settings`` configure (``codec_for``); with neither,
-    payloads travel in plain JSON.
+    payloads travel in plain JSON. ``patience``: seconds to keep trying while the server does not answer
+    (a worker started during a Temporal restart waits for it rather than exiting); 0 fails at once.
     """
     if codec is None and settings is not None:
         codec = codec_for(settings)
@@ -48,4 +52,14 @@ async def connect_temporal(
     if metrics_port is not None:
         telemetry = TelemetryConfig(metrics=PrometheusConfig(bind_address=f"0.0.0.0:{metrics_port}"))
         runtime = Runtime(telemetry=telemetry)
-    return await Client.connect(address, namespace=namespace, data_converter=data_converter(codec), runtime=runtime)
+    converter = data_converter(codec)
+    give_up = time.monotonic() + patience
+    delay = 0.5
+    while True:
+        try:
+            return await Client.connect(address, namespace=namespace, data_converter=converter, runtime=runtime)
+        except RuntimeError:  # "Failed client connect": nothing listens there (yet)
+            if time.monotonic() + delay > give_up:
+                raise
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)

@@ -32,6 +32,8 @@ def main() -> int:
     report = asyncio.run(run_fault_suite(plan))
     for fault in report.faults:
         print(f"  {fault}", file=sys.stderr)
+    for exit in report.unexpected_worker_exits:
+        print(f"  worker {exit[:300]}", file=sys.stderr)
     for problem in report.problems[:20]:
         print(f"  problem: {problem}", file=sys.stderr)
     print(report.summary())

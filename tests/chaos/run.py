@@ -58,7 +58,8 @@ class FaultReport:
     plan: FaultPlan
     seed: int
     faults: list[str] = field(default_factory=list)
-    unexpected_worker_exits: int = 0
+    unexpected_worker_exits: list[str] = field(default_factory=list)
+    """For each time the worker exited on its own: its exit code and its last log line."""
     closed_as_expected: int = 0
     events_stored: int = 0
     read_models_equal: int = 0
@@ -83,7 +84,7 @@ class FaultReport:
         )
         extra = f"{self.tally.commands} commands, {self.tally.resends} resends"
         if self.unexpected_worker_exits:
-            extra += f", {self.unexpected_worker_exits} unplanned worker exits restarted"
+            extra += f", {len(self.unexpected_worker_exits)} unplanned worker exits restarted"
         verdict = "OK" if self.ok else "FAILED: " + "; ".join(self.problems[:3])
         return f"fault suite {verdict} | did: {did} | found: {found} | {extra} | seed {self.seed}, {self.seconds:.0f}s"
 
@@ -194,7 +195,8 @@ async def _supervise(worker: WorkerProcess, report: FaultReport) -> None:
     while True:
         await asyncio.sleep(1.0)
         if not worker.running() and not worker.down_on_purpose:
-            report.unexpected_worker_exits += 1
+            code = worker.process.returncode if worker.process else None
+            report.unexpected_worker_exits.append(f"exit {code}: {_tail(worker.log_file, 1)}")
             worker.start()
 
 
