@@ -99,7 +99,8 @@ async def _temporary_directory() -> AsyncIterator[Path]:
 
 
 async def run_fault_suite(plan: FaultPlan) -> FaultReport:
-    """Run ``plan`` end to end on servers of its own; never raises for what it finds, only reports it."""
+    """Run ``plan`` end to end on servers of its own. What it finds goes in the report; it raises only when it
+    cannot run (a server that does not start)."""
     seed = plan.seed if plan.seed is not None else random.randrange(1 << 30)
     report = FaultReport(plan, seed)
     rng = random.Random(seed)
