@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test chaos lint typecheck check clean dev-up dev-down worker
+.PHONY: demo test chaos bench lint typecheck check clean dev-up dev-down worker
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ dev-up: $(STAMP)
 
 dev-down: $(STAMP)
 	$(BIN)/whistle dev down
+
+# Its own stack in a temporary directory on free ports; writes BENCHMARKS.md and bench/results/latest.json.
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
 
 worker: $(STAMP)
 	$(BIN)/whistle worker

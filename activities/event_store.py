@@ -9,6 +9,7 @@ fold of its stored events, so it can be rebuilt from ``events`` at any time.
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any, TypeAlias
 
@@ -29,6 +30,8 @@ Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | asyncpg.pool.PoolC
 MIGRATIONS = Path(__file__).with_name("migrations")
 MIGRATION_LOCK = 0x57484953  # "WHIS": the advisory lock every process takes before migrating
 EVENT: TypeAdapter[Event] = TypeAdapter(Event)
+FOLDED_CASES_KEPT = 2000
+"""Cases whose last folded state an ``EventStore`` keeps (a few KiB each), about the worker's workflow cache."""
 
 
 async def create_pool(database_url: str) -> Pool:
@@ -114,6 +117,9 @@ class EventStore:
 
     def __init__(self, pool: Pool) -> None:
         self._pool = pool
+        self._folded: OrderedDict[str, tuple[int, CaseState]] = OrderedDict()
+        """The last state this process folded per case, keyed by its ``last_seq``; reused only when the row's
+        ``last_seq`` still says the same, so a case's next append skips re-reading and re-validating its state."""
 
     @activity.defn(name="append_events")
     async def append_events(self, input: AppendEventsInput) -> int:
@@ -141,23 +147,41 @@ class EventStore:
             new_seqs = sorted(row["seq"] for row in inserted)
             if not new_seqs:
                 return 0
-            stored = await connection.fetchrow(
-                "select last_seq, state from complaints where complaint_id = $1 for update", input.complaint_id
+            last_seq = await connection.fetchval(
+                "select last_seq from complaints where complaint_id = $1 for update", input.complaint_id
             )
-            last_seq = stored["last_seq"] if stored else 0
+            last_seq = last_seq or 0
             if new_seqs != list(range(last_seq + 1, last_seq + 1 + len(new_seqs))):
                 raise OutOfSequence(
                     f"case {input.complaint_id} has events up to {last_seq}; new events {new_seqs} leave a gap"
                 )
-            state = CaseState.model_validate(stored["state"]) if stored else None
+            state = await self._stored_state(connection, input.complaint_id, last_seq)
             for seq in new_seqs:
                 state = _fold_one(state, by_seq[seq], input.complaint_id)
             assert state is not None
             await upsert_case(connection, state, new_seqs[-1])
+        self._remember(input.complaint_id, new_seqs[-1], state)
         get_logger(complaint_id=input.complaint_id, workflow_id=input.workflow_id, run_id=input.run_id).info(
             "events appended", new=len(new_seqs), last_seq=new_seqs[-1], stage=state.stage
         )
         return len(new_seqs)
+
+    async def _stored_state(self, connection: Connection, complaint_id: str, last_seq: int) -> CaseState | None:
+        """The case as its row holds it at ``last_seq`` (None before its first event)."""
+        if last_seq == 0:
+            return None
+        folded = self._folded.get(complaint_id)
+        if folded is not None and folded[0] == last_seq:
+            return folded[1]
+        return CaseState.model_validate(
+            await connection.fetchval("select state from complaints where complaint_id = $1", complaint_id)
+        )
+
+    def _remember(self, complaint_id: str, last_seq: int, state: CaseState) -> None:
+        self._folded[complaint_id] = (last_seq, state)
+        self._folded.move_to_end(complaint_id)
+        while len(self._folded) > FOLDED_CASES_KEPT:
+            self._folded.popitem(last=False)
 
     @activity.defn(name="record_events")
     async def record_events(self, input: AppendEventsInput) -> AppendEventsInput:

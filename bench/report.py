@@ -1,0 +1,105 @@
+"""``BENCHMARKS.md`` from one run's figures, beside the ``before`` run's when it is kept."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+HISTORY_TARGET = 60
+MEMORY_TARGET_MIB = 1024
+
+
+def _targets(f: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
+    life, history = f["lifecycle"], f["history"]["happy path"]["events"]
+    ratio = life["whistle_per_s"] / life["baseline_per_s"]
+    p99 = life["whistle_p99_ms"] / life["baseline_p99_ms"]
+    late = f["deadlines"]["p99"]
+    rss = f["open_cases"]["rss_mib"]
+    return [
+        ("lifecycle throughput / baseline", "≥ 0.70", f"{ratio:.2f}", ratio >= 0.7),
+        ("report-in p99 / baseline p99", "≤ 1.5×", f"{p99:.2f}×", p99 <= 1.5),
+        ("history events, happy path", f"≤ {HISTORY_TARGET}", str(history), history <= HISTORY_TARGET),
+        (f"worker RSS, {f['open_cases']['cases']:,} open cases", "< 1 GiB", f"{rss:.0f} MiB", rss < MEMORY_TARGET_MIB),
+        ("escalation lateness p99", "≤ 1 s", f"{late * 1000:.0f} ms", late <= 1.0),
+    ]
+
+
+def _figures(f: dict[str, Any]) -> list[tuple[str, str]]:
+    life, store, rebuild, rest, late = f["lifecycle"], f["store"], f["rebuild"], f["open_cases"], f["deadlines"]
+    rows = [
+        ("lifecycle throughput (cases/s)",
+         f"{life['whistle_per_s']:.2f} vs baseline {life['baseline_per_s']:.2f} "
+         f"(ratio {life['whistle_per_s'] / life['baseline_per_s']:.2f})"),
+        ("report-in latency p50 / p99 (ms)",
+         f"{life['whistle_p50_ms']:.0f} / {life['whistle_p99_ms']:.0f} vs baseline "
+         f"{life['baseline_p50_ms']:.0f} / {life['baseline_p99_ms']:.0f}"),
+    ]  # fmt: skip
+    for name, size in f["history"].items():
+        rows.append((f"history: {name}", f"{size['events']} events, {size['bytes'] / 1024:.1f} KiB"))
+    rows += [
+        (f"open cases at rest ({rest['cases']:,})",
+         f"worker RSS {rest['rss_mib']:.0f} MiB (idle {rest['rss_idle_mib']:.0f} MiB); filed in "
+         f"{rest['filing']:.1f} s ({rest['cases'] / rest['filing']:.0f}/s), brought to report-in in "
+         f"{rest['whistling']:.1f} s"),
+        ("escalation lateness p50 / p99 / max (ms)",
+         f"{late['p50'] * 1000:.0f} / {late['p99'] * 1000:.0f} / {late['max'] * 1000:.0f} ({late['cases']} cases)"),
+        ("event store appends (events/s)",
+         f"{store['activity']:.0f} through append_events vs {store['raw']:.0f} raw inserts "
+         f"(ratio {store['activity'] / store['raw']:.2f}; {store['events']:.0f} events)"),
+        ("projection rebuild",
+         f"{rebuild['events_per_s']:.0f} events/s, {rebuild['cases_per_s']:.0f} cases/s "
+         f"({rebuild['events']} events, {rebuild['cases']} cases)"),
+    ]  # fmt: skip
+    return rows
+
+
+def write(path: Path, figures: dict[str, Any], results: Path) -> None:
+    m, o = figures["machine"], figures["options"]
+    lines = [
+        "# Benchmarks",
+        "",
+        "Written by `make bench` (`bench/run.py`): it starts its own Temporal dev server (SQLite) and embedded",
+        "PostgreSQL in a temporary directory on free ports, runs workers as separate processes, and measures",
+        "Whistle against a bare workflow (`bench/baseline.py`) that receives the same start and the same",
+        "seven Updates per case and does nothing else, on the same servers in the same run. Ratios against",
+        "that baseline are the figures to trust; absolute numbers move with whatever else the machine runs.",
+        "",
+        "## Machine",
+        "",
+        f"- {m['cores']} cores, {m['cpu']}, {m['memory_gib']} GiB memory; load average "
+        f"{m['load_at_start'][0]:.2f} at start, {m.get('load_at_end', [0])[0]:.2f} at end",
+        f"- {m['date']}; Python {m['python']}, temporalio {m['temporalio']}, "
+        f"{m['temporal_cli'].replace(chr(10), ' ')}, PostgreSQL {m.get('postgres', '?')}",
+        f"- run: {o['cases']} cases per side and round, {o['rounds']} rounds, {o['concurrency']} in flight, "
+        f"{o['workers']} worker process(es) per side; worker tuning `{figures['worker_tuning']}`; "
+        f"wall time {figures.get('wall_seconds', 0):.0f} s",
+        "",
+        "## Targets",
+        "",
+        "| target | wanted | reached | |",
+        "| --- | --- | --- | --- |",
+        *(f"| {name} | {want} | {got} | {'met' if ok else 'not met'} |" for name, want, got, ok in _targets(figures)),
+        "",
+        "## Figures",
+        "",
+        "| figure | value |",
+        "| --- | --- |",
+        *(f"| {name} | {value} |" for name, value in _figures(figures)),
+    ]
+    before_file = results / "before.json"
+    if before_file.exists() and figures["options"]["label"] != "before":
+        before = json.loads(before_file.read_text())
+        lines += [
+            "",
+            f"## Before and after (before: {before['machine']['date']}, same harness)",
+            "",
+            "| figure | before | after |",
+            "| --- | --- | --- |",
+            *(f"| {name} | {old} | {new} |" for (name, old), (_, new) in
+              zip(_figures(before), _figures(figures), strict=False)),
+        ]  # fmt: skip
+    notes = Path(__file__).with_name("NOTES.md")
+    if notes.exists():
+        lines += ["", notes.read_text().rstrip()]
+    path.write_text("\n".join(lines) + "\n")

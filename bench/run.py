@@ -1,0 +1,162 @@
+"""``make bench``: measure Whistle against a bare workflow on the same servers in the same run.
+
+Starts its own embedded stack (temporary home, free ports), runs each figure, prints one line per figure,
+saves the figures as JSON under ``bench/results/`` and writes ``BENCHMARKS.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import subprocess
+import time
+import uuid
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import psutil  # type: ignore[import-untyped]
+
+from activities.event_store import apply_migrations, create_pool
+from bench import lifecycle, report, store
+from bench.stack import ROOT, BenchStack, bench_stack, worker_processes
+from schemas.org import load_directory
+from schemas.policy import load_policy
+from whistle.client import WhistleClient
+from whistle.connection import connect_temporal
+from whistle.devstack import temporal_binary
+from whistle.logging import configure_logging
+from whistle.settings import DATA_DIR, Settings
+from worker import WORKER_TUNING
+
+RESULTS = ROOT / "bench" / "results"
+
+
+def say(name: str, text: str) -> None:
+    print(f"{name:<28} {text}", flush=True)
+
+
+def machine() -> dict[str, Any]:
+    model = next(
+        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+         if line.startswith("model name")),
+        platform.processor(),
+    )  # fmt: skip
+    server = subprocess.run([str(temporal_binary()), "--version"], capture_output=True, text=True, check=False)
+    return {
+        "cpu": model, "cores": os.cpu_count(), "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "python": platform.python_version(),
+        "temporalio": version("temporalio"), "temporal_cli": server.stdout.strip(),
+        "load_at_start": os.getloadavg(),
+    }  # fmt: skip
+
+
+async def measure(stack: BenchStack, options: argparse.Namespace) -> dict[str, Any]:
+    figures: dict[str, Any] = {"machine": machine(), "options": vars(options), "worker_tuning": repr(WORKER_TUNING)}
+    temporal = await connect_temporal(stack.info.temporal_address, stack.info.namespace)
+    pool = await create_pool(stack.info.database_url)
+    await apply_migrations(pool)
+    figures["machine"]["postgres"] = await pool.fetchval("show server_version")
+    directory = load_directory(DATA_DIR / "org.yaml")
+    policy = load_policy(DATA_DIR / "policy.yaml")
+    cases, concurrency, workers = options.cases, options.concurrency, options.workers
+
+    def client_on(task_queue: str) -> WhistleClient:
+        return WhistleClient(temporal, task_queue=task_queue, directory=directory, policy=policy)
+
+    rounds: list[dict[str, Any]] = []
+    for _ in range(options.rounds):  # alternate, so a neighbour's burst of CPU hits both sides alike
+        queue = f"baseline-{uuid.uuid4().hex[:8]}"
+        async with worker_processes(stack, temporal, queue, count=workers, baseline=True):
+            await lifecycle.baseline_paths(client_on(queue), queue, options.warmup, concurrency)
+            baseline = await lifecycle.baseline_paths(client_on(queue), queue, cases, concurrency)
+        queue = f"whistle-{uuid.uuid4().hex[:8]}"
+        async with worker_processes(stack, temporal, queue, count=workers):
+            await lifecycle.whistle_happy_paths(client_on(queue), options.warmup, concurrency)
+            whistle = await lifecycle.whistle_happy_paths(client_on(queue), cases, concurrency)
+        rounds.append({
+            "baseline_per_s": baseline.per_second, "whistle_per_s": whistle.per_second,
+            "baseline_p50_ms": baseline.latency_ms(0.5), "baseline_p99_ms": baseline.latency_ms(0.99),
+            "whistle_p50_ms": whistle.latency_ms(0.5), "whistle_p99_ms": whistle.latency_ms(0.99),
+        })  # fmt: skip
+        last = rounds[-1]
+        say("lifecycle throughput", f"{last['whistle_per_s']:.2f} cases/s vs baseline {last['baseline_per_s']:.2f} "
+            f"cases/s: ratio {last['whistle_per_s'] / last['baseline_per_s']:.2f} ({cases} cases, {concurrency} "
+            f"in flight, {workers} worker processes)")  # fmt: skip
+        say("report-in latency", f"p50 {last['whistle_p50_ms']:.0f} ms p99 {last['whistle_p99_ms']:.0f} ms vs "
+            f"baseline p50 {last['baseline_p50_ms']:.0f} ms p99 {last['baseline_p99_ms']:.0f} ms: p99 ratio "
+            f"{last['whistle_p99_ms'] / last['baseline_p99_ms']:.2f}")  # fmt: skip
+    figures["lifecycle"] = {key: sum(r[key] for r in rounds) / len(rounds) for key in rounds[0]}
+    figures["lifecycle"]["rounds"] = rounds
+
+    queue = f"whistle-{uuid.uuid4().hex[:8]}"
+    async with worker_processes(stack, temporal, queue, count=1) as single:
+        client = client_on(queue)
+        sizes = await lifecycle.history_sizes(client)
+        figures["history"] = {name: {"events": count, "bytes": size} for name, (count, size) in sizes.items()}
+        for name, (count, size) in sizes.items():
+            say(f"history: {name}", f"{count} events, {size / 1024:.1f} KiB")
+        late = await lifecycle.deadline_lateness(client, pool, options.deadline_cases, concurrency, options.window)
+        figures["deadlines"] = {"cases": len(late), **lifecycle.summary(late)}
+        say("deadline lateness", f"p50 {figures['deadlines']['p50'] * 1000:.0f} ms p99 "
+            f"{figures['deadlines']['p99'] * 1000:.0f} ms max {figures['deadlines']['max'] * 1000:.0f} ms "
+            f"({len(late)} escalations, {options.window} s report-in window)")  # fmt: skip
+
+        worker = psutil.Process(single.pids[0])
+        idle = worker.memory_info().rss
+        rest = await lifecycle.open_cases_at_rest(client, pool, options.open_cases, concurrency)
+        await asyncio.sleep(2)
+        loaded = worker.memory_info().rss
+        figures["open_cases"] = {"cases": options.open_cases, "rss_idle_mib": idle / 2**20,
+                                 "rss_mib": loaded / 2**20, **rest}  # fmt: skip
+        say(
+            "open cases at rest",
+            f"{options.open_cases} cases at report-in: worker RSS {loaded / 2**20:.0f} MiB "
+            f"(idle {idle / 2**20:.0f} MiB); filed in {rest['filing']:.1f} s, whistled in {rest['whistling']:.1f} s",
+        )
+
+    rates = await store.append_rates(pool, options.store_cases, 8, uuid.uuid4().hex[:6])
+    figures["store"] = rates
+    say("event store appends", f"{rates['activity']:.0f} events/s through append_events vs {rates['raw']:.0f} "
+        f"events/s raw inserts: ratio {rates['activity'] / rates['raw']:.2f}")  # fmt: skip
+    rebuild = await store.rebuild_rate(pool)
+    figures["rebuild"] = rebuild
+    say("projection rebuild", f"{rebuild['events_per_s']:.0f} events/s, {rebuild['cases_per_s']:.0f} cases/s "
+        f"({rebuild['events']} events of {rebuild['cases']} cases)")  # fmt: skip
+    figures["machine"]["load_at_end"] = os.getloadavg()
+    await pool.close()
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--cases", type=int, default=200, help="happy-path cases per side and round")
+    parser.add_argument("--concurrency", type=int, default=16, help="cases in flight at once")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes per side")
+    parser.add_argument("--rounds", type=int, default=2, help="baseline/Whistle alternations")
+    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--open-cases", type=int, default=2_000, help="10,000 is the target; see BENCHMARKS.md")
+    parser.add_argument("--deadline-cases", type=int, default=100)
+    parser.add_argument("--window", type=int, default=20, help="report-in window of the deadline cases, seconds")
+    parser.add_argument("--store-cases", type=int, default=500)
+    parser.add_argument("--label", default="latest", help="results/<label>.json; 'before' is kept for comparison")
+    parser.add_argument("--no-report", action="store_true", help="do not rewrite BENCHMARKS.md")
+    options = parser.parse_args()
+    configure_logging(Settings(log_level="WARNING"))  # the store figure's own appends would log every batch
+    started = time.perf_counter()
+    with bench_stack() as stack:
+        figures = asyncio.run(measure(stack, options))
+    figures["wall_seconds"] = time.perf_counter() - started
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"{options.label}.json").write_text(json.dumps(figures, indent=2, default=str) + "\n")
+    if not options.no_report:
+        report.write(ROOT / "BENCHMARKS.md", figures, RESULTS)
+    say("wall time", f"{figures['wall_seconds']:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
