@@ -112,7 +112,7 @@ def ledger_command(
         settings = _settings()
         rows = asyncio.run(_ledger(settings, public))
     if as_json:
-        private = {"reporter", "address"} if public else set()
+        private = {"address"} if public else set()
         output.print_json([row.model_dump(mode="json", exclude=private) for row in rows])
         return
     names = output.Names(_directory(settings))

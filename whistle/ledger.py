@@ -1,8 +1,8 @@
 """The long-running ledger (挂账台账): parked cases and cases long past their handling deadline.
 
-Read from the read model (the folded state of every case in PostgreSQL), so it needs no worker. The public
-list (百日解百难, published for supervision) keeps only what a notice board may show: no reporter, no
-address, no description.
+Read from the read model (the folded state of every case in PostgreSQL), so it needs no worker. Neither list
+names the reporter (the read model withholds them, see ``activities/personal_data.py``); the public list
+(百日解百难, published for supervision) also leaves out the address, which may be someone's home.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from schemas.state import CaseState, Stage
 
 
 class LedgerEntryRow(Model):
-    """One line of the ledger. ``reporter`` and ``address`` are absent from the public list."""
+    """One line of the ledger. ``address`` is absent from the public list."""
 
     complaint_id: str
     title: str
@@ -33,7 +33,6 @@ class LedgerEntryRow(Model):
     stage: Stage
     outcome: Outcome | None
     next_review: datetime | None
-    reporter: str | None = None
     address: str | None = None
 
 
@@ -67,6 +66,5 @@ def _row(state: CaseState, directory: OrgDirectory, now: datetime, public: bool)
         stage=state.stage,
         outcome=state.outcome,
         next_review=entry.review.due if state.stage != "closed" else None,
-        reporter=None if public else intake.reporter.name,
         address=None if public else intake.location.address,
     )

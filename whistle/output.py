@@ -374,12 +374,11 @@ def validation_message(error: ValidationError) -> str:
 
 
 def ledger_table(rows: Iterable[Any], names: Names, *, public: bool) -> Table:
-    """The long-running ledger (挂账台账); the public one (百日解百难) without reporter or address."""
+    """The long-running ledger (挂账台账); the public one (百日解百难) without the address."""
     table = Table(title="百日解百难 公示台账" if public else "挂账台账", title_justify="left")
     for heading in ("编号", "标题", "社区", "原因", "挂账时间", "已历时(天)", "责任人", "部门", "状态"):
         table.add_column(heading, overflow="fold")
     if not public:
-        table.add_column("反映人")
         table.add_column("地址", overflow="fold")
     for row in rows:
         state = label("outcome", row.outcome) if row.outcome else label("stage", row.stage)
@@ -389,6 +388,6 @@ def ledger_table(rows: Iterable[Any], names: Names, *, public: bool) -> Table:
             "、".join(names.department(code) for code in row.departments) or "—", state,
         ]
         if not public:
-            cells += [row.reporter or "—", row.address or "—"]
+            cells.append(row.address or "—")
         table.add_row(*cells)
     return table

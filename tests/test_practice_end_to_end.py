@@ -1,0 +1,129 @@
+"""Issue 6 end to end on the dev server, one scenario per item, each ending with the event store equal to
+the workflow's history and the read model equal to the fold: a red whistle with a too-junior officer
+refused and the community's rating of the department (items 1 and 8), an approved extension (2), a parked
+case on the ledger with its review reminder and the public list (7), and reporting in without the whistle (9)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from activities.event_store import Pool, load_case, load_events
+from schemas.commands import (
+    AnswerExtension,
+    BlowWhistle,
+    RateDepartment,
+    ReportIn,
+    ReportInProactively,
+    RequestExtension,
+)
+from schemas.common import parse_duration
+from schemas.errors import CommandRejected
+from schemas.state import fold
+from tests.domain_fixtures import complete, department, evaluate, first_secretary, park, secretary, verify
+from tests.helpers import TestClient, new_intake, running_worker, wait_until
+from whistle.client import workflow_id_for
+from whistle.ledger import ledger
+from whistle.settings import DATA_DIR
+
+LEAD = "urban_management"
+
+
+@pytest.fixture(scope="module")
+async def client(dev_env: WorkflowEnvironment, pool: Pool) -> AsyncIterator[TestClient]:
+    async with running_worker(dev_env.client, pool, policy=DATA_DIR / "demo_policy.yaml") as whistle:
+        yield whistle
+
+
+async def closed_and_stored(client: TestClient, pool: Pool, complaint_id: str) -> list[str]:
+    """Wait for the workflow to finish; the store must equal the history and the read model the fold."""
+    await client.temporal.get_workflow_handle(workflow_id_for(complaint_id)).result()
+    history = await client.events(complaint_id)
+    stored = await load_events(pool, complaint_id)
+    assert stored == history
+    read_model = await load_case(pool, complaint_id)
+    assert read_model == fold(recorded.event for recorded in stored)
+    assert read_model.stage == "closed"
+    return [recorded.event.type for recorded in stored]
+
+
+async def test_red_whistle_needs_the_head_and_the_community_rates_the_department(
+    client: TestClient, pool: Pool
+) -> None:
+    complaint_id = (await client.submit(new_intake())).complaint_id
+    await client.execute(complaint_id, verify())
+    await client.execute(complaint_id, BlowWhistle(actor=secretary(), departments=[LEAD], grade="red"))
+    junior = ReportIn(actor=department(LEAD), department=LEAD, officer="王科长", seniority="section_head")
+    with pytest.raises(CommandRejected) as refused:
+        await client.execute(complaint_id, junior)
+    assert refused.value.field == "seniority"
+    head = ReportIn(actor=department(LEAD), department=LEAD, officer="赵局长", seniority="head")
+    assert (await client.execute(complaint_id, head)).stage == "handling"
+    await client.execute(complaint_id, complete(LEAD))
+    rating = RateDepartment(actor=secretary(), department=LEAD, in_person=True, result="good", comment="局长亲自到场")
+    await client.execute(complaint_id, rating)
+    await client.execute(complaint_id, evaluate("satisfied"))
+    types = await closed_and_stored(client, pool, complaint_id)
+    assert "DepartmentRated" in types and types.count("DepartmentReportedIn") == 1
+    stored = await load_events(pool, complaint_id)
+    whistle = next(recorded.event for recorded in stored if recorded.event.type == "WhistleBlown")
+    assert whistle.model_dump()["grade"] == "red"
+
+
+async def test_an_approved_extension(client: TestClient, pool: Pool) -> None:
+    complaint_id = (await client.submit(new_intake())).complaint_id
+    await client.execute(complaint_id, verify())
+    await client.execute(complaint_id, BlowWhistle(actor=secretary(), departments=[LEAD]))
+    await client.execute(complaint_id, ReportIn(actor=department(LEAD), department=LEAD, officer="王科长"))
+    asked = RequestExtension(actor=department(LEAD), department=LEAD, extend_by=parse_duration("1m"), reason="等待配件")
+    await client.execute(complaint_id, asked)
+    await client.execute(complaint_id, AnswerExtension(actor=first_secretary(), approve=True, note="同意"))
+    await client.execute(complaint_id, complete(LEAD))
+    await client.execute(complaint_id, evaluate("basically_satisfied"))
+    types = await closed_and_stored(client, pool, complaint_id)
+    assert [t for t in types if t.startswith("Extension")] == ["ExtensionRequested", "ExtensionApproved"]
+
+
+async def test_a_parked_case_on_the_ledger_is_reviewed_and_published_without_personal_data(
+    client: TestClient, pool: Pool
+) -> None:
+    complaint_id = (await client.submit(new_intake())).complaint_id
+    await client.execute(complaint_id, verify())
+    await client.execute(complaint_id, BlowWhistle(actor=secretary(), departments=[LEAD]))
+    await client.execute(complaint_id, ReportIn(actor=department(LEAD), department=LEAD, officer="王科长"))
+    assert (await client.execute(complaint_id, park())).parked
+
+    async def reviewed() -> bool:  # the demo policy reminds every 10 s
+        return "LedgerReviewReminded" in [recorded.event.type for recorded in await load_events(pool, complaint_id)]
+
+    await wait_until(reviewed, within=40)
+    now = datetime.now(UTC)
+    internal = [row for row in await ledger(pool, client.directory, now) if row.complaint_id == complaint_id]
+    public = [row for row in await ledger(pool, client.directory, now, public=True) if row.complaint_id == complaint_id]
+    assert [(row.reason, row.owner, row.owner_name) for row in internal] == [("parked", "fs-hongqi", "孙卫东")]
+    assert internal[0].address and public[0].address is None
+    assert "苏慧敏" not in public[0].model_dump_json() and "13000000106" not in public[0].model_dump_json()
+
+    await client.execute(complaint_id, complete(LEAD))
+    await client.execute(complaint_id, evaluate("satisfied"))
+    types = await closed_and_stored(client, pool, complaint_id)
+    assert types.count("CaseLedgered") == 1
+    closed = [row for row in await ledger(pool, client.directory, now) if row.complaint_id == complaint_id]
+    assert closed[0].stage == "closed" and closed[0].next_review is None
+
+
+async def test_reporting_in_without_waiting_for_the_whistle(client: TestClient, pool: Pool) -> None:
+    complaint_id = (await client.submit(new_intake())).complaint_id
+    came = ReportInProactively(actor=first_secretary(), officer="孙卫东")
+    assert (await client.execute(complaint_id, came)).stage == "discovered"
+    joined = ReportInProactively(actor=department(LEAD), department=LEAD, officer="王科长")
+    view = await client.execute(complaint_id, joined)
+    assert (view.stage, view.lead, view.departments) == ("handling", LEAD, {LEAD: "reported_in"})
+    await client.execute(complaint_id, complete(LEAD))
+    await client.execute(complaint_id, evaluate("satisfied"))
+    types = await closed_and_stored(client, pool, complaint_id)
+    assert types[:3] == ["ComplaintFiled", "ProactivelyReportedIn", "ProactivelyReportedIn"]
+    assert "WhistleBlown" not in types
