@@ -40,8 +40,3 @@ class ReportActivities:
         get_logger(day=str(day)).info("report snapshot stored", groupings=len(groupings))
         return len(groupings)
 
-
-async def load_snapshots(pool: Pool, by: ReportGroupBy) -> list[dict[str, object]]:
-    """Stored snapshots of one grouping, oldest first: ``[{day, generated_at, report}]``."""
-    rows = await pool.fetch("select day, generated_at, report from report_snapshots where by = $1 order by day", by)
-    return [dict(row) for row in rows]
