@@ -25,12 +25,13 @@ from activities.event_store import Pool, apply_migrations, create_pool, list_cas
 from schemas import commands
 from schemas.actors import Actor
 from schemas.commands import PersonCommand
-from schemas.common import Code, Model
+from schemas.common import Code, Model, parse_duration
 from schemas.intake import ComplaintIntake
 from schemas.org import CaseContext
 from schemas.view import CaseView
 from whistle import output
 from whistle.client import WhistleClient, workflow_id_for
+from whistle.ledger import ledger
 from whistle.logging import configure_logging
 from whistle.runtime import open_session
 from whistle.settings import DATA_DIR, Settings
@@ -58,6 +59,9 @@ class Seed(Model):
     summary_zh: str
     departments: list[Code]
     intake: dict[str, Any]
+    grade: commands.Grade = "blue"
+    extension: bool = False
+    park: bool = False
 
 
 def load_seeds() -> list[Seed]:
@@ -122,14 +126,20 @@ class Case:
     async def blow(self) -> None:
         secretary = self.people().community.secretary
         actor = Actor(kind="community_secretary", id=secretary.id)
-        command = commands.BlowWhistle(actor=actor, departments=self.departments, lead=self.departments[0])
-        await self.send(command, f"社区书记 {secretary.name} 吹哨：{self.listed(self.departments)}")
+        grade = self.seed.grade
+        command = commands.BlowWhistle(actor=actor, departments=self.departments, lead=self.departments[0], grade=grade)
+        whistle = output.label("grade", grade)
+        await self.send(command, f"社区书记 {secretary.name} 吹{whistle}：{self.listed(self.departments)}")
 
     async def report_in(self, departments: Sequence[str]) -> None:
         async def report(code: str) -> None:
             officer = OFFICERS[self.departments.index(code) % len(OFFICERS)]
-            command = commands.ReportIn(actor=self.department(code), department=code, officer=officer)
-            await self.send(command, f"{self.names.department(code)} 报到")
+            assert self.intake is not None, "file() first"
+            policy = self.client.policy.for_case(self.intake.urgency, self.intake.category)
+            seniority = policy.grade(self.seed.grade).seniority
+            command = commands.ReportIn(actor=self.department(code), department=code, officer=officer,
+                                        seniority=seniority)
+            await self.send(command, f"{self.names.department(code)} 报到（{output.label('seniority', seniority)}）")
 
         await asyncio.gather(*(report(code) for code in departments))  # departments act independently
 
@@ -151,8 +161,52 @@ class Case:
             command = commands.CompletePart(actor=self.department(code), department=code, result=result)
             await self.send(command, f"{self.names.department(code)} 办结")
 
+        async def rate(code: str) -> None:
+            secretary = self.people().community.secretary
+            command = commands.RateDepartment(
+                actor=Actor(kind="community_secretary", id=secretary.id), department=code, in_person=True,
+                result="good", comment="按时到场，处置到位",
+            )
+            await self.send(command, f"社区评价 {self.names.department(code)}：好")
+
         await asyncio.gather(*(progress(code) for code in departments))
         await asyncio.gather(*(complete(code) for code in departments))
+        if not round_:  # the community rates each department once, after its first completion (双考核)
+            await asyncio.gather(*(rate(code) for code in departments))
+
+    async def extend_on_request(self) -> None:
+        """The lead asks for more time (延期); the first secretary approves; the resident is told."""
+        lead = self.departments[0]
+        asked = commands.RequestExtension(
+            actor=self.department(lead), department=lead, extend_by=parse_duration("30s"), reason="需协调管线施工"
+        )
+        await self.send(asked, f"{self.names.department(lead)} 申请延期 30s")
+        first_secretary = self.people().community.first_secretary
+        approve = commands.AnswerExtension(
+            actor=Actor(kind="first_secretary", id=first_secretary.id), approve=True, note="同意延期，盯办"
+        )
+        await self.send(approve, f"第一书记 {first_secretary.name} 批准延期（已通知居民）")
+
+    async def park(self) -> None:
+        """The first secretary parks the case (挂账): it goes on the ledger and its review reminders start."""
+        first_secretary = self.people().community.first_secretary
+        command = commands.IssueDirective(
+            actor=Actor(kind="first_secretary", id=first_secretary.id), kind="park", note="列入百日解百难台账"
+        )
+        await self.send(command, f"第一书记 {first_secretary.name} 挂账督办，列入台账")
+        deadline = time.monotonic() + ESCALATION_WAIT
+        while "LedgerReviewReminded" not in [entry["type"] for entry in await self.client.history(self.complaint_id)]:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.complaint_id}: no ledger review within {ESCALATION_WAIT:.0f}s")
+            await asyncio.sleep(0.5)
+        self.say("[magenta]台账定期督办提醒已发给第一书记[/magenta]")
+
+    async def came_in_person(self) -> None:
+        first_secretary = self.people().community.first_secretary
+        command = commands.ReportInProactively(
+            actor=Actor(kind="first_secretary", id=first_secretary.id), officer=first_secretary.name
+        )
+        await self.send(command, f"第一书记 {first_secretary.name} 不等吹哨，主动报到")
 
     async def evaluate(self, rating: commands.Rating) -> None:
         comment = "问题还没彻底解决" if rating == "unsatisfied" else "感谢各部门"
@@ -200,6 +254,10 @@ async def drive(case: Case) -> None:
             await case.verify()
             await case.blow()
             await case.report_in(everyone)
+            if case.seed.extension:
+                await case.extend_on_request()
+            if case.seed.park:
+                await case.park()
             await case.work(everyone)
             await case.evaluate("satisfied")
         case "report_in_missed":
@@ -237,6 +295,7 @@ async def drive(case: Case) -> None:
             await case.work(everyone)
             await case.evaluate("satisfied")
         case "first_secretary_order":
+            await case.came_in_person()
             await case.direct(order=everyone)
             await case.report_in(everyone)
             await case.work(everyone)
@@ -297,3 +356,6 @@ async def show_results(client: WhistleClient, cases: list[Case], pool: Pool) -> 
     views = [view for view in await list_cases(pool) if view.complaint_id in ours]
     output.console.print(Rule("读模型（PostgreSQL complaints 表）"))
     output.console.print(output.cases_table(views, names, f"本次演示 {len(views)} 件"))
+    on_ledger = [row for row in await ledger(pool, client.directory, datetime.now(UTC)) if row.complaint_id in ours]
+    output.console.print(Rule("挂账台账（`whistle ledger`；`--public` 为公示版）"))
+    output.console.print(output.ledger_table(on_ledger, names, public=False))

@@ -89,6 +89,8 @@ VALUE_LABELS: dict[str, dict[str, str]] = {
     "reason": {"parked": "挂账", "long_overdue": "超期三倍"},  # CaseLedgered's reasons; free text passes through
     "result": {"good": "好", "fair": "一般", "poor": "差"},
     "in_person": {"True": "是", "False": "否"},
+    "proactive": {"True": "是", "False": "否"},
+    "lapsed": {"True": "是", "False": "否"},
     "approve": {"True": "同意", "False": "不同意"},
     "kind": {"order": "责令报到", "extend": "延期", "park": "挂账"},
     "on_time": {"True": "是", "False": "否"},
