@@ -17,7 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.event_store import AppendEventsInput, EventStore, Pool, apply_migrations, create_pool
 from schemas.calendar import CHINA_TIME
-from schemas.commands import Command, DeadlineKind, WithdrawComplaint
+from schemas.commands import Command, DeadlineKind, RateDepartment, WithdrawComplaint
 from schemas.events import RecordedEvent
 from schemas.state import fold
 from tests.domain_fixtures import (
@@ -31,6 +31,7 @@ from tests.domain_fixtures import (
     make_intake,
     report_in,
     resident,
+    secretary,
     verify,
 )
 from tests.helpers import running_worker, wait_until
@@ -90,9 +91,12 @@ def stories() -> list[Story]:
     hongqi = ("hongqi", "hongqi_1", "cooking_fumes")
     anju = ("anju", "anju_1", "unlicensed_business")
     return [
-        # A: two departments on time, handled, satisfied.
+        # A: two departments on time, handled, rated by the community (双考核), satisfied.
         Story("A", hongqi).then(
-            verify(), blow(UM, MR), report_in(UM), report_in(MR), complete(UM), complete(MR), evaluate("satisfied")
+            verify(), blow(UM, MR), report_in(UM), report_in(MR), complete(UM), complete(MR),
+            RateDepartment(actor=secretary(), department=UM, in_person=True, result="good"),
+            RateDepartment(actor=secretary(), department=MR, in_person=False, result="poor"),
+            evaluate("satisfied"),
         ),
         # B: the justice office misses report-in (escalated), reports in late; unsatisfied once, then basically.
         Story("B", hongqi)
@@ -183,6 +187,10 @@ async def test_department_rates_count_only_the_cases_each_department_worked(repo
     by_code = {g.group: g for g in report.groups}
     assert (by_code[JO].response_rate, by_code[JO].satisfaction_rate, by_code[JO].score) == (0.0, 0.5, 0.5)
     assert by_code[UM].name == "区城市管理局"
+    two_way = {code: (g.community_ratings, g.community_good, g.community_in_person, g.community_rating_rate)
+               for code, g in by_code.items()}  # fmt: skip
+    assert two_way == {UM: (1, 1, 1, 1.0), MR: (1, 0, 0, 0.0), JO: (0, 0, 0, None), SE: (0, 0, 0, None),
+                       PS: (0, 0, 0, None)}  # fmt: skip
 
 
 async def test_first_secretary_figures_follow_their_community(report_pool: Pool) -> None:
