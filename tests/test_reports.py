@@ -1,6 +1,6 @@
 """Rates and rankings (红黑榜) checked against figures worked out by hand, and the daily snapshot.
 
-Six cases are built with the real decider and appended through ``EventStore`` to a database of their own,
+Seven cases are built with the real decider and appended through ``EventStore`` to a database of their own,
 so the read models are exactly what a worker would have written; no Temporal is needed for the rate math.
 Only the snapshot test runs the report workflow, on the dev server.
 """
@@ -29,6 +29,7 @@ from tests.domain_fixtures import (
     evaluate,
     make_case,
     make_intake,
+    order,
     report_in,
     resident,
     secretary,
@@ -116,6 +117,11 @@ def stories() -> list[Story]:
             report_in(SE),
             WithdrawComplaint(actor=resident(), reason="问题已自行解决"),
         ),
+        # G: the bureau misses report-in; the first secretary orders it in and it comes within the new window.
+        Story("G", ("hebin", "hebin_1", "noise"))
+        .then(verify("gw-hebin-1"), blow(UM, by="sec-hebin"))
+        .lapse("report_in", UM)
+        .then(order(UM, by="fs-hebin"), report_in(UM)),
         # F: filed three days later; both departments on time, handling overdue (escalated), still open.
         Story("F", ("gangyuan", "gangyuan_1", "streetlight"), days_later=3)
         .then(verify("gw-gangyuan-1"), blow(UM, PS, by="sec-gangyuan"), report_in(UM), report_in(PS))
@@ -132,7 +138,8 @@ async def report_pool(database: TestDatabase) -> AsyncIterator[Pool]:
         await apply_migrations(created)
         store = EventStore(created)
         told = stories()
-        assert [story.state.stage for story in told] == ["closed", "closed", "whistled", "closed", "closed", "handling"]
+        stages = ["closed", "closed", "whistled", "closed", "closed", "handling", "handling"]
+        assert [story.state.stage for story in told] == stages
         for story in told:
             await store.append_events(story.recorded())
         yield created
@@ -161,11 +168,12 @@ def figures(report: Report) -> dict[str, tuple[object, ...]]:
 
 async def test_community_rates_and_ranking_match_the_hand_counts(report_pool: Pool) -> None:
     report = await build_report(report_pool, "community", since=None, now=NOW + timedelta(days=30))
-    assert [g.group for g in report.groups] == ["gangyuan", "hongqi", "anju"]
+    assert [g.group for g in report.groups] == ["gangyuan", "hongqi", "anju", "hebin"]
     assert figures(report) == {
         "gangyuan": (1, (2, 2, 0), (0, 0, 0), (0, 0), 1, 1, 1, "red"),
         "hongqi": (3, (3, 4, 0), (2, 2, 0), (2, 3), 1, 1, 2, None),
-        "anju": (2, (1, 1, 1), (1, 2, 1), (0, 0), 0, 0, 3, "black"),
+        "anju": (2, (1, 1, 1), (1, 2, 1), (0, 0), 0, 0, 3, None),
+        "hebin": (1, (0, 1, 0), (0, 0, 0), (0, 0), 1, 1, 4, "black"),
     }
     hongqi = report.groups[1]
     assert (hongqi.response_rate, hongqi.resolution_rate, hongqi.satisfaction_rate) == (0.75, 1.0, 0.6667)
@@ -180,7 +188,7 @@ async def test_department_rates_count_only_the_cases_each_department_worked(repo
     assert figures(report) == {
         MR: (2, (1, 1, 1), (1, 1, 0), (1, 1), 0, 0, 1, "red"),
         PS: (1, (1, 1, 0), (0, 0, 0), (0, 0), 1, 1, 2, None),
-        UM: (4, (3, 3, 0), (2, 2, 0), (2, 3), 1, 1, 3, None),
+        UM: (5, (3, 4, 0), (2, 2, 0), (2, 3), 2, 2, 3, None),
         SE: (1, (1, 1, 0), (0, 1, 1), (0, 0), 0, 0, 4, None),
         JO: (1, (0, 1, 0), (1, 1, 0), (1, 2), 1, 1, 5, "black"),
     }
@@ -196,8 +204,8 @@ async def test_department_rates_count_only_the_cases_each_department_worked(repo
 async def test_first_secretary_figures_follow_their_community(report_pool: Pool) -> None:
     by_secretary = await build_report(report_pool, "first_secretary", since=None, now=NOW)
     by_community = await build_report(report_pool, "community", since=None, now=NOW)
-    assert [g.group for g in by_secretary.groups] == ["fs-gangyuan", "fs-hongqi", "fs-anju"]
-    assert [g.name for g in by_secretary.groups] == ["郭立新", "孙卫东", "邓永胜"]
+    assert [g.group for g in by_secretary.groups] == ["fs-gangyuan", "fs-hongqi", "fs-anju", "fs-hebin"]
+    assert [g.name for g in by_secretary.groups] == ["郭立新", "孙卫东", "邓永胜", "唐建平"]
     strip = {"group", "name"}
     assert [g.model_dump(exclude=strip) for g in by_secretary.groups] == [
         g.model_dump(exclude=strip) for g in by_community.groups

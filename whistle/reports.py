@@ -186,14 +186,18 @@ class _Tally:
         self.evaluations = self.satisfied = self.overdue = self.escalated = 0
         self.community_ratings = self.community_good = self.community_in_person = 0
 
-    def count_response(self, part: DepartmentFacts) -> None:
-        """A summons counts once its report-in was due: on time, late, or its clock ran out unanswered."""
+    def count_response(self, part: DepartmentFacts, missed: bool) -> None:
+        """A summons counts once its report-in was due: on time, late, or its clock ran out unanswered.
+
+        ``missed``: the department let a report-in window on this case run out. Its report-in is then not on
+        time, even if it came inside a later window (a raised grade, or a first secretary's order).
+        """
         if part.status == "declined":
             self.declined += 1
         elif part.reported_on_time is not None:
             self.summoned += 1
-            self.on_time += int(part.reported_on_time)
-        elif part.report_in_lapsed:
+            self.on_time += int(part.reported_on_time and not missed)
+        elif part.report_in_lapsed or missed:
             self.summoned += 1
 
     def count_outcome(self, case: CaseFacts) -> None:
@@ -214,8 +218,8 @@ def _tally_by_place(facts: list[CaseFacts], by: ReportGroupBy) -> dict[str, _Tal
             key, name = case.first_secretary, case.first_secretary_name
         tally = tallies.setdefault(key, _Tally(name))
         tally.cases += 1
-        for part in case.departments.values():
-            tally.count_response(part)
+        for code, part in case.departments.items():
+            tally.count_response(part, code in case.late_departments)
         tally.count_outcome(case)
         tally.overdue += int(case.missed_deadline)
         tally.escalated += int(bool(case.escalations))
@@ -228,7 +232,7 @@ def _tally_by_department(facts: list[CaseFacts]) -> dict[str, _Tally]:
         for code, part in case.departments.items():
             tally = tallies.setdefault(code, _Tally(case.department_names.get(code, code)))
             tally.cases += 1
-            tally.count_response(part)
+            tally.count_response(part, code in case.late_departments)
             if part.community_result is not None:
                 tally.community_ratings += 1
                 tally.community_good += int(part.community_result == "good")
