@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Header, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway import access
@@ -20,7 +20,7 @@ from schemas import commands
 from schemas.actors import Actor
 from schemas.commands import PersonCommand, Rating
 from schemas.common import Code, LongText, Name, Note, ShortText
-from schemas.intake import ComplaintIntake, Reporter
+from schemas.intake import ComplaintIntake
 from schemas.state import Stage
 from schemas.view import CaseView
 from whistle.client import SubmitResult
@@ -136,9 +136,7 @@ async def submit(
 
 
 def for_resident(intake: ComplaintIntake, resident: str) -> ComplaintIntake:
-    """The intake with the reporter's ``resident_id`` set to the key's resident (when the schema has one)."""
-    if "resident_id" not in Reporter.model_fields:
-        return intake
+    """The intake with the reporter's ``resident_id`` set to the key's resident, whatever the body said."""
     reporter = intake.reporter.model_copy(update={"resident_id": resident})
     return intake.model_copy(update={"reporter": reporter})
 
@@ -166,16 +164,30 @@ def build_command(model: type[PersonCommand], body: Body, actor: Actor, departme
 
 
 def _command_route(name: str, body_model: type[Body], command_model: type[PersonCommand], summary: str) -> None:
-    async def send(complaint_id: ComplaintIdPath, body: Body, principal: PrincipalDep, gateway: GatewayDep) -> CaseView:
+    async def send(
+        complaint_id: ComplaintIdPath,
+        body: Body,
+        principal: PrincipalDep,
+        gateway: GatewayDep,
+        idempotency_key: Annotated[
+            str | None,
+            Header(
+                max_length=100,
+                pattern=r"^[A-Za-z0-9_.:-]+$",
+                description="Resend with the same key after a lost answer: the command is applied once.",
+            ),
+        ] = None,
+    ) -> CaseView:
         view = await gateway.ask(gateway.client.status(complaint_id))
         owner = await gateway.owner(complaint_id)
         department = getattr(body, "department", None)
         actor = access.check_command(principal, name, view, owner, department)
         key_department = principal.subject if principal.role == "department" else None
         command = build_command(command_model, body, actor, department or key_department)
-        return await gateway.ask(gateway.client.execute(complaint_id, command))
+        update_id = f"{principal.key_id}:{idempotency_key}" if idempotency_key else None  # one caller's keys
+        return await gateway.ask(gateway.client.execute(complaint_id, command, update_id=update_id))
 
-    send.__annotations__["body"] = body_model
+    send.__annotations__["body"] = body_model  # FastAPI reads the body's model from the annotation
     router.add_api_route(
         f"/complaints/{{complaint_id}}/{name.replace('_', '-')}",
         send,

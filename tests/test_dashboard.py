@@ -132,19 +132,20 @@ async def test_the_dashboard_shows_live_cases_in_a_real_browser(served: Served) 
             found = await http.get("/api/v1/complaints?escalated=true", headers={"X-API-Key": supervisor})
         return ids["gangyuan"] in {case["complaint_id"] for case in found.json()}
 
-    await wait_until(escalated, within=30)
+    await wait_until(escalated, within=60)
 
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = await browser.new_page(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+            page.set_default_timeout(60_000)  # a loaded CI machine, not a slow page
             await page.goto(f"{served.url}/dashboard#key={supervisor}&case={ids['anju']}")
-            await page.wait_for_selector("#board:not([hidden])", timeout=20_000)
+            await page.wait_for_selector("#board:not([hidden])", timeout=60_000)
             assert await page.title() == "吹哨报到 · 督办看板 Supervision dashboard"
             assert "key=" not in page.url  # the key leaves the address bar at once
 
             escalated_rows = page.locator("#escalated tbody tr", has_text=ids["gangyuan"])
-            await escalated_rows.first.wait_for(timeout=10_000)
+            await escalated_rows.first.wait_for(timeout=30_000)
             assert "钢苑社区" in await escalated_rows.first.inner_text()
             assert "第一书记" in await escalated_rows.first.inner_text()
             assert int(await page.inner_text("#escalated-count")) >= 1
@@ -177,6 +178,7 @@ async def test_the_dashboard_needs_a_key(served: Served) -> None:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = await browser.new_page()
+            page.set_default_timeout(60_000)
             await page.goto(f"{served.url}/dashboard#key=wh_0000000000000000_{'x' * 43}")
             await page.wait_for_function("document.getElementById('status').textContent.includes('401')")
             assert await page.locator("#board").is_hidden()

@@ -73,6 +73,14 @@ async def test_file_act_and_read_through_the_json_api(served: Served, http: http
     assert reported.status_code == 200, reported.text
     assert reported.json()["departments"]["urban_management"] == "reported_in"
 
+    # A resend with the same Idempotency-Key (an answer lost on the way) is applied once.
+    progress_path = f"/api/v1/complaints/{complaint_id}/progress"
+    resend = {"X-API-Key": urban, "Idempotency-Key": f"progress-{complaint_id}"}
+    first = await http.post(progress_path, json={"note": "已到场查看线路"}, headers=resend)
+    second = await http.post(progress_path, json={"note": "已到场查看线路"}, headers=resend)
+    assert first.status_code == second.status_code == 200, second.text
+    assert second.json()["event_count"] == first.json()["event_count"]
+
     # The case itself refuses what its stage does not allow: 409 with the decider's field and reason.
     twice = await call(http, urban, "POST", f"/api/v1/complaints/{complaint_id}/report-in", {"officer": "王队长"})
     assert twice.status_code == 409, twice.text
@@ -83,6 +91,7 @@ async def test_file_act_and_read_through_the_json_api(served: Served, http: http
     history = await call(http, supervisor, "GET", f"/api/v1/complaints/{complaint_id}/history")
     types = [entry["type"] for entry in history.json()]
     assert types[:3] == ["ComplaintFiled", "GridVerified", "WhistleBlown"] and "DepartmentReportedIn" in types
+    assert types.count("ProgressRecorded") == 1
     assert "reporter" not in history.text and intake["reporter"]["phone"] not in history.text
 
     async def listed() -> bool:
