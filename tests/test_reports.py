@@ -289,3 +289,17 @@ async def test_the_daily_schedule_is_created_once_however_often_workers_start(de
         assert described.schedule.spec.time_zone_name == "Asia/Shanghai"
     finally:
         await handle.delete()
+
+
+def test_a_terminated_case_is_counted_apart_from_the_resolution_rate() -> None:
+    def closed_as(complaint_id: str, outcome: str) -> CaseFacts:
+        return CaseFacts(
+            complaint_id=complaint_id, community="hongqi", community_name="红旗社区", first_secretary="fs-hongqi",
+            first_secretary_name="孙卫东", department_names={}, closed=True, outcome=outcome, departments={},
+            ratings=[], late_departments=[], handling_overdue=False, escalations=[],
+        )  # fmt: skip
+
+    facts = [closed_as("1", "satisfied"), closed_as("2", "withdrawn"), closed_as("3", "terminated")]
+    [hongqi] = rank_groups(facts, "community")
+    assert (hongqi.cases, hongqi.resolved, hongqi.closed, hongqi.withdrawn, hongqi.terminated) == (3, 1, 2, 1, 1)
+    assert hongqi.resolution_rate == 0.5

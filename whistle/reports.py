@@ -37,6 +37,9 @@ class GroupFigures(Model):
     resolved: int
     withdrawn: int
     resolution_rate: float | None
+    terminated: int = 0
+    """Closed as terminated (终止办理: approved end without a rating, e.g. a duplicate); counted apart, not in
+    ``closed``, so it neither helps nor hurts the resolution rate."""
     evaluations: int
     satisfied: int
     """Ratings of satisfied or basically satisfied."""
@@ -182,7 +185,7 @@ class _Tally:
     def __init__(self, name: str) -> None:
         self.name = name
         self.cases = self.summoned = self.on_time = self.declined = 0
-        self.closed = self.resolved = self.withdrawn = 0
+        self.closed = self.resolved = self.withdrawn = self.terminated = 0
         self.evaluations = self.satisfied = self.overdue = self.escalated = 0
         self.community_ratings = self.community_good = self.community_in_person = 0
 
@@ -201,7 +204,9 @@ class _Tally:
             self.summoned += 1
 
     def count_outcome(self, case: CaseFacts) -> None:
-        if case.closed:
+        if case.closed and case.outcome == "terminated":
+            self.terminated += 1
+        elif case.closed:
             self.closed += 1
             self.resolved += int(case.outcome in RESOLVED_OUTCOMES)
             self.withdrawn += int(case.outcome == "withdrawn")
@@ -268,6 +273,7 @@ def rank_groups(facts: list[CaseFacts], by: ReportGroupBy) -> list[GroupFigures]
                 summoned=tally.summoned, reported_on_time=tally.on_time, declined=tally.declined,
                 response_rate=rates[0],
                 closed=tally.closed, resolved=tally.resolved, withdrawn=tally.withdrawn, resolution_rate=rates[1],
+                terminated=tally.terminated,
                 evaluations=tally.evaluations, satisfied=tally.satisfied, satisfaction_rate=rates[2],
                 overdue=tally.overdue, escalated=tally.escalated,
                 community_ratings=tally.community_ratings, community_good=tally.community_good,
