@@ -17,8 +17,11 @@ Rating = Literal["satisfied", "basically_satisfied", "unsatisfied"]
 DirectiveKind = Literal["order", "extend", "park"]
 DeadlineKind = Literal[
     "verify", "report_in", "reroute", "handling", "evaluation", "first_secretary", "extension", "ledger",
-    "ledger_review",
+    "ledger_review", "review", "termination",
 ]
+TerminationReason = Literal["not_our_responsibility", "duplicate", "unreasonable_demand", "resident_unreachable"]
+"""Why a case may end without a rating (终止办理): not the community's responsibility, a duplicate, an
+unreasonable demand after explanation, the resident not reachable."""
 Grade = Literal["blue", "yellow", "red"]
 """The whistle's grade (蓝/黄/红哨): how fast, and how senior, the departments must report in."""
 Seniority = Literal["section_head", "deputy_head", "head"]
@@ -186,6 +189,39 @@ class ReachDeadline(Model):
     department: Code | None = None
 
 
+class ReviewResults(Model):
+    """The community secretary reviews the departments' results before the resident is asked (审核)."""
+
+    type: Literal["review_results"] = "review_results"
+    actor: Actor
+    approve: bool
+    reason: Note = ""
+
+    @model_validator(mode="after")
+    def _reason_when_rejected(self) -> ReviewResults:
+        if not self.approve and not self.reason:
+            raise ValueError("reason: a rejected result says why")
+        return self
+
+
+class ProposeTermination(Model):
+    """The community secretary proposes ending the case without a rating (终止办理), with a reason."""
+
+    type: Literal["propose_termination"] = "propose_termination"
+    actor: Actor
+    reason: TerminationReason
+    note: ShortText
+
+
+class ReviewTermination(Model):
+    """The first (or street) secretary approves the proposed termination, which closes the case, or refuses it."""
+
+    type: Literal["review_termination"] = "review_termination"
+    actor: Actor
+    approve: bool
+    note: Note = ""
+
+
 PersonCommand = (
     VerifyComplaint
     | BlowWhistle
@@ -194,6 +230,9 @@ PersonCommand = (
     | RequestExtension
     | AnswerExtension
     | RateDepartment
+    | ReviewResults
+    | ProposeTermination
+    | ReviewTermination
     | DeclineCase
     | RecordProgress
     | CompletePart

@@ -10,15 +10,15 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field
 
-from schemas.commands import DirectiveKind, Grade, Rating, Score, Seniority
+from schemas.commands import DirectiveKind, Grade, Rating, Score, Seniority, TerminationReason
 from schemas.common import Code, ComplaintId, Duration, Model, Name, PersonId
 from schemas.intake import ComplaintInput
 
 EscalationCause = Literal[
-    "verify", "report_in", "reroute", "handling", "reopen_limit", "first_secretary", "extension"
+    "verify", "report_in", "reroute", "handling", "reopen_limit", "first_secretary", "extension", "review"
 ]
 LedgerReason = Literal["parked", "long_overdue"]
-Outcome = Literal["satisfied", "basically_satisfied", "unevaluated", "withdrawn"]
+Outcome = Literal["satisfied", "basically_satisfied", "unevaluated", "withdrawn", "terminated"]
 
 
 class EventBase(Model):
@@ -269,8 +269,64 @@ class CaseWithdrawn(EventBase):
 
 
 class CaseClosed(EventBase):
+    """The end. A ``terminated`` case (终止办理) carries its ``closure_reason``, counted apart in the rates."""
+
     type: Literal["CaseClosed"] = "CaseClosed"
     outcome: Outcome
+    closure_reason: TerminationReason | None = None
+
+
+class ResultsSubmitted(EventBase):
+    """Every part is done where the policy asks for review (审核): the community secretary reviews by ``review_due``."""
+
+    type: Literal["ResultsSubmitted"] = "ResultsSubmitted"
+    reviewer: PersonId
+    review_due: AwareDatetime
+
+
+class ResultsApproved(EventBase):
+    """The reviewer accepted the results; ``HandlingCompleted`` follows and the resident is asked."""
+
+    type: Literal["ResultsApproved"] = "ResultsApproved"
+    by: PersonId
+    note: str = ""
+
+
+class ResultsRejected(EventBase):
+    """The reviewer sent the results back with a reason: every part reopens, handling is due at ``handling_due``."""
+
+    type: Literal["ResultsRejected"] = "ResultsRejected"
+    by: PersonId
+    reason: str
+    handling_due: AwareDatetime
+
+
+class TerminationProposed(EventBase):
+    """The community proposed ending the case without a rating (终止办理); the reviewer answers by ``review_due``."""
+
+    type: Literal["TerminationProposed"] = "TerminationProposed"
+    by: PersonId
+    reason: TerminationReason
+    note: str
+    reviewer: PersonId
+    review_due: AwareDatetime
+
+
+class TerminationApproved(EventBase):
+    """The reviewer approved; ``CaseClosed`` (outcome ``terminated``, with the reason) follows."""
+
+    type: Literal["TerminationApproved"] = "TerminationApproved"
+    by: PersonId
+    note: str = ""
+
+
+class TerminationRefused(EventBase):
+    """The reviewer refused, or did not answer in time (``lapsed``): the case goes on."""
+
+    type: Literal["TerminationRefused"] = "TerminationRefused"
+    by: PersonId | None = None
+    note: str = ""
+    lapsed: bool = False
 
 
 Event = Annotated[
@@ -301,7 +357,13 @@ Event = Annotated[
     | ExtensionRefused
     | CaseLedgered
     | LedgerReviewReminded
-    | DepartmentRated,
+    | DepartmentRated
+    | ResultsSubmitted
+    | ResultsApproved
+    | ResultsRejected
+    | TerminationProposed
+    | TerminationApproved
+    | TerminationRefused,
     Field(discriminator="type"),
 ]
 
@@ -311,7 +373,8 @@ EVENT_TYPES: tuple[str, ...] = (
     "DirectiveIssued", "ProgressRecorded", "PartCompleted", "HandlingOverdue", "HandlingCompleted",
     "ResidentEvaluated", "CaseReopened", "EvaluationLapsed", "CaseParked", "CaseWithdrawn", "CaseClosed",
     "ProactivelyReportedIn", "WhistleGradeRaised", "ExtensionRequested", "ExtensionApproved", "ExtensionRefused",
-    "CaseLedgered", "LedgerReviewReminded", "DepartmentRated",
+    "CaseLedgered", "LedgerReviewReminded", "DepartmentRated", "ResultsSubmitted", "ResultsApproved",
+    "ResultsRejected", "TerminationProposed", "TerminationApproved", "TerminationRefused",
 )
 
 

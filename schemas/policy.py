@@ -52,6 +52,9 @@ class PolicyOverrides(Model):
     extension_approver: Approver | None = None
     ledger_after: float | None = Field(default=None, ge=1, le=100)
     ledger_review: Duration | None = None
+    review_before_evaluation: bool | None = None
+    review: Duration | None = None
+    termination_review: Duration | None = None
 
 
 class CasePolicy(Model):
@@ -64,7 +67,9 @@ class CasePolicy(Model):
     a missed report-in raise the grade once (哨源升级) before it escalates. ``extension_approver`` answers
     a department's request for more time within ``extension_answer``. A case goes on the long-running
     ledger (挂账) when parked or ``ledger_after`` times its handling window past the start of handling, and
-    its first secretary is reminded every ``ledger_review``.
+    its first secretary is reminded every ``ledger_review``. Where ``review_before_evaluation`` (usually
+    per category), the community secretary reviews the results within ``review`` before the resident rates
+    them. A proposed termination (终止办理) is reviewed within ``termination_review``.
     """
 
     verify: Duration
@@ -82,6 +87,9 @@ class CasePolicy(Model):
     extension_approver: Approver = "first_secretary"
     ledger_after: float = Field(default=3.0, ge=1, le=100)
     ledger_review: Duration = Field(default_factory=lambda: parse_duration("7d"))
+    review_before_evaluation: bool = False
+    review: Duration = Field(default_factory=lambda: parse_duration("24h"))
+    termination_review: Duration = Field(default_factory=lambda: parse_duration("48h"))
 
     def grade(self, grade: Grade) -> WhistleGrade:
         """The rule for ``grade``: the policy's own, or the built-in one (blue: section head, ...)."""

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime
 
-from schemas.commands import DeadlineKind, Grade, Rating, Score, Seniority
+from schemas.commands import DeadlineKind, Grade, Rating, Score, Seniority, TerminationReason
 from schemas.common import Code, Duration, Model, Name, PersonId
 from schemas.events import (
     CaseClosed,
@@ -45,6 +45,12 @@ from schemas.events import (
     ReportInOverdue,
     ResidentEvaluated,
     ResolvedInGrid,
+    ResultsApproved,
+    ResultsRejected,
+    ResultsSubmitted,
+    TerminationApproved,
+    TerminationProposed,
+    TerminationRefused,
     WhistleBlown,
     WhistleGradeRaised,
 )
@@ -98,6 +104,16 @@ class PendingExtension(Model):
     answer: Clock
 
 
+class PendingTermination(Model):
+    """A proposal to end the case without a rating (终止办理), waiting for ``reviewer`` until ``review.due``."""
+
+    reason: TerminationReason
+    note: str
+    by: PersonId
+    reviewer: PersonId
+    review: Clock
+
+
 class LedgerEntry(Model):
     """The case's place on the long-running ledger (挂账): why, since when, whose, and the next review."""
 
@@ -133,6 +149,8 @@ POLICY_WINDOW: dict[DeadlineKind, str] = {
     "extension": "extension_answer",
     "ledger": "handling",
     "ledger_review": "ledger_review",
+    "review": "review",
+    "termination": "termination_review",
 }
 """Which policy window sets each kind of clock."""
 
@@ -156,6 +174,9 @@ class CaseState(Model):
     parked: bool = False
     extension: PendingExtension | None = None
     ledger: LedgerEntry | None = None
+    review: Clock | None = None
+    termination: PendingTermination | None = None
+    closure_reason: TerminationReason | None = None
     first_secretary_present: bool = False
     reopen_count: int = 0
     rating: Rating | None = None
@@ -184,6 +205,8 @@ class CaseState(Model):
             found.append(Deadline(kind="evaluation", clock=self.evaluation))
         if self.ledger:
             found.append(Deadline(kind="ledger_review", clock=self.ledger.review))
+        if self.termination:
+            found.append(Deadline(kind="termination", clock=self.termination.review))
         if self.parked:
             return found
         if self.verify and not self.verify.lapsed:
@@ -195,6 +218,8 @@ class CaseState(Model):
                 found.append(Deadline(kind="report_in", department=code, clock=part.report_in))
         if self.handling and not self.handling.lapsed:
             found.append(Deadline(kind="handling", clock=self.handling))
+        if self.review and not self.review.lapsed:
+            found.append(Deadline(kind="review", clock=self.review))
         if self.escalation and self.escalation.level == 1 and not self.escalation.respond.lapsed:
             found.append(Deadline(kind="first_secretary", clock=self.escalation.respond))
         if self.extension:
@@ -389,6 +414,26 @@ def _changes(state: CaseState, event: Event) -> dict[str, object]:
             assert state.ledger is not None
             review = Clock(start=event.at, due=event.review_due)
             return {"ledger": state.ledger.model_copy(update={"review": review})}
+        case ResultsSubmitted():
+            return {"review": Clock(start=event.at, due=event.review_due), "handling": None, "extension": None}
+        case ResultsApproved():
+            return {"review": None}
+        case ResultsRejected():
+            reopened = {
+                code: part.model_copy(update={"status": "reported_in", "result": None})
+                if part.status == "done"
+                else part
+                for code, part in state.departments.items()
+            }
+            return {"review": None, "departments": reopened, "handling": Clock(start=event.at, due=event.handling_due)}
+        case TerminationProposed():
+            review = Clock(start=event.at, due=event.review_due)
+            proposal = PendingTermination(
+                reason=event.reason, note=event.note, by=event.by, reviewer=event.reviewer, review=review
+            )
+            return {"termination": proposal}
+        case TerminationApproved() | TerminationRefused():
+            return {"termination": None}
         case DepartmentRated():
             part = state.departments[event.department]
             rating = CommunityRating(on_time=event.on_time, in_person=event.in_person, result=event.result)
@@ -405,6 +450,9 @@ def _changes(state: CaseState, event: Event) -> dict[str, object]:
                 "evaluation": None,
                 "escalation": None,
                 "extension": None,
+                "review": None,
+                "termination": None,
+                "closure_reason": event.closure_reason,
             }
 
 
@@ -443,6 +491,8 @@ def _escalate(state: CaseState, event: EscalatedToFirstSecretary | EscalatedToSt
     changes: dict[str, object] = {"escalation": Escalation(level=level, causes=causes, respond=respond)}
     if event.cause == "verify":
         changes["verify"] = _lapse(state.verify)
+    elif event.cause == "review":
+        changes["review"] = _lapse(state.review)
     elif event.cause == "reroute":
         changes["reroute"] = _lapse(state.reroute)
     return changes

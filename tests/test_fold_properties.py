@@ -22,12 +22,15 @@ from schemas.commands import (
     DeclineCase,
     EvaluateOutcome,
     IssueDirective,
+    ProposeTermination,
     RateDepartment,
     ReachDeadline,
     RecordProgress,
     ReportIn,
     ReportInProactively,
     RequestExtension,
+    ReviewResults,
+    ReviewTermination,
     VerifyComplaint,
     WithdrawComplaint,
 )
@@ -124,7 +127,17 @@ def whistles(draw: st.DrawFn) -> BlowWhistle:
 def practice(draw: st.DrawFn, department: st.SearchStrategy[str]) -> Command:
     """Issue 6's commands: proactive report-in, extensions asked and answered, the community's rating."""
     code = draw(department)
-    choice = draw(st.sampled_from(["proactive", "first_secretary", "ask", "answer", "rate"]))
+    choice = draw(st.sampled_from(["proactive", "first_secretary", "ask", "answer", "rate", "review", "propose",
+                                   "terminate"]))
+    if choice == "review":
+        approve = draw(st.booleans())
+        return ReviewResults(actor=draw(actor(secretary())), approve=approve, reason="" if approve else "未整改到位")
+    if choice == "propose":
+        reason = draw(st.sampled_from(["duplicate", "resident_unreachable"]))
+        return ProposeTermination(actor=draw(actor(secretary())), reason=reason, note="已核实")
+    if choice == "terminate":
+        return ReviewTermination(actor=draw(actor(first_secretary())), approve=draw(st.sampled_from([False, False,
+                                                                                                       True])))
     if choice == "proactive":
         return ReportInProactively(actor=draw(actor(Actor(kind="department", id=code))), department=code,
                                    officer="李科长", seniority=draw(seniorities))
@@ -175,7 +188,7 @@ def commands_for(state: CaseState) -> st.SearchStrategy[Command]:
             ReachDeadline,
             actor=st.sampled_from([SYSTEM, SYSTEM, SYSTEM, first_secretary()]),
             kind=st.sampled_from(["verify", "report_in", "reroute", "handling", "evaluation", "first_secretary",
-                                  "extension", "ledger", "ledger_review"]),
+                                  "extension", "ledger", "ledger_review", "review", "termination"]),
             department=st.one_of(st.none(), department),
         ),
     )
@@ -216,6 +229,9 @@ def next_move(state: CaseState) -> st.SearchStrategy[Command]:
                 itself(ReportIn, waiting, officer="值班员", seniority="head"),
                 itself(DeclineCase, waiting, reason="不属于本部门职责"),
             )
+        case "handling" if state.review is not None:
+            return st.builds(ReviewResults, actor=st.just(secretary()), approve=st.sampled_from([True, True, False]),
+                             reason=st.just("复核"))
         case "handling" if working:
             return st.one_of(itself(CompletePart, working, result="已整改"), practice(st.sampled_from(working)))
         case "evaluating" if state.rating is None:
@@ -244,7 +260,7 @@ def cases(draw: st.DrawFn) -> ComplaintInput:
     return make_case(
         category=draw(st.sampled_from(["cooking_fumes", "gas_supply"])),
         urgency=draw(st.sampled_from(["normal", "urgent"])),
-        sla=draw(st.sampled_from([policy(), DEMO, RAISING])),
+        sla=draw(st.sampled_from([policy(), DEMO, RAISING, REVIEWING])),
     )
 
 
@@ -257,6 +273,10 @@ days a run lets pass (each is one event, as it should be, but too many for the r
 RAISING = policy().model_copy(update={"default": policy().default.model_copy(
     update={"raise_grade_on_miss": True, "extension_approver": "first_secretary"})})
 """The shipped policy with 哨源升级 switched on."""
+
+REVIEWING = policy().model_copy(update={"default": policy().default.model_copy(
+    update={"review_before_evaluation": True})})
+"""The shipped policy with the community's review (审核) before every evaluation."""
 
 
 class Run:
@@ -326,13 +346,22 @@ def check_invariants(run: Run) -> None:
     # Closed means an outcome and nothing left to watch.
     closed = state.stage == "closed"
     assert closed == (state.outcome is not None) == (state.closed_at is not None)
+    # A terminated case, and only that, carries its closure reason; a proposal waits only while open.
+    assert (state.outcome == "terminated") == (state.closure_reason is not None)
+    if state.termination is not None:
+        assert not closed
     if closed:
         assert state.open_deadlines() == [] and state.next_deadline is None
         assert state.escalation is None and not state.parked
 
-    # Each stage's own clock exists exactly while the case is in that stage.
+    # Each stage's own clock exists exactly while the case is in that stage; handling's is replaced by the
+    # review clock while the community reviews the results (审核), and only where the policy asks for review.
     assert (state.verify is not None) == (state.stage == "discovered")
-    assert (state.handling is not None) == (state.stage == "handling")
+    assert (state.handling is not None or state.review is not None) == (state.stage == "handling")
+    assert state.handling is None or state.review is None
+    if state.review is not None:
+        assert state.case.policy.review_before_evaluation
+        assert not state.with_status("summoned", "reported_in")
     if state.evaluation is not None:
         assert state.stage == "evaluating" and state.rating is None and not state.evaluation.lapsed
     if state.stage == "evaluating" and state.evaluation is None:

@@ -15,10 +15,13 @@ from schemas.commands import (
     BlowWhistle,
     Command,
     Grade,
+    ProposeTermination,
     RateDepartment,
     ReportIn,
     ReportInProactively,
     RequestExtension,
+    ReviewResults,
+    ReviewTermination,
     Score,
     Seniority,
 )
@@ -33,6 +36,7 @@ from schemas.events import (
     ExtensionRequested,
     LedgerReviewReminded,
     ProactivelyReportedIn,
+    TerminationRefused,
     WhistleGradeRaised,
 )
 from schemas.intake import ComplaintInput
@@ -44,6 +48,7 @@ from tests.domain_fixtures import (
     OTHER_FIRST_SECRETARY,
     SECRETARY,
     STREET_SECRETARY,
+    blow,
     complete,
     deadline,
     decline,
@@ -423,3 +428,134 @@ def test_every_new_event_folds_from_the_stream() -> None:
         assert fold(events) == state
     assert {"ProactivelyReportedIn", "WhistleGradeRaised", "ExtensionApproved", "DepartmentRated", "CaseLedgered",
             "LedgerReviewReminded"} <= {event.type for event in events}
+
+
+# 5. Review before evaluation (审核).
+
+
+def reviewed_case() -> ComplaintInput:
+    return case_with(review_before_evaluation=True)
+
+
+def review(approve: bool, reason: str = "", *, actor: Actor | None = None) -> ReviewResults:
+    return ReviewResults(actor=actor or secretary(), approve=approve, reason=reason)
+
+
+def test_where_the_policy_asks_the_last_completion_goes_to_the_secretarys_review() -> None:
+    state = handling(LEAD, case=reviewed_case())
+    completed, submitted = decide(state, complete(LEAD), NOW)
+    assert submitted.type == "ResultsSubmitted" and submitted.reviewer == SECRETARY
+    assert submitted.review_due == later(hours=24)
+    state = folds(state, [completed, submitted])
+    assert state.stage == "handling" and state.handling is None and state.review is not None
+    assert [d.kind for d in state.open_deadlines()] == ["review"]
+    assert rejected(state, evaluate("satisfied")).field == "stage"
+
+
+def test_accepted_results_go_to_the_resident() -> None:
+    state = run(handling(LEAD, case=reviewed_case()), complete(LEAD))
+    events = decide(state, review(True), NOW)
+    assert types(events) == ["ResultsApproved", "HandlingCompleted"]
+    state = folds(state, events)
+    assert state.stage == "evaluating" and state.review is None and state.evaluation is not None
+
+
+def test_rejected_results_send_the_case_back_to_handling_with_the_reason() -> None:
+    state = run(handling(LEAD, SECOND, case=reviewed_case()), complete(LEAD))
+    state = run(state, complete(SECOND))
+    (event,) = decide(state, review(False, "路灯仍有两盏不亮"), NOW)
+    assert event.type == "ResultsRejected" and event.reason == "路灯仍有两盏不亮"
+    state = state.apply(event)
+    assert state.stage == "handling" and state.review is None and state.handling is not None
+    assert state.with_status("reported_in") == [LEAD, SECOND]
+    assert run_all(state, [complete(LEAD), complete(SECOND)]).review is not None
+
+
+def test_a_missed_review_escalates_and_a_directive_can_extend_it() -> None:
+    state = run(handling(LEAD, case=reviewed_case()), complete(LEAD))
+    (escalated,) = decide(state, deadline("review"), later(hours=24))
+    assert isinstance(escalated, EscalatedToFirstSecretary) and escalated.cause == "review"
+    state = state.apply(escalated)
+    assert state.review is not None and state.review.lapsed
+    state = run(state, extend("1d"), later(hours=25))
+    assert state.review is not None and not state.review.lapsed and state.escalation is None
+
+
+@pytest.mark.parametrize(
+    ("setup", "command", "field"),
+    [
+        (lambda: handling(LEAD, case=reviewed_case()), review(True), "approve"),  # nothing to review yet
+        (lambda: run(handling(LEAD, case=reviewed_case()), complete(LEAD)), review(True, actor=first_secretary()),
+         "actor"),
+        (lambda: run(handling(LEAD, case=reviewed_case()), complete(LEAD)), blow(EXTRA), "stage"),
+        (lambda: run(handling(LEAD, case=reviewed_case()), complete(LEAD)), proactive(EXTRA), "stage"),
+        (lambda: run(handling(LEAD, case=reviewed_case()), complete(LEAD)), ask_more_time(), "stage"),
+    ],
+    ids=["nothing submitted", "not the community secretary", "no whistle under review",
+         "no joining under review", "no extension under review"],
+)
+def test_review_refused(setup: Any, command: Command, field: str) -> None:
+    assert rejected(setup(), command).field == field
+
+
+def test_a_rejected_review_needs_a_reason() -> None:
+    with pytest.raises(ValueError, match="reason"):
+        ReviewResults(actor=secretary(), approve=False)
+
+
+# 6. Reviewed termination and closure reasons (终止办理).
+
+
+def propose(reason: Any = "duplicate", *, actor: Actor | None = None) -> ProposeTermination:
+    return ProposeTermination(actor=actor or secretary(), reason=reason, note="与12345工单HOTLINE-1重复")
+
+
+def decide_termination(approve: bool, *, actor: Actor | None = None) -> ReviewTermination:
+    return ReviewTermination(actor=actor or first_secretary(), approve=approve)
+
+
+@pytest.mark.parametrize("reason", ["not_our_responsibility", "duplicate", "unreasonable_demand",
+                                    "resident_unreachable"])
+def test_an_approved_termination_closes_the_case_with_its_reason(reason: str) -> None:
+    state = run(whistled(LEAD), propose(reason))
+    assert state.termination is not None and state.termination.reviewer == FIRST_SECRETARY
+    assert ("termination", later(hours=48)) in [(d.kind, d.clock.due) for d in state.open_deadlines()]
+    events = decide(state, decide_termination(True), NOW)
+    assert types(events) == ["TerminationApproved", "CaseClosed"]
+    state = folds(state, events)
+    assert (state.stage, state.outcome, state.closure_reason) == ("closed", "terminated", reason)
+
+
+def test_a_refused_or_unanswered_termination_lets_the_case_go_on() -> None:
+    state = run(whistled(LEAD), propose())
+    (refused,) = decide(state, decide_termination(False, actor=street_secretary()), NOW)
+    assert refused.type == "TerminationRefused" and refused.by == STREET_SECRETARY
+    assert run(state, decide_termination(False)).termination is None
+    (lapsed,) = decide(state, deadline("termination"), later(hours=48))
+    assert isinstance(lapsed, TerminationRefused) and lapsed.lapsed
+    state = state.apply(lapsed)
+    assert state.termination is None and state.stage == "whistled"
+
+
+def test_a_parked_case_can_still_be_terminated() -> None:
+    state = run_all(handling(LEAD), [park(), propose("resident_unreachable")])
+    assert "termination" in [d.kind for d in state.open_deadlines()]
+    assert run(state, decide_termination(True)).outcome == "terminated"
+
+
+@pytest.mark.parametrize(
+    ("setup", "command", "field"),
+    [
+        (lambda: whistled(LEAD), decide_termination(True), "approve"),
+        (lambda: run(whistled(LEAD), propose()), propose(), "reason"),
+        (lambda: whistled(LEAD), propose(actor=first_secretary()), "actor"),
+        (lambda: run(whistled(LEAD), propose()), decide_termination(True, actor=secretary()), "actor"),
+        (lambda: run(whistled(LEAD), propose()), decide_termination(True, actor=first_secretary(OTHER_FIRST_SECRETARY)),
+         "actor"),
+        (lambda: run_all(handling(LEAD), [complete(LEAD), evaluate("satisfied")]), propose(), "stage"),
+    ],
+    ids=["nothing proposed", "twice", "not the community secretary proposes", "the secretary reviews own proposal",
+         "another first secretary", "closed"],
+)
+def test_termination_refused(setup: Any, command: Command, field: str) -> None:
+    assert rejected(setup(), command).field == field

@@ -11,10 +11,24 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from activities.event_store import Pool
-from schemas.commands import AnswerExtension, BlowWhistle, ReportIn, RequestExtension, VerifyComplaint
+from schemas.commands import (
+    AnswerExtension,
+    BlowWhistle,
+    ProposeTermination,
+    ReportIn,
+    RequestExtension,
+    VerifyComplaint,
+)
 from schemas.common import parse_duration
-from schemas.events import CaseLedgered, EscalatedToFirstSecretary, Event, ExtensionRefused, WhistleGradeRaised
-from tests.domain_fixtures import department, first_secretary, grid_worker, park, secretary
+from schemas.events import (
+    CaseLedgered,
+    EscalatedToFirstSecretary,
+    Event,
+    ExtensionRefused,
+    TerminationRefused,
+    WhistleGradeRaised,
+)
+from tests.domain_fixtures import complete, department, first_secretary, grid_worker, park, secretary
 from tests.helpers import TestClient, new_intake, running_worker, sent_notifications, wait_until
 from whistle.client import WhistleClient
 
@@ -141,3 +155,33 @@ async def test_a_parked_case_reminds_its_first_secretary_every_review_period(
     notices = await sent_notifications(client, complaint_id)
     reminders = [n for n in notices if n.topic == "LedgerReviewReminded"]
     assert reminders and all(n.audience == ["fs-hongqi"] for n in reminders)
+
+
+def filing_with(client: WhistleClient, **changes: object) -> TestClient:
+    policy = client.policy.model_copy(update={"default": client.policy.default.model_copy(update=changes)})
+    return TestClient(client.temporal, task_queue=client.task_queue, directory=client.directory, policy=policy)
+
+
+async def test_results_nobody_reviews_escalate_to_the_first_secretary(
+    client: WhistleClient, time_env: WorkflowEnvironment
+) -> None:
+    complaint_id = await whistled(client, filing_with(client, review_before_evaluation=True))
+    await client.execute(complaint_id, ReportIn(actor=department(LEAD), department=LEAD, officer="王科长"))
+    view = await client.execute(complaint_id, complete(LEAD))
+    assert view.stage == "handling"
+    await time_env.sleep(timedelta(hours=24, minutes=1))  # the policy's review window
+    events = await events_once(client, complaint_id, "EscalatedToFirstSecretary")
+    assert isinstance(events[-1], EscalatedToFirstSecretary) and events[-1].cause == "review"
+
+
+async def test_an_unanswered_termination_counts_as_refused(
+    client: WhistleClient, time_env: WorkflowEnvironment
+) -> None:
+    complaint_id = await whistled(client)
+    proposal = ProposeTermination(actor=secretary(), reason="duplicate", note="与另一工单重复")
+    await client.execute(complaint_id, proposal)
+    await time_env.sleep(timedelta(hours=48, minutes=1))
+    events = await events_once(client, complaint_id, "TerminationRefused")
+    refused = next(event for event in events if isinstance(event, TerminationRefused))
+    assert refused.lapsed
+    assert (await client.status(complaint_id)).stage == "whistled"

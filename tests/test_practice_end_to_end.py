@@ -15,10 +15,13 @@ from activities.event_store import Pool, load_case, load_events
 from schemas.commands import (
     AnswerExtension,
     BlowWhistle,
+    ProposeTermination,
     RateDepartment,
     ReportIn,
     ReportInProactively,
     RequestExtension,
+    ReviewResults,
+    ReviewTermination,
 )
 from schemas.common import parse_duration
 from schemas.errors import CommandRejected
@@ -127,3 +130,38 @@ async def test_reporting_in_without_waiting_for_the_whistle(client: TestClient, 
     types = await closed_and_stored(client, pool, complaint_id)
     assert types[:3] == ["ComplaintFiled", "ProactivelyReportedIn", "ProactivelyReportedIn"]
     assert "WhistleBlown" not in types
+
+
+async def test_results_sent_back_by_the_review_then_accepted(client: TestClient, pool: Pool) -> None:
+    reviewing = TestClient(
+        client.temporal, task_queue=client.task_queue, directory=client.directory,
+        policy=client.policy.model_copy(update={"default": client.policy.default.model_copy(
+            update={"review_before_evaluation": True})}),
+    )
+    complaint_id = (await reviewing.submit(new_intake())).complaint_id
+    await client.execute(complaint_id, verify())
+    await client.execute(complaint_id, BlowWhistle(actor=secretary(), departments=[LEAD]))
+    await client.execute(complaint_id, ReportIn(actor=department(LEAD), department=LEAD, officer="王科长"))
+    assert (await client.execute(complaint_id, complete(LEAD))).stage == "handling"
+    back = await client.execute(complaint_id, ReviewResults(actor=secretary(), approve=False, reason="油烟仍然直排"))
+    assert back.departments == {LEAD: "reported_in"}
+    await client.execute(complaint_id, complete(LEAD))
+    accepted = await client.execute(complaint_id, ReviewResults(actor=secretary(), approve=True))
+    assert accepted.stage == "evaluating"
+    await client.execute(complaint_id, evaluate("satisfied"))
+    types = await closed_and_stored(client, pool, complaint_id)
+    assert [t for t in types if t.startswith("Results")] == ["ResultsSubmitted", "ResultsRejected",
+                                                             "ResultsSubmitted", "ResultsApproved"]
+
+
+async def test_a_reviewed_termination_closes_the_case_with_its_reason(client: TestClient, pool: Pool) -> None:
+    complaint_id = (await client.submit(new_intake())).complaint_id
+    await client.execute(complaint_id, verify())
+    proposal = ProposeTermination(actor=secretary(), reason="not_our_responsibility", note="属物业合同纠纷，已告知居民")
+    await client.execute(complaint_id, proposal)
+    closed = await client.execute(complaint_id, ReviewTermination(actor=first_secretary(), approve=True))
+    assert (closed.stage, closed.outcome) == ("closed", "terminated")
+    types = await closed_and_stored(client, pool, complaint_id)
+    assert types[-3:] == ["TerminationProposed", "TerminationApproved", "CaseClosed"]
+    read_model = await load_case(pool, complaint_id)
+    assert read_model is not None and read_model.closure_reason == "not_our_responsibility"

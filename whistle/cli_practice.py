@@ -101,6 +101,56 @@ def rate_department(
     _send(complaint_id, lambda: commands.RateDepartment.model_validate(fields), as_json)
 
 
+@app.command(
+    "review-results",
+    help="Where the policy asks it (审核), the community secretary accepts the departments' results (the resident "
+    "is then asked) or sends them back to handling with a reason." + NEEDS_WORKER,
+)
+def review_results(
+    complaint_id: CaseId,
+    by: Annotated[str, typer.Option("--by", help="The community secretary's id.")],
+    approve: Annotated[bool, typer.Option("--approve/--reject", help="Accept, or send back.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (required to send back).")] = "",
+    as_json: JsonFlag = False,
+) -> None:
+    fields = {"actor": _actor("community_secretary", by), "approve": approve, "reason": reason}
+    _send(complaint_id, lambda: commands.ReviewResults.model_validate(fields), as_json)
+
+
+@app.command(
+    "propose-termination",
+    help="The community secretary proposes ending the case without a rating (终止办理): reason "
+    "not_our_responsibility, duplicate, unreasonable_demand or resident_unreachable." + NEEDS_WORKER,
+)
+def propose_termination(
+    complaint_id: CaseId,
+    by: Annotated[str, typer.Option("--by", help="The community secretary's id.")],
+    reason: Annotated[str, typer.Option("--reason", help="One of the closure reasons.")],
+    note: Annotated[str, typer.Option("--note", help="The explanation.")],
+    as_json: JsonFlag = False,
+) -> None:
+    fields = {"actor": _actor("community_secretary", by), "reason": reason, "note": note}
+    _send(complaint_id, lambda: commands.ProposeTermination.model_validate(fields), as_json)
+
+
+@app.command(
+    "review-termination",
+    help="The first secretary (or the street secretary, with --street) approves a proposed termination, which "
+    "closes the case as terminated, or refuses it." + NEEDS_WORKER,
+)
+def review_termination(
+    complaint_id: CaseId,
+    by: Annotated[str, typer.Option("--by", help="The first secretary's id (with --street: the street secretary's).")],
+    approve: Annotated[bool, typer.Option("--approve/--refuse", help="Approve or refuse.")],
+    street: Annotated[bool, typer.Option("--street", help="--by names the street secretary.")] = False,
+    note: NoteOption = "",
+    as_json: JsonFlag = False,
+) -> None:
+    actor = _actor("street_secretary" if street else "first_secretary", by)
+    fields = {"actor": actor, "approve": approve, "note": note}
+    _send(complaint_id, lambda: commands.ReviewTermination.model_validate(fields), as_json)
+
+
 @app.command("ledger")
 def ledger_command(
     public: Annotated[bool, typer.Option("--public", help="The public list (百日解百难): no personal data.")] = False,

@@ -21,18 +21,21 @@ from temporalio.service import RPCError, RPCStatusCode
 from activities.calendar import calendar_for_filing
 from activities.event_store import AppendEventsInput, Pool, create_pool
 from schemas.commands import (
-    BlowWhistle,
     AnswerExtension,
+    BlowWhistle,
     CompletePart,
     DeclineCase,
     EvaluateOutcome,
     IssueDirective,
     PersonCommand,
-    RecordProgress,
+    ProposeTermination,
     RateDepartment,
+    RecordProgress,
     ReportIn,
     ReportInProactively,
     RequestExtension,
+    ReviewResults,
+    ReviewTermination,
     VerifyComplaint,
     WithdrawComplaint,
 )
@@ -65,6 +68,9 @@ UPDATE_NAMES: dict[type[Model], str] = {
     RequestExtension: "request_extension",
     AnswerExtension: "answer_extension",
     RateDepartment: "rate_department",
+    ReviewResults: "review_results",
+    ProposeTermination: "propose_termination",
+    ReviewTermination: "review_termination",
 }
 
 

@@ -52,6 +52,12 @@ EVENT_LABELS: dict[str, str] = {
     "CaseLedgered": "列入挂账台账",
     "LedgerReviewReminded": "挂账督办提醒",
     "DepartmentRated": "社区评价部门",
+    "ResultsSubmitted": "提交审核",
+    "ResultsApproved": "审核通过",
+    "ResultsRejected": "审核退回",
+    "TerminationProposed": "申请终止办理",
+    "TerminationApproved": "批准终止办理",
+    "TerminationRefused": "不予终止",
 }
 """The domain events in the words a supervisor reads."""
 
@@ -71,6 +77,13 @@ VALUE_LABELS: dict[str, dict[str, str]] = {
         "basically_satisfied": "基本满意",
         "unevaluated": "未评价",
         "withdrawn": "已撤回",
+        "terminated": "终止办理",
+    },
+    "closure_reason": {
+        "not_our_responsibility": "非本社区职责",
+        "duplicate": "重复投诉",
+        "unreasonable_demand": "诉求不合理（已解释）",
+        "resident_unreachable": "无法联系居民",
     },
     "source": {"grid_patrol": "网格巡查", "resident_app": "居民App", "hotline": "12345热线", "walk_in": "来访"},
     "urgency": {"normal": "一般", "urgent": "紧急"},
@@ -82,6 +95,7 @@ VALUE_LABELS: dict[str, dict[str, str]] = {
         "reopen_limit": "重新处置次数用尽",
         "first_secretary": "第一书记未答复",
         "extension": "延期申请未答复",
+        "review": "审核超时",
     },
     "grade": {"blue": "蓝哨", "yellow": "黄哨", "red": "红哨"},
     "seniority": {"section_head": "科长", "deputy_head": "分管副职", "head": "主要负责人"},
@@ -140,6 +154,8 @@ FIELD_LABELS: dict[str, str] = {
     "review_due": "督办时限",
     "in_person": "亲自到场",
     "proactive": "主动报到",
+    "reviewer": "审核人",
+    "closure_reason": "终止原因",
 }
 """Labels for the fields of timeline entries."""
 
@@ -156,6 +172,7 @@ _NAMED_BY = {
     "street_secretary": "person",
     "approver": "person",
     "owner": "person",
+    "reviewer": "person",
 }
 """Which directory names a field's codes: ``lead`` holds a department code, ``by`` a person id, ..."""
 

@@ -15,12 +15,15 @@ from schemas.commands import (
     DeclineCase,
     EvaluateOutcome,
     IssueDirective,
+    ProposeTermination,
     RateDepartment,
     ReachDeadline,
     RecordProgress,
     ReportIn,
     ReportInProactively,
     RequestExtension,
+    ReviewResults,
+    ReviewTermination,
     VerifyComplaint,
     WithdrawComplaint,
 )
@@ -37,10 +40,10 @@ def check_actor(state: CaseState, command: Command) -> None:
             workers = {worker.id for worker in context.grid.grid_workers}
             _require(actor, {("grid_worker", worker) for worker in workers},
                      f"only a grid worker of {context.grid.code} verifies or resolves in the grid")
-        case BlowWhistle() | RateDepartment():
+        case BlowWhistle() | RateDepartment() | ReviewResults() | ProposeTermination():
             secretary = context.community.secretary.id
             _require(actor, {("community_secretary", secretary)},
-                     f"only the community secretary ({secretary}) blows the whistle or rates departments")
+                     f"only the community secretary ({secretary}) may do this")
         case ReportInProactively():
             first = context.community.first_secretary.id
             if command.department is None:
@@ -62,10 +65,10 @@ def check_actor(state: CaseState, command: Command) -> None:
                 raise CommandRejected(
                     "actor", "only the resident who filed the case, or a hotline operator for them, may do this"
                 )
-        case IssueDirective():
+        case IssueDirective() | ReviewTermination():
             first, street = context.community.first_secretary.id, context.street.secretary.id
             _require(actor, {("first_secretary", first), ("street_secretary", street)},
-                     f"only the first secretary ({first}) or the street secretary ({street}) directs")
+                     f"only the first secretary ({first}) or the street secretary ({street}) may do this")
         case ReachDeadline():
             if actor.kind != "system":
                 raise CommandRejected("actor", "deadlines are reached by the workflow's own timers only")

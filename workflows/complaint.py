@@ -28,12 +28,15 @@ with workflow.unsafe.imports_passed_through():
         DeclineCase,
         EvaluateOutcome,
         IssueDirective,
+        ProposeTermination,
         RateDepartment,
         ReachDeadline,
         RecordProgress,
         ReportIn,
         ReportInProactively,
         RequestExtension,
+        ReviewResults,
+        ReviewTermination,
         VerifyComplaint,
         WithdrawComplaint,
     )
@@ -252,6 +255,33 @@ class ComplaintWorkflow:
 
     @rate_department.validator
     def _check_rate_department(self, command: RateDepartment) -> None:
+        self._check(command)
+
+    @workflow.update
+    def review_results(self, command: ReviewResults) -> CaseView:
+        """The community secretary accepts the results (the resident is asked) or sends them back (审核)."""
+        return self._execute(command)
+
+    @review_results.validator
+    def _check_review_results(self, command: ReviewResults) -> None:
+        self._check(command)
+
+    @workflow.update
+    def propose_termination(self, command: ProposeTermination) -> CaseView:
+        """The community secretary proposes ending the case without a rating (终止办理)."""
+        return self._execute(command)
+
+    @propose_termination.validator
+    def _check_propose_termination(self, command: ProposeTermination) -> None:
+        self._check(command)
+
+    @workflow.update
+    def review_termination(self, command: ReviewTermination) -> CaseView:
+        """The first or street secretary approves (the case closes as terminated) or refuses the proposal."""
+        return self._execute(command)
+
+    @review_termination.validator
+    def _check_review_termination(self, command: ReviewTermination) -> None:
         self._check(command)
 
     def _check(self, command: Command) -> None:

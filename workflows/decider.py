@@ -19,12 +19,15 @@ from schemas.commands import (
     EvaluateOutcome,
     Grade,
     IssueDirective,
+    ProposeTermination,
     RateDepartment,
     ReachDeadline,
     RecordProgress,
     ReportIn,
     ReportInProactively,
     RequestExtension,
+    ReviewResults,
+    ReviewTermination,
     VerifyComplaint,
     WithdrawComplaint,
 )
@@ -60,6 +63,12 @@ from schemas.events import (
     ReportInOverdue,
     ResidentEvaluated,
     ResolvedInGrid,
+    ResultsApproved,
+    ResultsRejected,
+    ResultsSubmitted,
+    TerminationApproved,
+    TerminationProposed,
+    TerminationRefused,
     WhistleBlown,
     WhistleGradeRaised,
 )
@@ -93,6 +102,12 @@ def decide(state: CaseState, command: Command, now: datetime) -> list[Event]:
             return _answer_extension(state, command, now)
         case RateDepartment():
             return _rate(state, command, now)
+        case ReviewResults():
+            return _review(state, command, now)
+        case ProposeTermination():
+            return _propose_termination(state, command, now)
+        case ReviewTermination():
+            return _review_termination(state, command, now)
         case DeclineCase():
             return _decline(state, command, now)
         case RecordProgress():
@@ -156,6 +171,7 @@ def _blow(state: CaseState, command: BlowWhistle, now: datetime) -> list[Event]:
     _require_stage(state, "discovered", "whistled", "handling")
     if state.stage == "discovered" and state.verified_by is None:
         raise CommandRejected("stage", "a grid worker must verify the complaint before the whistle")
+    _not_under_review(state)
     _check_known(state, command.departments)
     busy = [code for code in command.departments if code in state.with_status("summoned", "reported_in", "done")]
     if busy:
@@ -214,8 +230,22 @@ def _decline(state: CaseState, command: DeclineCase, now: datetime) -> list[Even
         )
     ]
     if state.stage == "handling" and not others_waiting and not state.with_status("reported_in"):
-        events.append(HandlingCompleted(at=now, evaluation_due=_due(state, now, state.case.policy.evaluation)))
+        events.append(_handling_done(state, now))
     return events
+
+
+def _handling_done(state: CaseState, now: datetime) -> Event:
+    """Every part is done: to the resident, or first to the community secretary's review (审核) if the policy asks."""
+    policy = state.case.policy
+    if policy.review_before_evaluation:
+        reviewer = state.case.context.community.secretary.id
+        return ResultsSubmitted(at=now, reviewer=reviewer, review_due=_due(state, now, policy.review))
+    return HandlingCompleted(at=now, evaluation_due=_due(state, now, policy.evaluation))
+
+
+def _not_under_review(state: CaseState) -> None:
+    if state.review is not None:
+        raise CommandRejected("stage", "the results are under the community's review; wait for its answer")
 
 
 def _progress(state: CaseState, command: RecordProgress, now: datetime) -> list[Event]:
@@ -236,7 +266,7 @@ def _complete(state: CaseState, command: CompletePart, now: datetime) -> list[Ev
     unfinished = [c for c in state.with_status("summoned", "reported_in") if c != command.department]
     events: list[Event] = [PartCompleted(at=now, department=command.department, result=command.result)]
     if not unfinished:
-        events.append(HandlingCompleted(at=now, evaluation_due=_due(state, now, state.case.policy.evaluation)))
+        events.append(_handling_done(state, now))
     return events
 
 
@@ -265,6 +295,7 @@ def _direct(state: CaseState, command: IssueDirective, now: datetime) -> list[Ev
         raise CommandRejected("stage", "the resident is rating the result; no directive until they answer")
     new_dues: dict[str, datetime] = {}
     if command.kind == "order":
+        _not_under_review(state)
         _check_known(state, command.departments)
         working = [code for code in command.departments if code in state.with_status("reported_in")]
         if working:
@@ -290,7 +321,7 @@ def _direct(state: CaseState, command: IssueDirective, now: datetime) -> list[Ev
 
 def _extended(state: CaseState, extend_by: Duration, now: datetime) -> dict[str, datetime]:
     """Every running clock of the current stage, moved ``extend_by`` past its due (or past now, if later)."""
-    clocks = {"verify": state.verify, "reroute": state.reroute, "handling": state.handling}
+    clocks = {"verify": state.verify, "reroute": state.reroute, "handling": state.handling, "review": state.review}
     for code in state.with_status("summoned"):
         clocks[f"report_in:{code}"] = state.departments[code].report_in
     new_dues = {
@@ -352,6 +383,10 @@ def _deadline(state: CaseState, command: ReachDeadline, now: datetime) -> list[E
             return [refused, _escalation(state, "extension", state.extension.department, now)]
         case "ledger":
             return [_ledgered(state, "long_overdue", now)]
+        case "review":
+            return [_escalation(state, "review", None, now)]
+        case "termination":
+            return [TerminationRefused(at=now, lapsed=True)]
         case "ledger_review":
             assert state.ledger is not None
             review_due = _due(state, now, state.case.policy.ledger_review)
@@ -368,6 +403,7 @@ def _deadline(state: CaseState, command: ReachDeadline, now: datetime) -> list[E
 def _report_in_proactively(state: CaseState, command: ReportInProactively, now: datetime) -> list[Event]:
     """不等吹哨、主动报到: a department joins on its own, or the first secretary comes in person."""
     _require_stage(state, "discovered", "whistled", "handling")
+    _not_under_review(state)
     if command.department is None:
         if state.first_secretary_present:
             raise CommandRejected("department", "the first secretary has already reported in to this case")
@@ -395,6 +431,7 @@ def _report_in_proactively(state: CaseState, command: ReportInProactively, now: 
 
 def _request_extension(state: CaseState, command: RequestExtension, now: datetime) -> list[Event]:
     _require_stage(state, "handling")
+    _not_under_review(state)
     _part(state, command.department, "reported_in")
     if state.extension is not None:
         waiting = state.extension.department
@@ -443,4 +480,45 @@ def _rate(state: CaseState, command: RateDepartment, now: datetime) -> list[Even
             at=now, department=command.department, by=command.actor.id, on_time=on_time, proactive=part.proactive,
             in_person=command.in_person, result=command.result, comment=command.comment,
         )
+    ]
+
+
+# Review before evaluation (审核) and reviewed termination (终止办理).
+
+
+def _review(state: CaseState, command: ReviewResults, now: datetime) -> list[Event]:
+    if state.review is None:
+        raise CommandRejected("approve", "no results are waiting for review")
+    by = command.actor.id
+    if command.approve:
+        evaluation_due = _due(state, now, state.case.policy.evaluation)
+        approved = ResultsApproved(at=now, by=by, note=command.reason)
+        return [approved, HandlingCompleted(at=now, evaluation_due=evaluation_due)]
+    handling_due = _due(state, now, state.case.policy.handling)
+    return [ResultsRejected(at=now, by=by, reason=command.reason, handling_due=handling_due)]
+
+
+def _propose_termination(state: CaseState, command: ProposeTermination, now: datetime) -> list[Event]:
+    if state.termination is not None:
+        raise CommandRejected("reason", "a termination is already proposed; wait for the review")
+    policy = state.case.policy
+    return [
+        TerminationProposed(
+            at=now, by=command.actor.id, reason=command.reason, note=command.note,
+            reviewer=state.case.context.community.first_secretary.id,
+            review_due=_due(state, now, policy.termination_review),
+        )
+    ]
+
+
+def _review_termination(state: CaseState, command: ReviewTermination, now: datetime) -> list[Event]:
+    pending = state.termination
+    if pending is None:
+        raise CommandRejected("approve", "no termination is proposed")
+    by = command.actor.id
+    if not command.approve:
+        return [TerminationRefused(at=now, by=by, note=command.note)]
+    return [
+        TerminationApproved(at=now, by=by, note=command.note),
+        CaseClosed(at=now, outcome="terminated", closure_reason=pending.reason),
     ]

@@ -21,6 +21,9 @@ from schemas.events import (
     ProactivelyReportedIn,
     ReportInOverdue,
     ResolvedInGrid,
+    ResultsRejected,
+    ResultsSubmitted,
+    TerminationProposed,
     WhistleBlown,
     WhistleGradeRaised,
 )
@@ -71,6 +74,16 @@ def notices_for(state: CaseState, event: Event) -> list[Notification]:
             audience, message = [event.department, secretary], f"延期申请未获批准：{title}"
         case CaseLedgered():
             audience, message, due = [event.owner, secretary], f"案件列入挂账台账：{title}", event.review_due
+        case ResultsSubmitted():
+            audience, message, due = [event.reviewer], f"各部门已办结，请审核：{title}", event.review_due
+        case ResultsRejected():
+            audience, message, due = state.with_status("reported_in"), f"审核未通过，重新处置：{title}", (
+                event.handling_due
+            )
+        case TerminationProposed():
+            audience, message, due = [event.reviewer], f"申请终止办理（{event.reason}），请审核：{title}", (
+                event.review_due
+            )
         case LedgerReviewReminded():
             audience, message, due = [event.owner], f"挂账案件定期督办提醒：{title}", event.review_due
         case _:
@@ -108,6 +121,8 @@ def warning_for(state: CaseState, deadline: Deadline, now: datetime) -> Notifica
         "extension": [state.extension.approver if state.extension else context.community.first_secretary.id],
         "ledger": [context.community.first_secretary.id, *state.with_status("reported_in")],
         "ledger_review": [context.community.first_secretary.id],
+        "review": [context.community.secretary.id],
+        "termination": [context.community.first_secretary.id],
     }
     return Notification(
         key=f"{state.complaint_id}/warn/{warning_key(deadline)}",
