@@ -17,7 +17,7 @@ Rating = Literal["satisfied", "basically_satisfied", "unsatisfied"]
 DirectiveKind = Literal["order", "extend", "park"]
 DeadlineKind = Literal[
     "verify", "report_in", "reroute", "handling", "evaluation", "first_secretary", "extension", "ledger",
-    "ledger_review", "review", "termination",
+    "ledger_review", "review", "termination", "ruling",
 ]
 TerminationReason = Literal["not_our_responsibility", "duplicate", "unreasonable_demand", "resident_unreachable"]
 """Why a case may end without a rating (终止办理): not the community's responsibility, a duplicate, an
@@ -189,6 +189,24 @@ class ReachDeadline(Model):
     department: Code | None = None
 
 
+class RuleResponsibility(Model):
+    """The street office rules a disputed case (职责争议): it names the departments that must handle it."""
+
+    type: Literal["rule_responsibility"] = "rule_responsibility"
+    actor: Actor
+    departments: list[Code] = Field(min_length=1, max_length=10)
+    lead: Code | None = None
+    note: Note = ""
+
+    @model_validator(mode="after")
+    def _distinct(self) -> RuleResponsibility:
+        if len(set(self.departments)) != len(self.departments):
+            raise ValueError("departments: each department may be named once")
+        if self.lead is not None and self.lead not in self.departments:
+            raise ValueError("lead: the lead must be one of the departments named")
+        return self
+
+
 class ReviewResults(Model):
     """The community secretary reviews the departments' results before the resident is asked (审核)."""
 
@@ -231,6 +249,7 @@ PersonCommand = (
     | AnswerExtension
     | RateDepartment
     | ReviewResults
+    | RuleResponsibility
     | ProposeTermination
     | ReviewTermination
     | DeclineCase

@@ -15,7 +15,8 @@ from schemas.common import Code, ComplaintId, Duration, Model, Name, PersonId
 from schemas.intake import ComplaintInput
 
 EscalationCause = Literal[
-    "verify", "report_in", "reroute", "handling", "reopen_limit", "first_secretary", "extension", "review"
+    "verify", "report_in", "reroute", "handling", "reopen_limit", "first_secretary", "extension", "review",
+    "ruling",
 ]
 LedgerReason = Literal["parked", "long_overdue"]
 Outcome = Literal["satisfied", "basically_satisfied", "unevaluated", "withdrawn", "terminated"]
@@ -276,6 +277,27 @@ class CaseClosed(EventBase):
     closure_reason: TerminationReason | None = None
 
 
+class ResponsibilityDisputed(EventBase):
+    """Every summoned department declined (职责争议): the street office rules by ``ruling_due``. ``declines``
+    counts each department's declines on this case, the measure kept per department."""
+
+    type: Literal["ResponsibilityDisputed"] = "ResponsibilityDisputed"
+    street_secretary: PersonId
+    declines: dict[Code, int]
+    ruling_due: AwareDatetime
+
+
+class ResponsibilityRuled(EventBase):
+    """The street office ruled: the departments named must report in by ``report_in_due`` and may not decline."""
+
+    type: Literal["ResponsibilityRuled"] = "ResponsibilityRuled"
+    by: PersonId
+    departments: list[Code]
+    lead: Code
+    note: str = ""
+    report_in_due: AwareDatetime
+
+
 class ResultsSubmitted(EventBase):
     """Every part is done where the policy asks for review (审核): the community secretary reviews by ``review_due``."""
 
@@ -363,7 +385,9 @@ Event = Annotated[
     | ResultsRejected
     | TerminationProposed
     | TerminationApproved
-    | TerminationRefused,
+    | TerminationRefused
+    | ResponsibilityDisputed
+    | ResponsibilityRuled,
     Field(discriminator="type"),
 ]
 
@@ -374,7 +398,8 @@ EVENT_TYPES: tuple[str, ...] = (
     "ResidentEvaluated", "CaseReopened", "EvaluationLapsed", "CaseParked", "CaseWithdrawn", "CaseClosed",
     "ProactivelyReportedIn", "WhistleGradeRaised", "ExtensionRequested", "ExtensionApproved", "ExtensionRefused",
     "CaseLedgered", "LedgerReviewReminded", "DepartmentRated", "ResultsSubmitted", "ResultsApproved",
-    "ResultsRejected", "TerminationProposed", "TerminationApproved", "TerminationRefused",
+    "ResultsRejected", "TerminationProposed", "TerminationApproved", "TerminationRefused", "ResponsibilityDisputed",
+    "ResponsibilityRuled",
 )
 
 

@@ -55,6 +55,8 @@ class PolicyOverrides(Model):
     review_before_evaluation: bool | None = None
     review: Duration | None = None
     termination_review: Duration | None = None
+    rule_disputes: bool | None = None
+    ruling: Duration | None = None
 
 
 class CasePolicy(Model):
@@ -69,7 +71,9 @@ class CasePolicy(Model):
     ledger (挂账) when parked or ``ledger_after`` times its handling window past the start of handling, and
     its first secretary is reminded every ``ledger_review``. Where ``review_before_evaluation`` (usually
     per category), the community secretary reviews the results within ``review`` before the resident rates
-    them. A proposed termination (终止办理) is reviewed within ``termination_review``.
+    them. A proposed termination (终止办理) is reviewed within ``termination_review``. With
+    ``rule_disputes``, a case every summoned department declined goes to the street office, which rules
+    within ``ruling`` (职责争议) instead of the community re-routing it.
     """
 
     verify: Duration
@@ -90,6 +94,8 @@ class CasePolicy(Model):
     review_before_evaluation: bool = False
     review: Duration = Field(default_factory=lambda: parse_duration("24h"))
     termination_review: Duration = Field(default_factory=lambda: parse_duration("48h"))
+    rule_disputes: bool = False
+    ruling: Duration = Field(default_factory=lambda: parse_duration("48h"))
 
     def grade(self, grade: Grade) -> WhistleGrade:
         """The rule for ``grade``: the policy's own, or the built-in one (blue: section head, ...)."""

@@ -45,6 +45,8 @@ from schemas.events import (
     ReportInOverdue,
     ResidentEvaluated,
     ResolvedInGrid,
+    ResponsibilityDisputed,
+    ResponsibilityRuled,
     ResultsApproved,
     ResultsRejected,
     ResultsSubmitted,
@@ -87,6 +89,7 @@ class DepartmentPart(Model):
     seniority: Seniority | None = None
     reported_on_time: bool | None = None
     proactive: bool = False
+    ruled: bool = False
     decline_reason: str | None = None
     declines: int = 0
     progress_notes: int = 0
@@ -151,6 +154,7 @@ POLICY_WINDOW: dict[DeadlineKind, str] = {
     "ledger_review": "ledger_review",
     "review": "review",
     "termination": "termination_review",
+    "ruling": "ruling",
 }
 """Which policy window sets each kind of clock."""
 
@@ -168,6 +172,7 @@ class CaseState(Model):
     lead: Code | None = None
     verify: Clock | None = None
     reroute: Clock | None = None
+    dispute: Clock | None = None
     handling: Clock | None = None
     evaluation: Clock | None = None
     escalation: Escalation | None = None
@@ -213,6 +218,8 @@ class CaseState(Model):
             found.append(Deadline(kind="verify", clock=self.verify))
         if self.reroute and not self.reroute.lapsed:
             found.append(Deadline(kind="reroute", clock=self.reroute))
+        if self.dispute and not self.dispute.lapsed:
+            found.append(Deadline(kind="ruling", clock=self.dispute))
         for code, part in self.departments.items():
             if part.status == "summoned" and part.report_in and not part.report_in.lapsed:
                 found.append(Deadline(kind="report_in", department=code, clock=part.report_in))
@@ -285,14 +292,16 @@ def _parts(state: CaseState, **updates: DepartmentPart) -> dict[Code, Department
 
 
 def _summon(
-    state: CaseState, codes: list[Code], at: datetime, due: datetime, grade: Grade = "blue"
+    state: CaseState, codes: list[Code], at: datetime, due: datetime, grade: Grade = "blue", ruled: bool = False
 ) -> dict[Code, DepartmentPart]:
     clock = Clock(start=at, due=due)
     updates: dict[Code, DepartmentPart] = {}
     for code in codes:
         previous = state.departments.get(code)
         declines = previous.declines if previous else 0
-        updates[code] = DepartmentPart(status="summoned", report_in=clock, grade=grade, declines=declines)
+        updates[code] = DepartmentPart(
+            status="summoned", report_in=clock, grade=grade, declines=declines, ruled=ruled
+        )
     return _parts(state, **updates)
 
 
@@ -320,6 +329,7 @@ def _changes(state: CaseState, event: Event) -> dict[str, object]:
                 "lead": event.lead,
                 "verify": None,
                 "reroute": None,
+                "dispute": None,
             }
         case DepartmentReportedIn():
             part = state.departments[event.department]
@@ -414,6 +424,15 @@ def _changes(state: CaseState, event: Event) -> dict[str, object]:
             assert state.ledger is not None
             review = Clock(start=event.at, due=event.review_due)
             return {"ledger": state.ledger.model_copy(update={"review": review})}
+        case ResponsibilityDisputed():
+            return {"dispute": Clock(start=event.at, due=event.ruling_due)}
+        case ResponsibilityRuled():
+            return {
+                "departments": _summon(state, event.departments, event.at, event.report_in_due, ruled=True),
+                "lead": event.lead,
+                "dispute": None,
+                "reroute": None,
+            }
         case ResultsSubmitted():
             return {"review": Clock(start=event.at, due=event.review_due), "handling": None, "extension": None}
         case ResultsApproved():
@@ -446,6 +465,7 @@ def _changes(state: CaseState, event: Event) -> dict[str, object]:
                 "parked": False,
                 "verify": None,
                 "reroute": None,
+                "dispute": None,
                 "handling": None,
                 "evaluation": None,
                 "escalation": None,
@@ -472,7 +492,8 @@ def _proactive(state: CaseState, event: ProactivelyReportedIn) -> dict[str, obje
         changes["lead"] = event.department
     if event.handling_due is not None:
         changes.update(
-            stage="handling", handling=Clock(start=event.at, due=event.handling_due), verify=None, reroute=None
+            stage="handling", handling=Clock(start=event.at, due=event.handling_due), verify=None, reroute=None,
+            dispute=None,
         )
     return changes
 
@@ -493,6 +514,8 @@ def _escalate(state: CaseState, event: EscalatedToFirstSecretary | EscalatedToSt
         changes["verify"] = _lapse(state.verify)
     elif event.cause == "review":
         changes["review"] = _lapse(state.review)
+    elif event.cause == "ruling":
+        changes["dispute"] = _lapse(state.dispute)
     elif event.cause == "reroute":
         changes["reroute"] = _lapse(state.reroute)
     return changes
@@ -506,6 +529,7 @@ def _direct(state: CaseState, event: DirectiveIssued) -> dict[str, object]:
         changes["departments"] = _summon(state, event.departments, event.at, due)
         changes["parked"] = False
         changes["reroute"] = None
+        changes["dispute"] = None
         if state.lead is None:
             changes["lead"] = event.departments[0]
         if state.stage in ("discovered", "evaluating"):

@@ -31,6 +31,7 @@ from schemas.commands import (
     RequestExtension,
     ReviewResults,
     ReviewTermination,
+    RuleResponsibility,
     VerifyComplaint,
     WithdrawComplaint,
 )
@@ -128,7 +129,9 @@ def practice(draw: st.DrawFn, department: st.SearchStrategy[str]) -> Command:
     """Issue 6's commands: proactive report-in, extensions asked and answered, the community's rating."""
     code = draw(department)
     choice = draw(st.sampled_from(["proactive", "first_secretary", "ask", "answer", "rate", "review", "propose",
-                                   "terminate"]))
+                                   "terminate", "rule"]))
+    if choice == "rule":
+        return RuleResponsibility(actor=draw(actor(street_secretary())), departments=[code])
     if choice == "review":
         approve = draw(st.booleans())
         return ReviewResults(actor=draw(actor(secretary())), approve=approve, reason="" if approve else "未整改到位")
@@ -188,7 +191,8 @@ def commands_for(state: CaseState) -> st.SearchStrategy[Command]:
             ReachDeadline,
             actor=st.sampled_from([SYSTEM, SYSTEM, SYSTEM, first_secretary()]),
             kind=st.sampled_from(["verify", "report_in", "reroute", "handling", "evaluation", "first_secretary",
-                                  "extension", "ledger", "ledger_review", "review", "termination"]),
+                                  "extension", "ledger", "ledger_review", "review", "termination",
+                                  "ruling"]),
             department=st.one_of(st.none(), department),
         ),
     )
@@ -378,10 +382,13 @@ def check_invariants(run: Run) -> None:
         assert statuses
     if state.resolved_in_grid:
         assert statuses == {}
-    if state.reroute is not None:
+    if state.reroute is not None or state.dispute is not None:
         assert state.stage == "whistled" and set(statuses.values()) == {"declined"}
+        assert state.reroute is None or state.dispute is None
+    if state.dispute is not None:
+        assert state.case.policy.rule_disputes
     if state.stage == "whistled":
-        assert "summoned" in statuses.values() or state.reroute is not None
+        assert "summoned" in statuses.values() or state.reroute is not None or state.dispute is not None
     if state.stage == "handling":
         # Only a department summoned (by whistle or order) after handling began is still to report in.
         assert run.handling_began is not None

@@ -14,6 +14,7 @@ from activities.event_store import Pool
 from schemas.commands import (
     AnswerExtension,
     BlowWhistle,
+    DeclineCase,
     ProposeTermination,
     ReportIn,
     RequestExtension,
@@ -185,3 +186,13 @@ async def test_an_unanswered_termination_counts_as_refused(
     refused = next(event for event in events if isinstance(event, TerminationRefused))
     assert refused.lapsed
     assert (await client.status(complaint_id)).stage == "whistled"
+
+
+async def test_a_dispute_nobody_rules_escalates(client: WhistleClient, time_env: WorkflowEnvironment) -> None:
+    complaint_id = await whistled(client, filing_with(client, rule_disputes=True))
+    declined = DeclineCase(actor=department(LEAD), department=LEAD, reason="不属于本部门")
+    view = await client.execute(complaint_id, declined)
+    assert view.stage == "whistled"
+    await time_env.sleep(timedelta(hours=48, minutes=1))  # the policy's ruling window
+    events = await events_once(client, complaint_id, "ResponsibilityDisputed", "EscalatedToFirstSecretary")
+    assert isinstance(events[-1], EscalatedToFirstSecretary) and events[-1].cause == "ruling"

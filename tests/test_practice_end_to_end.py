@@ -15,6 +15,7 @@ from activities.event_store import Pool, load_case, load_events
 from schemas.commands import (
     AnswerExtension,
     BlowWhistle,
+    DeclineCase,
     ProposeTermination,
     RateDepartment,
     ReportIn,
@@ -22,11 +23,21 @@ from schemas.commands import (
     RequestExtension,
     ReviewResults,
     ReviewTermination,
+    RuleResponsibility,
 )
 from schemas.common import parse_duration
 from schemas.errors import CommandRejected
 from schemas.state import fold
-from tests.domain_fixtures import complete, department, evaluate, first_secretary, park, secretary, verify
+from tests.domain_fixtures import (
+    complete,
+    department,
+    evaluate,
+    first_secretary,
+    park,
+    secretary,
+    street_secretary,
+    verify,
+)
 from tests.helpers import TestClient, new_intake, running_worker, wait_until
 from whistle.client import workflow_id_for
 from whistle.ledger import ledger
@@ -165,3 +176,22 @@ async def test_a_reviewed_termination_closes_the_case_with_its_reason(client: Te
     assert types[-3:] == ["TerminationProposed", "TerminationApproved", "CaseClosed"]
     read_model = await load_case(pool, complaint_id)
     assert read_model is not None and read_model.closure_reason == "not_our_responsibility"
+
+
+async def test_a_dispute_the_street_office_rules(client: TestClient, pool: Pool) -> None:
+    complaint_id = (await client.submit(new_intake())).complaint_id  # the demo policy rules disputes
+    await client.execute(complaint_id, verify())
+    await client.execute(complaint_id, BlowWhistle(actor=secretary(), departments=[LEAD]))
+    await client.execute(complaint_id, DeclineCase(actor=department(LEAD), department=LEAD, reason="不属于本部门"))
+    ruled = RuleResponsibility(actor=street_secretary(), departments=["market_regulation"], note="街道裁定")
+    view = await client.execute(complaint_id, ruled)
+    assert view.departments == {LEAD: "declined", "market_regulation": "summoned"}
+    regulation = department("market_regulation")
+    with pytest.raises(CommandRejected):
+        await client.execute(complaint_id, DeclineCase(actor=regulation, department="market_regulation", reason="否"))
+    report = ReportIn(actor=department("market_regulation"), department="market_regulation", officer="李所长")
+    await client.execute(complaint_id, report)
+    await client.execute(complaint_id, complete("market_regulation"))
+    await client.execute(complaint_id, evaluate("satisfied"))
+    types = await closed_and_stored(client, pool, complaint_id)
+    assert types[3:6] == ["DepartmentDeclined", "ResponsibilityDisputed", "ResponsibilityRuled"]

@@ -118,6 +118,24 @@ def review_results(
 
 
 @app.command(
+    "rule",
+    help="The street secretary rules a case every summoned department declined (职责争议): the departments named "
+    "must report in and may not decline." + NEEDS_WORKER,
+)
+def rule(
+    complaint_id: CaseId,
+    by: Annotated[str, typer.Option("--by", help="The street secretary's id.")],
+    departments: Annotated[str, typer.Option("--departments", help="Department codes, comma-separated.")],
+    lead: Annotated[str | None, typer.Option("--lead", help="The lead department (default: the first).")] = None,
+    note: NoteOption = "",
+    as_json: JsonFlag = False,
+) -> None:
+    codes = [code.strip() for code in departments.split(",") if code.strip()]
+    fields = {"actor": _actor("street_secretary", by), "departments": codes, "lead": lead, "note": note}
+    _send(complaint_id, lambda: commands.RuleResponsibility.model_validate(fields), as_json)
+
+
+@app.command(
     "propose-termination",
     help="The community secretary proposes ending the case without a rating (终止办理): reason "
     "not_our_responsibility, duplicate, unreasonable_demand or resident_unreachable." + NEEDS_WORKER,

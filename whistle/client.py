@@ -36,6 +36,7 @@ from schemas.commands import (
     RequestExtension,
     ReviewResults,
     ReviewTermination,
+    RuleResponsibility,
     VerifyComplaint,
     WithdrawComplaint,
 )
@@ -71,6 +72,7 @@ UPDATE_NAMES: dict[type[Model], str] = {
     ReviewResults: "review_results",
     ProposeTermination: "propose_termination",
     ReviewTermination: "review_termination",
+    RuleResponsibility: "rule_responsibility",
 }
 
 

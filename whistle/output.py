@@ -58,6 +58,8 @@ EVENT_LABELS: dict[str, str] = {
     "TerminationProposed": "申请终止办理",
     "TerminationApproved": "批准终止办理",
     "TerminationRefused": "不予终止",
+    "ResponsibilityDisputed": "职责争议",
+    "ResponsibilityRuled": "街道裁定",
 }
 """The domain events in the words a supervisor reads."""
 
@@ -96,6 +98,7 @@ VALUE_LABELS: dict[str, dict[str, str]] = {
         "first_secretary": "第一书记未答复",
         "extension": "延期申请未答复",
         "review": "审核超时",
+        "ruling": "裁定超时",
     },
     "grade": {"blue": "蓝哨", "yellow": "黄哨", "red": "红哨"},
     "seniority": {"section_head": "科长", "deputy_head": "分管副职", "head": "主要负责人"},
@@ -156,6 +159,8 @@ FIELD_LABELS: dict[str, str] = {
     "proactive": "主动报到",
     "reviewer": "审核人",
     "closure_reason": "终止原因",
+    "declines": "退单次数",
+    "ruling_due": "裁定时限",
 }
 """Labels for the fields of timeline entries."""
 

@@ -24,6 +24,7 @@ from schemas.commands import (
     RequestExtension,
     ReviewResults,
     ReviewTermination,
+    RuleResponsibility,
     VerifyComplaint,
     WithdrawComplaint,
 )
@@ -69,6 +70,9 @@ def check_actor(state: CaseState, command: Command) -> None:
             first, street = context.community.first_secretary.id, context.street.secretary.id
             _require(actor, {("first_secretary", first), ("street_secretary", street)},
                      f"only the first secretary ({first}) or the street secretary ({street}) may do this")
+        case RuleResponsibility():
+            street = context.street.secretary.id
+            _require(actor, {("street_secretary", street)}, f"only the street secretary ({street}) rules a dispute")
         case ReachDeadline():
             if actor.kind != "system":
                 raise CommandRejected("actor", "deadlines are reached by the workflow's own timers only")

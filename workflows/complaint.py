@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
         RequestExtension,
         ReviewResults,
         ReviewTermination,
+        RuleResponsibility,
         VerifyComplaint,
         WithdrawComplaint,
     )
@@ -264,6 +265,15 @@ class ComplaintWorkflow:
 
     @review_results.validator
     def _check_review_results(self, command: ReviewResults) -> None:
+        self._check(command)
+
+    @workflow.update
+    def rule_responsibility(self, command: RuleResponsibility) -> CaseView:
+        """The street office rules a case every department declined: the departments named must handle it."""
+        return self._execute(command)
+
+    @rule_responsibility.validator
+    def _check_rule_responsibility(self, command: RuleResponsibility) -> None:
         self._check(command)
 
     @workflow.update

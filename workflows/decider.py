@@ -28,6 +28,7 @@ from schemas.commands import (
     RequestExtension,
     ReviewResults,
     ReviewTermination,
+    RuleResponsibility,
     VerifyComplaint,
     WithdrawComplaint,
 )
@@ -63,6 +64,8 @@ from schemas.events import (
     ReportInOverdue,
     ResidentEvaluated,
     ResolvedInGrid,
+    ResponsibilityDisputed,
+    ResponsibilityRuled,
     ResultsApproved,
     ResultsRejected,
     ResultsSubmitted,
@@ -104,6 +107,8 @@ def decide(state: CaseState, command: Command, now: datetime) -> list[Event]:
             return _rate(state, command, now)
         case ReviewResults():
             return _review(state, command, now)
+        case RuleResponsibility():
+            return _rule(state, command, now)
         case ProposeTermination():
             return _propose_termination(state, command, now)
         case ReviewTermination():
@@ -214,21 +219,36 @@ def _report_in(state: CaseState, command: ReportIn, now: datetime) -> list[Event
 
 
 def _decline(state: CaseState, command: DeclineCase, now: datetime) -> list[Event]:
-    _part(state, command.department, "summoned")
+    part = _part(state, command.department, "summoned")
+    if part.ruled:
+        raise CommandRejected("department", f"the street office ruled that {command.department} handles this case")
     others_waiting = [code for code in state.with_status("summoned") if code != command.department]
     working = state.with_status("reported_in", "done")
+    policy = state.case.policy
     handling_due = reroute_due = None
+    disputed = False
     if state.stage == "whistled" and not others_waiting:
         if working:
-            handling_due = _due(state, now, state.case.policy.handling)
+            handling_due = _due(state, now, policy.handling)
+        elif policy.rule_disputes:
+            disputed = True
         else:
-            reroute_due = _due(state, now, state.case.policy.report_in)
+            reroute_due = _due(state, now, policy.report_in)
     events: list[Event] = [
         DepartmentDeclined(
             at=now, department=command.department, reason=command.reason,
             handling_due=handling_due, reroute_due=reroute_due,
         )
     ]
+    if disputed:
+        declines = {code: p.declines for code, p in state.departments.items()}
+        declines[command.department] = part.declines + 1
+        events.append(
+            ResponsibilityDisputed(
+                at=now, street_secretary=state.case.context.street.secretary.id, declines=declines,
+                ruling_due=_due(state, now, policy.ruling),
+            )
+        )
     if state.stage == "handling" and not others_waiting and not state.with_status("reported_in"):
         events.append(_handling_done(state, now))
     return events
@@ -321,7 +341,10 @@ def _direct(state: CaseState, command: IssueDirective, now: datetime) -> list[Ev
 
 def _extended(state: CaseState, extend_by: Duration, now: datetime) -> dict[str, datetime]:
     """Every running clock of the current stage, moved ``extend_by`` past its due (or past now, if later)."""
-    clocks = {"verify": state.verify, "reroute": state.reroute, "handling": state.handling, "review": state.review}
+    clocks = {
+        "verify": state.verify, "reroute": state.reroute, "dispute": state.dispute, "handling": state.handling,
+        "review": state.review,
+    }
     for code in state.with_status("summoned"):
         clocks[f"report_in:{code}"] = state.departments[code].report_in
     new_dues = {
@@ -385,6 +408,8 @@ def _deadline(state: CaseState, command: ReachDeadline, now: datetime) -> list[E
             return [_ledgered(state, "long_overdue", now)]
         case "review":
             return [_escalation(state, "review", None, now)]
+        case "ruling":
+            return [_escalation(state, "ruling", None, now)]
         case "termination":
             return [TerminationRefused(at=now, lapsed=True)]
         case "ledger_review":
@@ -521,4 +546,18 @@ def _review_termination(state: CaseState, command: ReviewTermination, now: datet
     return [
         TerminationApproved(at=now, by=by, note=command.note),
         CaseClosed(at=now, outcome="terminated", closure_reason=pending.reason),
+    ]
+
+
+def _rule(state: CaseState, command: RuleResponsibility, now: datetime) -> list[Event]:
+    """职责争议: the street office names the departments that must handle a case every department declined."""
+    if state.dispute is None:
+        raise CommandRejected("departments", "no dispute is waiting for a ruling")
+    _check_known(state, command.departments)
+    lead = command.lead or command.departments[0]
+    return [
+        ResponsibilityRuled(
+            at=now, by=command.actor.id, departments=command.departments, lead=lead, note=command.note,
+            report_in_due=_report_in_due(state, "blue", now),
+        )
     ]

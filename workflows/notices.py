@@ -21,6 +21,8 @@ from schemas.events import (
     ProactivelyReportedIn,
     ReportInOverdue,
     ResolvedInGrid,
+    ResponsibilityDisputed,
+    ResponsibilityRuled,
     ResultsRejected,
     ResultsSubmitted,
     TerminationProposed,
@@ -74,6 +76,14 @@ def notices_for(state: CaseState, event: Event) -> list[Notification]:
             audience, message = [event.department, secretary], f"延期申请未获批准：{title}"
         case CaseLedgered():
             audience, message, due = [event.owner, secretary], f"案件列入挂账台账：{title}", event.review_due
+        case ResponsibilityDisputed():
+            audience, message, due = [event.street_secretary, secretary], f"职责争议，请街道裁定：{title}", (
+                event.ruling_due
+            )
+        case ResponsibilityRuled():
+            audience, message, due = event.departments, f"街道裁定由你部门办理，请按时报到：{title}", (
+                event.report_in_due
+            )
         case ResultsSubmitted():
             audience, message, due = [event.reviewer], f"各部门已办结，请审核：{title}", event.review_due
         case ResultsRejected():
@@ -123,6 +133,7 @@ def warning_for(state: CaseState, deadline: Deadline, now: datetime) -> Notifica
         "ledger_review": [context.community.first_secretary.id],
         "review": [context.community.secretary.id],
         "termination": [context.community.first_secretary.id],
+        "ruling": [context.street.secretary.id],
     }
     return Notification(
         key=f"{state.complaint_id}/warn/{warning_key(deadline)}",
