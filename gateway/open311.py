@@ -22,7 +22,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Query
+from fastapi import APIRouter, Form, Path, Query
 from pydantic import BaseModel, ValidationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -350,7 +350,9 @@ async def _load(gateway: Gateway, where: str, arguments: list[Any]) -> list[Serv
 
 @router.get("/requests/{service_request_id}.json", response_model=list[ServiceRequest], summary="GET Service Request")
 async def request(
-    service_request_id: str, gateway: GatewayDep, jurisdiction_id: str | None = None
+    service_request_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")],
+    gateway: GatewayDep,
+    jurisdiction_id: str | None = None,
 ) -> list[ServiceRequest]:
     """One service request, as a list of one (as the specification has it). A case filed a moment ago and not yet
     in the read model is asked of its workflow directly."""
@@ -372,6 +374,6 @@ async def _live_state(gateway: Gateway, complaint_id: str) -> CaseState | None:
     try:
         return await handle.query(ComplaintWorkflow.state)
     except RPCError as error:
-        if error.status == RPCStatusCode.NOT_FOUND:
+        if error.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
             return None
         raise

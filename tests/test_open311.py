@@ -153,6 +153,7 @@ async def test_errors_in_the_specification_format(served: Served, http: httpx.As
     assert_error(await http.post("/requests.json", data=nowhere), 400)  # no community found, no default
     assert_error(await http.post("/requests.json", data={**base, "api_key": api_key, "lat": "north"}), 400)
     assert_error(await http.get(f"/requests/{uuid.uuid4().hex}.json"), 404)
+    assert_error(await http.get(f"/requests/{'x' * 2000}.json"), 400)  # not an id at all
     assert_error(await http.get("/requests.json", params={"status": "pending"}), 400)
     assert_error(await http.get("/requests.json", params={"start_date": "yesterday"}), 400)
 
