@@ -17,7 +17,7 @@ Rating = Literal["satisfied", "basically_satisfied", "unsatisfied"]
 DirectiveKind = Literal["order", "extend", "park"]
 DeadlineKind = Literal[
     "verify", "report_in", "reroute", "handling", "evaluation", "first_secretary", "extension", "ledger",
-    "ledger_review", "review", "termination", "ruling",
+    "ledger_review", "review", "termination", "ruling", "pause",
 ]
 TerminationReason = Literal["not_our_responsibility", "duplicate", "unreasonable_demand", "resident_unreachable"]
 """Why a case may end without a rating (终止办理): not the community's responsibility, a duplicate, an
@@ -207,6 +207,22 @@ class RuleResponsibility(Model):
         return self
 
 
+class AskResident(Model):
+    """The case waits on the resident (more information, access to their home): its clocks stop until they answer."""
+
+    type: Literal["ask_resident"] = "ask_resident"
+    actor: Actor
+    reason: ShortText
+
+
+class ResidentAnswer(Model):
+    """The resident (or a hotline operator for them) answered: the clocks run again."""
+
+    type: Literal["resident_answer"] = "resident_answer"
+    actor: Actor
+    note: Note = ""
+
+
 class ReviewResults(Model):
     """The community secretary reviews the departments' results before the resident is asked (审核)."""
 
@@ -250,6 +266,8 @@ PersonCommand = (
     | RateDepartment
     | ReviewResults
     | RuleResponsibility
+    | AskResident
+    | ResidentAnswer
     | ProposeTermination
     | ReviewTermination
     | DeclineCase

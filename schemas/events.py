@@ -298,6 +298,27 @@ class ResponsibilityRuled(EventBase):
     report_in_due: AwareDatetime
 
 
+class ClocksPaused(EventBase):
+    """The case waits on the resident: its stage clocks stop; they run again by ``resume_due`` at the latest
+    (what is left of the case's pause allowance)."""
+
+    type: Literal["ClocksPaused"] = "ClocksPaused"
+    by: str
+    reason: str
+    resume_due: AwareDatetime
+
+
+class ClocksResumed(EventBase):
+    """The resident answered (or the allowance ran out: ``lapsed``); each stopped clock is moved by the time it
+    stood still, and ``new_dues`` holds the moved due times (keys as in ``DirectiveIssued``, ``escalation``
+    for the escalation's answer clock)."""
+
+    type: Literal["ClocksResumed"] = "ClocksResumed"
+    paused_seconds: float
+    new_dues: dict[str, AwareDatetime] = {}
+    lapsed: bool = False
+
+
 class ResultsSubmitted(EventBase):
     """Every part is done where the policy asks for review (审核): the community secretary reviews by ``review_due``."""
 
@@ -387,7 +408,9 @@ Event = Annotated[
     | TerminationApproved
     | TerminationRefused
     | ResponsibilityDisputed
-    | ResponsibilityRuled,
+    | ResponsibilityRuled
+    | ClocksPaused
+    | ClocksResumed,
     Field(discriminator="type"),
 ]
 
@@ -399,7 +422,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "ProactivelyReportedIn", "WhistleGradeRaised", "ExtensionRequested", "ExtensionApproved", "ExtensionRefused",
     "CaseLedgered", "LedgerReviewReminded", "DepartmentRated", "ResultsSubmitted", "ResultsApproved",
     "ResultsRejected", "TerminationProposed", "TerminationApproved", "TerminationRefused", "ResponsibilityDisputed",
-    "ResponsibilityRuled",
+    "ResponsibilityRuled", "ClocksPaused", "ClocksResumed",
 )
 
 

@@ -56,6 +56,7 @@ class PolicyOverrides(Model):
     review: Duration | None = None
     termination_review: Duration | None = None
     rule_disputes: bool | None = None
+    max_pause: Duration | None = None
     ruling: Duration | None = None
 
 
@@ -73,7 +74,8 @@ class CasePolicy(Model):
     per category), the community secretary reviews the results within ``review`` before the resident rates
     them. A proposed termination (终止办理) is reviewed within ``termination_review``. With
     ``rule_disputes``, a case every summoned department declined goes to the street office, which rules
-    within ``ruling`` (职责争议) instead of the community re-routing it.
+    within ``ruling`` (职责争议) instead of the community re-routing it. A case waiting on the resident has
+    its clocks stopped, for at most ``max_pause`` in all.
     """
 
     verify: Duration
@@ -95,6 +97,7 @@ class CasePolicy(Model):
     review: Duration = Field(default_factory=lambda: parse_duration("24h"))
     termination_review: Duration = Field(default_factory=lambda: parse_duration("48h"))
     rule_disputes: bool = False
+    max_pause: Duration = Field(default_factory=lambda: parse_duration("7d"))
     ruling: Duration = Field(default_factory=lambda: parse_duration("48h"))
 
     def grade(self, grade: Grade) -> WhistleGrade:

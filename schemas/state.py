@@ -20,6 +20,8 @@ from schemas.events import (
     CaseParked,
     CaseReopened,
     CaseWithdrawn,
+    ClocksPaused,
+    ClocksResumed,
     ComplaintFiled,
     DepartmentDeclined,
     DepartmentRated,
@@ -117,6 +119,14 @@ class PendingTermination(Model):
     review: Clock
 
 
+class Pause(Model):
+    """The case waits on the resident since ``since``; ``resume.due`` is when the allowance runs out."""
+
+    since: AwareDatetime
+    reason: str
+    resume: Clock
+
+
 class LedgerEntry(Model):
     """The case's place on the long-running ledger (挂账): why, since when, whose, and the next review."""
 
@@ -155,7 +165,13 @@ POLICY_WINDOW: dict[DeadlineKind, str] = {
     "review": "review",
     "termination": "termination_review",
     "ruling": "ruling",
+    "pause": "max_pause",
 }
+
+PAUSED_KINDS: frozenset[DeadlineKind] = frozenset(
+    {"verify", "report_in", "reroute", "ruling", "handling", "review", "evaluation", "first_secretary", "ledger"}
+)
+"""The clocks that stand still while the case waits on the resident; officials' own answers keep running."""
 """Which policy window sets each kind of clock."""
 
 
@@ -173,6 +189,8 @@ class CaseState(Model):
     verify: Clock | None = None
     reroute: Clock | None = None
     dispute: Clock | None = None
+    pause: Pause | None = None
+    paused_seconds: float = 0
     handling: Clock | None = None
     evaluation: Clock | None = None
     escalation: Escalation | None = None
@@ -233,6 +251,9 @@ class CaseState(Model):
             found.append(Deadline(kind="extension", clock=self.extension.answer))
         if self.handling and self.ledger is None:
             found.append(Deadline(kind="ledger", clock=self.ledger_threshold(self.handling)))
+        if self.pause:
+            found = [d for d in found if d.kind not in PAUSED_KINDS]
+            found.append(Deadline(kind="pause", clock=self.pause.resume))
         return found
 
     def ledger_threshold(self, handling: Clock) -> Clock:
@@ -253,7 +274,8 @@ class CaseState(Model):
     def next_deadline(self) -> datetime | None:
         """The earliest due time a supervisor should watch, including the street secretary's window."""
         dues = [deadline.clock.due for deadline in self.open_deadlines()]
-        if self.escalation and self.escalation.level == 2 and not self.parked and self.stage != "closed":
+        waiting_above = self.escalation and self.escalation.level == 2 and self.stage != "closed"
+        if self.escalation and waiting_above and not (self.parked or self.pause):
             dues.append(self.escalation.respond.due)
         return min(dues, default=None)
 
@@ -433,6 +455,11 @@ def _changes(state: CaseState, event: Event) -> dict[str, object]:
                 "dispute": None,
                 "reroute": None,
             }
+        case ClocksPaused():
+            resume = Clock(start=event.at, due=event.resume_due)
+            return {"pause": Pause(since=event.at, reason=event.reason, resume=resume)}
+        case ClocksResumed():
+            return _resume(state, event)
         case ResultsSubmitted():
             return {"review": Clock(start=event.at, due=event.review_due), "handling": None, "extension": None}
         case ResultsApproved():
@@ -472,8 +499,37 @@ def _changes(state: CaseState, event: Event) -> dict[str, object]:
                 "extension": None,
                 "review": None,
                 "termination": None,
+                "pause": None,
                 "closure_reason": event.closure_reason,
             }
+
+
+def _moved(clock: Clock, due: datetime) -> Clock:
+    """``clock`` moved so it is due at ``due``: its start moves by as much, so its window keeps its length."""
+    return clock.model_copy(update={"start": clock.start + (due - clock.due), "due": due})
+
+
+def _resume(state: CaseState, event: ClocksResumed) -> dict[str, object]:
+    """The clocks run again, each moved by the time it stood still."""
+    changes: dict[str, object] = {"pause": None, "paused_seconds": state.paused_seconds + event.paused_seconds}
+    departments = dict(state.departments)
+    for key, due in event.new_dues.items():
+        if key.startswith("report_in:"):
+            code = key.removeprefix("report_in:")
+            part = departments[code]
+            assert part.report_in is not None
+            departments[code] = part.model_copy(update={"report_in": _moved(part.report_in, due)})
+        elif key == "escalation":
+            assert state.escalation is not None
+            changes["escalation"] = state.escalation.model_copy(
+                update={"respond": _moved(state.escalation.respond, due)}
+            )
+        else:
+            clock = getattr(state, key)
+            assert isinstance(clock, Clock)
+            changes[key] = _moved(clock, due)
+    changes["departments"] = departments
+    return changes
 
 
 def _proactive(state: CaseState, event: ProactivelyReportedIn) -> dict[str, object]:

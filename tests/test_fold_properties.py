@@ -16,6 +16,7 @@ from schemas.actors import SYSTEM, Actor
 from schemas.commands import (
     SENIORITY_RANK,
     AnswerExtension,
+    AskResident,
     BlowWhistle,
     Command,
     CompletePart,
@@ -29,6 +30,7 @@ from schemas.commands import (
     ReportIn,
     ReportInProactively,
     RequestExtension,
+    ResidentAnswer,
     ReviewResults,
     ReviewTermination,
     RuleResponsibility,
@@ -39,7 +41,7 @@ from schemas.common import parse_duration
 from schemas.errors import CommandRejected
 from schemas.events import Event
 from schemas.intake import ComplaintInput
-from schemas.state import CaseState, fold
+from schemas.state import PAUSED_KINDS, CaseState, fold
 from tests.domain_fixtures import (
     FIRST_SECRETARY,
     GRID_WORKER,
@@ -129,7 +131,11 @@ def practice(draw: st.DrawFn, department: st.SearchStrategy[str]) -> Command:
     """Issue 6's commands: proactive report-in, extensions asked and answered, the community's rating."""
     code = draw(department)
     choice = draw(st.sampled_from(["proactive", "first_secretary", "ask", "answer", "rate", "review", "propose",
-                                   "terminate", "rule"]))
+                                   "terminate", "rule", "ask", "answer_resident"]))
+    if choice == "ask":
+        return AskResident(actor=draw(actor(grid_worker())), reason="需入户查看")
+    if choice == "answer_resident":
+        return ResidentAnswer(actor=draw(actor(resident())))
     if choice == "rule":
         return RuleResponsibility(actor=draw(actor(street_secretary())), departments=[code])
     if choice == "review":
@@ -192,7 +198,7 @@ def commands_for(state: CaseState) -> st.SearchStrategy[Command]:
             actor=st.sampled_from([SYSTEM, SYSTEM, SYSTEM, first_secretary()]),
             kind=st.sampled_from(["verify", "report_in", "reroute", "handling", "evaluation", "first_secretary",
                                   "extension", "ledger", "ledger_review", "review", "termination",
-                                  "ruling"]),
+                                  "ruling", "pause"]),
             department=st.one_of(st.none(), department),
         ),
     )
@@ -387,6 +393,15 @@ def check_invariants(run: Run) -> None:
         assert state.reroute is None or state.dispute is None
     if state.dispute is not None:
         assert state.case.policy.rule_disputes
+
+    # Paused clocks: only while the case is open and before the rating; the total stays within the allowance,
+    # and none of the stage clocks is watched meanwhile.
+    allowance = state.case.policy.max_pause.fixed()
+    if allowance is not None:
+        assert state.paused_seconds <= allowance.total_seconds() + 1e-6
+    if state.pause is not None:
+        assert state.stage in ("discovered", "whistled", "handling", "evaluating")
+        assert not PAUSED_KINDS & {d.kind for d in state.open_deadlines()}
     if state.stage == "whistled":
         assert "summoned" in statuses.values() or state.reroute is not None or state.dispute is not None
     if state.stage == "handling":

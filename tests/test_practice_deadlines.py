@@ -13,6 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.event_store import Pool
 from schemas.commands import (
     AnswerExtension,
+    AskResident,
     BlowWhistle,
     DeclineCase,
     ProposeTermination,
@@ -23,6 +24,7 @@ from schemas.commands import (
 from schemas.common import parse_duration
 from schemas.events import (
     CaseLedgered,
+    ClocksResumed,
     EscalatedToFirstSecretary,
     Event,
     ExtensionRefused,
@@ -196,3 +198,20 @@ async def test_a_dispute_nobody_rules_escalates(client: WhistleClient, time_env:
     await time_env.sleep(timedelta(hours=48, minutes=1))  # the policy's ruling window
     events = await events_once(client, complaint_id, "ResponsibilityDisputed", "EscalatedToFirstSecretary")
     assert isinstance(events[-1], EscalatedToFirstSecretary) and events[-1].cause == "ruling"
+
+
+async def test_waiting_on_the_resident_stops_the_report_in_clock_until_the_allowance_runs_out(
+    client: WhistleClient, time_env: WorkflowEnvironment
+) -> None:
+    complaint_id = await whistled(client)
+    await client.execute(complaint_id, AskResident(actor=grid_worker(), reason="需入户查看"))
+    await time_env.sleep(timedelta(days=3))  # far past the 24 h report-in window: nothing fires while paused
+    view = await client.status(complaint_id)
+    assert view.escalation_level == 0
+    await time_env.sleep(timedelta(days=4, minutes=1))  # the 7 d allowance runs out: clocks resume by themselves
+    events = await events_once(client, complaint_id, "ClocksResumed")
+    resumed = next(event for event in events if isinstance(event, ClocksResumed))
+    assert resumed.lapsed and abs(resumed.paused_seconds - 7 * 86400) < 1
+    assert (await client.status(complaint_id)).escalation_level == 0  # 24 h to report in, counted again
+    await time_env.sleep(timedelta(hours=24, minutes=1))
+    await events_once(client, complaint_id, "EscalatedToFirstSecretary")

@@ -5,6 +5,7 @@ case on the ledger with its review reminder and the public list (7), and reporti
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -14,6 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.event_store import Pool, load_case, load_events
 from schemas.commands import (
     AnswerExtension,
+    AskResident,
     BlowWhistle,
     DeclineCase,
     ProposeTermination,
@@ -21,6 +23,7 @@ from schemas.commands import (
     ReportIn,
     ReportInProactively,
     RequestExtension,
+    ResidentAnswer,
     ReviewResults,
     ReviewTermination,
     RuleResponsibility,
@@ -34,6 +37,7 @@ from tests.domain_fixtures import (
     evaluate,
     first_secretary,
     park,
+    resident,
     secretary,
     street_secretary,
     verify,
@@ -195,3 +199,23 @@ async def test_a_dispute_the_street_office_rules(client: TestClient, pool: Pool)
     await client.execute(complaint_id, evaluate("satisfied"))
     types = await closed_and_stored(client, pool, complaint_id)
     assert types[3:6] == ["DepartmentDeclined", "ResponsibilityDisputed", "ResponsibilityRuled"]
+
+
+async def test_the_clocks_stop_while_the_resident_is_asked_and_run_again_when_they_answer(
+    client: TestClient, pool: Pool
+) -> None:
+    complaint_id = (await client.submit(new_intake())).complaint_id
+    await client.execute(complaint_id, verify())
+    blown = await client.execute(complaint_id, BlowWhistle(actor=secretary(), departments=[LEAD]))  # 6 s to report in
+    await client.execute(complaint_id, AskResident(actor=secretary(), reason="请居民提供照片"))
+    await asyncio.sleep(8)  # past the report-in window: paused, so no escalation
+    assert (await client.status(complaint_id)).escalation_level == 0
+    resumed = await client.execute(complaint_id, ResidentAnswer(actor=resident(), note="照片已上传"))
+    assert blown.next_deadline is not None and resumed.next_deadline is not None
+    assert (resumed.next_deadline - blown.next_deadline).total_seconds() >= 7  # moved by the time it stood still
+    await client.execute(complaint_id, ReportIn(actor=department(LEAD), department=LEAD, officer="王科长"))
+    await client.execute(complaint_id, complete(LEAD))
+    await client.execute(complaint_id, evaluate("satisfied"))
+    types = await closed_and_stored(client, pool, complaint_id)
+    assert [t for t in types if t.startswith("Clocks")] == ["ClocksPaused", "ClocksResumed"]
+    assert "ReportInOverdue" not in types

@@ -13,7 +13,21 @@ from activities.event_store import create_pool
 from schemas import commands
 from schemas.org import OrgDirectory, load_directory
 from whistle import output
-from whistle.cli import NEEDS_WORKER, CaseId, Department, JsonFlag, NoteOption, _actor, _reported, _send, _settings, app
+from whistle.cli import (
+    NEEDS_WORKER,
+    CaseId,
+    Department,
+    JsonFlag,
+    NoteOption,
+    OperatorOption,
+    ResidentOption,
+    _actor,
+    _reported,
+    _resident_or_operator,
+    _send,
+    _settings,
+    app,
+)
 from whistle.ledger import LedgerEntryRow, ledger
 from whistle.runtime import InvalidInput, open_session
 from whistle.settings import Settings
@@ -133,6 +147,40 @@ def rule(
     codes = [code.strip() for code in departments.split(",") if code.strip()]
     fields = {"actor": _actor("street_secretary", by), "departments": codes, "lead": lead, "note": note}
     _send(complaint_id, lambda: commands.RuleResponsibility.model_validate(fields), as_json)
+
+
+@app.command(
+    "ask-resident",
+    help="The case waits on the resident (more information, access to their home): its clocks stop until they "
+    "answer, for at most the policy's max_pause in all. --as KIND:ID names who asks: grid_worker, "
+    "community_secretary or department." + NEEDS_WORKER,
+)
+def ask_resident(
+    complaint_id: CaseId,
+    as_: Annotated[str, typer.Option("--as", help="KIND:ID, e.g. grid_worker:gw-hongqi-1 or department:water_supply.")],
+    reason: Annotated[str, typer.Option("--reason", help="What the resident is asked for.")],
+    as_json: JsonFlag = False,
+) -> None:
+    def build() -> commands.AskResident:
+        kind, _, actor_id = as_.partition(":")
+        return commands.AskResident.model_validate({"actor": _actor(kind, actor_id), "reason": reason})
+
+    _send(complaint_id, build, as_json)
+
+
+@app.command("resident-answer", help="The resident answered: the clocks run again." + NEEDS_WORKER)
+def resident_answer(
+    complaint_id: CaseId,
+    resident: ResidentOption = None,
+    operator: OperatorOption = None,
+    note: NoteOption = "",
+    as_json: JsonFlag = False,
+) -> None:
+    def build() -> commands.ResidentAnswer:
+        actor = _resident_or_operator(resident, operator)
+        return commands.ResidentAnswer.model_validate({"actor": actor, "note": note})
+
+    _send(complaint_id, build, as_json)
 
 
 @app.command(

@@ -22,6 +22,7 @@ from activities.calendar import calendar_for_filing
 from activities.event_store import AppendEventsInput, Pool, create_pool
 from schemas.commands import (
     AnswerExtension,
+    AskResident,
     BlowWhistle,
     CompletePart,
     DeclineCase,
@@ -34,6 +35,7 @@ from schemas.commands import (
     ReportIn,
     ReportInProactively,
     RequestExtension,
+    ResidentAnswer,
     ReviewResults,
     ReviewTermination,
     RuleResponsibility,
@@ -73,6 +75,8 @@ UPDATE_NAMES: dict[type[Model], str] = {
     ProposeTermination: "propose_termination",
     ReviewTermination: "review_termination",
     RuleResponsibility: "rule_responsibility",
+    AskResident: "ask_resident",
+    ResidentAnswer: "resident_answer",
 }
 
 

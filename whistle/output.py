@@ -60,6 +60,8 @@ EVENT_LABELS: dict[str, str] = {
     "TerminationRefused": "不予终止",
     "ResponsibilityDisputed": "职责争议",
     "ResponsibilityRuled": "街道裁定",
+    "ClocksPaused": "等待居民，时限暂停",
+    "ClocksResumed": "时限恢复",
 }
 """The domain events in the words a supervisor reads."""
 
@@ -161,6 +163,8 @@ FIELD_LABELS: dict[str, str] = {
     "closure_reason": "终止原因",
     "declines": "退单次数",
     "ruling_due": "裁定时限",
+    "resume_due": "最迟恢复",
+    "paused_seconds": "暂停秒数",
 }
 """Labels for the fields of timeline entries."""
 

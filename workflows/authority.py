@@ -9,6 +9,7 @@ from __future__ import annotations
 from schemas.actors import Actor
 from schemas.commands import (
     AnswerExtension,
+    AskResident,
     BlowWhistle,
     Command,
     CompletePart,
@@ -22,6 +23,7 @@ from schemas.commands import (
     ReportIn,
     ReportInProactively,
     RequestExtension,
+    ResidentAnswer,
     ReviewResults,
     ReviewTermination,
     RuleResponsibility,
@@ -58,7 +60,12 @@ def check_actor(state: CaseState, command: Command) -> None:
         case ReportIn() | DeclineCase() | RecordProgress() | CompletePart() | RequestExtension():
             _require(actor, {("department", command.department)},
                      f"only {command.department} itself acts for {command.department}")
-        case EvaluateOutcome() | WithdrawComplaint():
+        case AskResident():
+            allowed = {("grid_worker", worker.id) for worker in context.grid.grid_workers}
+            allowed.add(("community_secretary", context.community.secretary.id))
+            allowed |= {("department", code) for code in state.with_status("summoned", "reported_in")}
+            _require(actor, allowed, "only the case's grid workers, secretary or departments ask the resident")
+        case EvaluateOutcome() | WithdrawComplaint() | ResidentAnswer():
             resident = state.case.intake.reporter.resident_id
             if actor.kind == "operator":
                 return

@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.notify import NotifyInput
     from schemas.commands import (
         AnswerExtension,
+        AskResident,
         BlowWhistle,
         Command,
         CompletePart,
@@ -35,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         ReportIn,
         ReportInProactively,
         RequestExtension,
+        ResidentAnswer,
         ReviewResults,
         ReviewTermination,
         RuleResponsibility,
@@ -274,6 +276,24 @@ class ComplaintWorkflow:
 
     @rule_responsibility.validator
     def _check_rule_responsibility(self, command: RuleResponsibility) -> None:
+        self._check(command)
+
+    @workflow.update
+    def ask_resident(self, command: AskResident) -> CaseView:
+        """The case waits on the resident: its clocks stop (within the policy's total pause)."""
+        return self._execute(command)
+
+    @ask_resident.validator
+    def _check_ask_resident(self, command: AskResident) -> None:
+        self._check(command)
+
+    @workflow.update
+    def resident_answer(self, command: ResidentAnswer) -> CaseView:
+        """The resident answered: the clocks run again, moved by the time they stood still."""
+        return self._execute(command)
+
+    @resident_answer.validator
+    def _check_resident_answer(self, command: ResidentAnswer) -> None:
         self._check(command)
 
     @workflow.update

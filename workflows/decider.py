@@ -7,11 +7,12 @@ deadline they set already computed from the case's own policy and calendar.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from schemas.commands import (
     SENIORITY_RANK,
     AnswerExtension,
+    AskResident,
     BlowWhistle,
     Command,
     CompletePart,
@@ -26,6 +27,7 @@ from schemas.commands import (
     ReportIn,
     ReportInProactively,
     RequestExtension,
+    ResidentAnswer,
     ReviewResults,
     ReviewTermination,
     RuleResponsibility,
@@ -40,6 +42,8 @@ from schemas.events import (
     CaseParked,
     CaseReopened,
     CaseWithdrawn,
+    ClocksPaused,
+    ClocksResumed,
     ComplaintFiled,
     DepartmentDeclined,
     DepartmentRated,
@@ -76,7 +80,7 @@ from schemas.events import (
     WhistleGradeRaised,
 )
 from schemas.intake import ComplaintInput
-from schemas.state import CaseState, DepartmentPart, Stage
+from schemas.state import CaseState, Clock, DepartmentPart, Stage
 from workflows.authority import check_actor, extension_approver
 
 
@@ -109,6 +113,12 @@ def decide(state: CaseState, command: Command, now: datetime) -> list[Event]:
             return _review(state, command, now)
         case RuleResponsibility():
             return _rule(state, command, now)
+        case AskResident():
+            return _ask_resident(state, command, now)
+        case ResidentAnswer():
+            if state.pause is None:
+                raise CommandRejected("note", "the case is not waiting on the resident")
+            return [_resumed(state, now)]
         case ProposeTermination():
             return _propose_termination(state, command, now)
         case ReviewTermination():
@@ -410,6 +420,8 @@ def _deadline(state: CaseState, command: ReachDeadline, now: datetime) -> list[E
             return [_escalation(state, "review", None, now)]
         case "ruling":
             return [_escalation(state, "ruling", None, now)]
+        case "pause":
+            return [_resumed(state, now, lapsed=True)]
         case "termination":
             return [TerminationRefused(at=now, lapsed=True)]
         case "ledger_review":
@@ -561,3 +573,43 @@ def _rule(state: CaseState, command: RuleResponsibility, now: datetime) -> list[
             report_in_due=_report_in_due(state, "blue", now),
         )
     ]
+
+
+# Paused clocks: the case waits on the resident.
+
+
+def pause_allowance(state: CaseState, now: datetime) -> timedelta:
+    """What is left of the case's total pause (``max_pause``)."""
+    limit = state.case.policy.max_pause
+    whole = limit.fixed() or (state.case.calendar.add(now, limit) - now)
+    return whole - timedelta(seconds=state.paused_seconds)
+
+
+def _ask_resident(state: CaseState, command: AskResident, now: datetime) -> list[Event]:
+    _require_stage(state, "discovered", "whistled", "handling")
+    if state.pause is not None:
+        raise CommandRejected("reason", "the case already waits on the resident")
+    left = pause_allowance(state, now)
+    if left <= timedelta(0):
+        raise CommandRejected("reason", f"the case has used its whole pause ({state.case.policy.max_pause})")
+    return [ClocksPaused(at=now, by=command.actor.id, reason=command.reason, resume_due=now + left)]
+
+
+def _resumed(state: CaseState, now: datetime, *, lapsed: bool = False) -> ClocksResumed:
+    """Every clock that stood still, moved by how long it stood still (a clock started mid-pause, by less)."""
+    assert state.pause is not None
+    since = state.pause.since
+    clocks: dict[str, Clock | None] = {
+        "verify": state.verify, "reroute": state.reroute, "dispute": state.dispute, "handling": state.handling,
+        "review": state.review, "evaluation": state.evaluation,
+        "escalation": state.escalation.respond if state.escalation else None,
+    }
+    for code, part in state.departments.items():
+        if part.status == "summoned":
+            clocks[f"report_in:{code}"] = part.report_in
+    new_dues = {
+        key: clock.due + (now - max(since, clock.start))
+        for key, clock in clocks.items()
+        if clock is not None and now > max(since, clock.start)
+    }
+    return ClocksResumed(at=now, paused_seconds=(now - since).total_seconds(), new_dues=new_dues, lapsed=lapsed)

@@ -8,6 +8,8 @@ from schemas.events import (
     CaseClosed,
     CaseLedgered,
     CaseReopened,
+    ClocksPaused,
+    ClocksResumed,
     DirectiveIssued,
     EscalatedToFirstSecretary,
     EscalatedToStreetSecretary,
@@ -84,6 +86,13 @@ def notices_for(state: CaseState, event: Event) -> list[Notification]:
             audience, message, due = event.departments, f"街道裁定由你部门办理，请按时报到：{title}", (
                 event.report_in_due
             )
+        case ClocksPaused():
+            audience, message, due = [REPORTER, secretary], f"需要您补充信息或配合入户，办理时限暂停：{title}", (
+                event.resume_due
+            )
+        case ClocksResumed():
+            working = state.with_status("summoned", "reported_in")
+            audience, message = [*working, secretary], f"居民已答复，时限恢复：{title}"
         case ResultsSubmitted():
             audience, message, due = [event.reviewer], f"各部门已办结，请审核：{title}", event.review_due
         case ResultsRejected():
@@ -134,6 +143,7 @@ def warning_for(state: CaseState, deadline: Deadline, now: datetime) -> Notifica
         "review": [context.community.secretary.id],
         "termination": [context.community.first_secretary.id],
         "ruling": [context.street.secretary.id],
+        "pause": [REPORTER, context.community.secretary.id],
     }
     return Notification(
         key=f"{state.complaint_id}/warn/{warning_key(deadline)}",
