@@ -40,9 +40,7 @@ def build_worker(
         client,
         task_queue=task_queue,
         workflows=list(WORKFLOWS),
-        activities=[
-            store.append_events, store.record_events, notifier.notify, ReportActivities(pool).store_report_snapshot
-        ],
+        activities=[store.append_events, notifier.notify, ReportActivities(pool).store_report_snapshot],
         **WORKER_TUNING,
     )
 

@@ -183,12 +183,6 @@ class EventStore:
         while len(self._folded) > FOLDED_CASES_KEPT:
             self._folded.popitem(last=False)
 
-    @activity.defn(name="record_events")
-    async def record_events(self, input: AppendEventsInput) -> AppendEventsInput:
-        """``append_events`` as the workflow runs it (a local activity): the batch comes back as the result,
-        so the case's Temporal history holds every event it stored, in order, for readers of the history."""
-        await self.append_events(input)
-        return input
 
 
 async def upsert_case(connection: Connection, state: CaseState, last_seq: int) -> None:

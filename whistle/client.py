@@ -7,10 +7,9 @@ the domain's ``CommandRejected`` so callers see the field and the reason.
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
@@ -95,31 +94,6 @@ class SubmitResult(Model):
     workflow_id: str
     run_id: str
     duplicate: bool
-
-
-T = TypeVar("T")
-
-
-async def local_activity_results(client: Client, workflow_id: str, activity_type: str, result_type: type[T]) -> list[T]:
-    """What the workflow's completed local activities of ``activity_type`` returned, in history order.
-
-    The case stores events and sends notifications through local activities that return their batch, so
-    the history's markers are where a reader finds them (decoded with the client's converter and codec).
-    """
-    converter = client.data_converter
-    results: list[T] = []
-    async for event in client.get_workflow_handle(workflow_id).fetch_history_events():
-        if event.event_type != EventType.EVENT_TYPE_MARKER_RECORDED:
-            continue
-        marker = event.marker_recorded_event_attributes
-        if marker.HasField("failure") or "result" not in marker.details or "data" not in marker.details:
-            continue
-        [data] = marker.details["data"].payloads
-        if json.loads(data.data).get("activity_type") != activity_type:
-            continue
-        [result] = await converter.decode(marker.details["result"].payloads, [result_type])
-        results.append(result)
-    return results
 
 
 def workflow_id_for(complaint_id: str) -> str:
@@ -269,16 +243,24 @@ class WhistleClient:
             raise
 
     async def events(self, complaint_id: str) -> list[RecordedEvent]:
-        """The case's domain events, read from its Temporal history (the batches its appends stored)."""
+        """The case's domain events, read from its Temporal history (the inputs of its appends)."""
+        handle = self.temporal.get_workflow_handle(workflow_id_for(complaint_id))
+        converter = self.temporal.data_converter
+        recorded: list[RecordedEvent] = []
         try:
-            batches = await local_activity_results(
-                self.temporal, workflow_id_for(complaint_id), "record_events", AppendEventsInput
-            )
+            async for history_event in handle.fetch_history_events():
+                if history_event.event_type != EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+                    continue
+                attributes = history_event.activity_task_scheduled_event_attributes
+                if attributes.activity_type.name != "append_events":
+                    continue
+                [batch] = await converter.decode(attributes.input.payloads, [AppendEventsInput])
+                recorded.extend(batch.events)
         except RPCError as error:
             if error.status == RPCStatusCode.NOT_FOUND:
                 raise CaseNotFound(complaint_id) from None
             raise
-        return [recorded for batch in batches for recorded in batch.events]
+        return recorded
 
     async def history(self, complaint_id: str) -> list[dict[str, Any]]:
         """The case's timeline in domain words: ``[{seq, at, type, ...}]``."""

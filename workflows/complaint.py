@@ -56,11 +56,6 @@ with workflow.unsafe.imports_passed_through():
 APPEND_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
 """No attempt limit: a database outage delays the read models, it never loses an event."""
 
-LOCAL_RETRY_THRESHOLD = timedelta(milliseconds=1)
-"""Appends and notifications are local activities (a marker in the workflow task that ran them, instead of
-six history events and a second workflow task). A failed attempt waits for its retry on a durable timer, so
-the workflow task ends at once and commands keep being answered while the database or the webhook is down."""
-
 NOTIFY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=5), maximum_attempts=20
 )
@@ -401,15 +396,17 @@ class ComplaintWorkflow:
             if not self._outbox:
                 return
             batch = list(self._outbox)
-            await workflow.execute_local_activity(
-                "record_events",
+            # An ordinary activity, not a local one: its input is in the history before it runs, so the store
+            # never holds an event of a workflow task that was lost (a local append would run before its task
+            # is recorded, and a worker killed in between leaves the store a version of a seq the history lacks).
+            await workflow.execute_activity(
+                "append_events",
                 AppendEventsInput(
                     complaint_id=self._state.complaint_id, workflow_id=info.workflow_id, run_id=info.run_id,
                     events=batch,
                 ),
-                start_to_close_timeout=timedelta(seconds=10),
+                start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=APPEND_RETRY,
-                local_retry_threshold=LOCAL_RETRY_THRESHOLD,
             )
             del self._outbox[: len(batch)]
 
@@ -421,12 +418,11 @@ class ComplaintWorkflow:
                 return
             batch = list(self._notices)
             try:
-                await workflow.execute_local_activity(
+                await workflow.execute_activity(
                     "notify",
                     NotifyInput(notifications=batch),
                     start_to_close_timeout=timedelta(seconds=30),
                     retry_policy=NOTIFY_RETRY,
-                    local_retry_threshold=LOCAL_RETRY_THRESHOLD,
                 )
             except ActivityError:
                 workflow.logger.error("notifications dropped after retries", extra={"keys": [n.key for n in batch]})
