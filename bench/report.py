@@ -31,6 +31,9 @@ def _figures(f: dict[str, Any]) -> list[tuple[str, str]]:
         ("lifecycle throughput (cases/s)",
          f"{life['whistle_per_s']:.2f} vs baseline {life['baseline_per_s']:.2f} "
          f"(ratio {life['whistle_per_s'] / life['baseline_per_s']:.2f})"),
+        ("… per round: throughput ratio; report-in p99 ratio",
+         "; ".join(f"round {n}: {r['whistle_per_s'] / r['baseline_per_s']:.2f} and "
+                   f"{r['whistle_p99_ms'] / r['baseline_p99_ms']:.2f}×" for n, r in enumerate(life["rounds"], 1))),
         ("report-in latency p50 / p99 (ms)",
          f"{life['whistle_p50_ms']:.0f} / {life['whistle_p99_ms']:.0f} vs baseline "
          f"{life['baseline_p50_ms']:.0f} / {life['baseline_p99_ms']:.0f}"),
@@ -43,7 +46,8 @@ def _figures(f: dict[str, Any]) -> list[tuple[str, str]]:
          f"{rest['filing']:.1f} s ({rest['cases'] / rest['filing']:.0f}/s), brought to report-in in "
          f"{rest['whistling']:.1f} s"),
         ("escalation lateness p50 / p99 / max (ms)",
-         f"{late['p50'] * 1000:.0f} / {late['p99'] * 1000:.0f} / {late['max'] * 1000:.0f} ({late['cases']} cases)"),
+         f"{late['p50'] * 1000:.0f} / {late['p99'] * 1000:.0f} / {late['max'] * 1000:.0f} ({late['cases']} cases, "
+         f"{late.get('window_s', 5)} s report-in window)"),
         ("event store appends (events/s)",
          f"{store['activity']:.0f} through append_events vs {store['raw']:.0f} raw inserts "
          f"(ratio {store['activity'] / store['raw']:.2f}; {store['events']:.0f} events)"),

@@ -69,7 +69,9 @@ async def measure(stack: BenchStack, options: argparse.Namespace) -> dict[str, A
         return WhistleClient(temporal, task_queue=task_queue, directory=directory, policy=policy)
 
     rounds: list[dict[str, Any]] = []
-    for _ in range(options.rounds):  # alternate, so a neighbour's burst of CPU hits both sides alike
+    phases = set(options.phases.split(","))
+    # Alternate, so a neighbour's burst of CPU hits both sides alike.
+    for _ in range(options.rounds if "lifecycle" in phases else 0):
         queue = f"baseline-{uuid.uuid4().hex[:8]}"
         async with worker_processes(stack, temporal, queue, count=workers, baseline=True):
             await lifecycle.baseline_paths(client_on(queue), queue, options.warmup, concurrency)
@@ -90,46 +92,65 @@ async def measure(stack: BenchStack, options: argparse.Namespace) -> dict[str, A
         say("report-in latency", f"p50 {last['whistle_p50_ms']:.0f} ms p99 {last['whistle_p99_ms']:.0f} ms vs "
             f"baseline p50 {last['baseline_p50_ms']:.0f} ms p99 {last['baseline_p99_ms']:.0f} ms: p99 ratio "
             f"{last['whistle_p99_ms'] / last['baseline_p99_ms']:.2f}")  # fmt: skip
-    figures["lifecycle"] = {key: sum(r[key] for r in rounds) / len(rounds) for key in rounds[0]}
-    figures["lifecycle"]["rounds"] = rounds
+    if rounds:
+        figures["lifecycle"] = {key: sum(r[key] for r in rounds) / len(rounds) for key in rounds[0]}
+        figures["lifecycle"]["rounds"] = rounds
+    if not phases & {"history", "deadlines", "rest", "store"}:
+        return figures
 
     queue = f"whistle-{uuid.uuid4().hex[:8]}"
     async with worker_processes(stack, temporal, queue, count=1) as single:
         client = client_on(queue)
-        sizes = await lifecycle.history_sizes(client)
+        sizes = await lifecycle.history_sizes(client) if "history" in phases else {}
         figures["history"] = {name: {"events": count, "bytes": size} for name, (count, size) in sizes.items()}
         for name, (count, size) in sizes.items():
             say(f"history: {name}", f"{count} events, {size / 1024:.1f} KiB")
-        late = await lifecycle.deadline_lateness(client, pool, options.deadline_cases, concurrency, options.window)
-        figures["deadlines"] = {"cases": len(late), **lifecycle.summary(late)}
-        say("deadline lateness", f"p50 {figures['deadlines']['p50'] * 1000:.0f} ms p99 "
-            f"{figures['deadlines']['p99'] * 1000:.0f} ms max {figures['deadlines']['max'] * 1000:.0f} ms "
-            f"({len(late)} escalations, {options.window} s report-in window)")  # fmt: skip
-
-        worker = psutil.Process(single.pids[0])
-        idle = worker.memory_info().rss
-        rest = await lifecycle.open_cases_at_rest(client, pool, options.open_cases, concurrency)
-        await asyncio.sleep(2)
-        loaded = worker.memory_info().rss
-        figures["open_cases"] = {"cases": options.open_cases, "rss_idle_mib": idle / 2**20,
-                                 "rss_mib": loaded / 2**20, **rest}  # fmt: skip
-        say(
-            "open cases at rest",
-            f"{options.open_cases} cases at report-in: worker RSS {loaded / 2**20:.0f} MiB "
-            f"(idle {idle / 2**20:.0f} MiB); filed in {rest['filing']:.1f} s, whistled in {rest['whistling']:.1f} s",
-        )
-
-    rates = await store.append_rates(pool, options.store_cases, 8, uuid.uuid4().hex[:6])
-    figures["store"] = rates
-    say("event store appends", f"{rates['activity']:.0f} events/s through append_events vs {rates['raw']:.0f} "
-        f"events/s raw inserts: ratio {rates['activity'] / rates['raw']:.2f}")  # fmt: skip
-    rebuild = await store.rebuild_rate(pool)
-    figures["rebuild"] = rebuild
-    say("projection rebuild", f"{rebuild['events_per_s']:.0f} events/s, {rebuild['cases_per_s']:.0f} cases/s "
-        f"({rebuild['events']} events of {rebuild['cases']} cases)")  # fmt: skip
+        if "deadlines" in phases:
+            await deadlines(client, pool, options, concurrency, figures)
+        if "rest" in phases:
+            await open_cases(client, pool, options, concurrency, single.pids[0], figures)
+    if "store" in phases:
+        await store_figures(pool, options, figures)
     figures["machine"]["load_at_end"] = os.getloadavg()
     await pool.close()
     return figures
+
+
+async def deadlines(
+    client: WhistleClient, pool: Any, options: argparse.Namespace, concurrency: int, figures: dict[str, Any]
+) -> None:
+    late = await lifecycle.deadline_lateness(client, pool, options.deadline_cases, concurrency, options.window)
+    found = figures["deadlines"] = {"cases": len(late), "window_s": options.window, **lifecycle.summary(late)}
+    say("deadline lateness", f"p50 {found['p50'] * 1000:.0f} ms p99 {found['p99'] * 1000:.0f} ms max "
+        f"{found['max'] * 1000:.0f} ms ({len(late)} escalations, {options.window} s report-in window)")  # fmt: skip
+
+
+async def open_cases(
+    client: WhistleClient, pool: Any, options: argparse.Namespace, concurrency: int, pid: int,
+    figures: dict[str, Any],
+) -> None:  # fmt: skip
+    worker = psutil.Process(pid)
+    idle = worker.memory_info().rss
+    rest = await lifecycle.open_cases_at_rest(client, pool, options.open_cases, concurrency)
+    await asyncio.sleep(2)
+    loaded = worker.memory_info().rss
+    figures["open_cases"] = {
+        "cases": options.open_cases, "rss_idle_mib": idle / 2**20, "rss_mib": loaded / 2**20, **rest,
+    }  # fmt: skip
+    say(
+        "open cases at rest",
+        f"{options.open_cases} cases at report-in: worker RSS {loaded / 2**20:.0f} MiB "
+        f"(idle {idle / 2**20:.0f} MiB); filed in {rest['filing']:.1f} s, whistled in {rest['whistling']:.1f} s",
+    )
+
+
+async def store_figures(pool: Any, options: argparse.Namespace, figures: dict[str, Any]) -> None:
+    rates = figures["store"] = await store.append_rates(pool, options.store_cases, 8, uuid.uuid4().hex[:6])
+    say("event store appends", f"{rates['activity']:.0f} events/s through append_events vs {rates['raw']:.0f} "
+        f"events/s raw inserts: ratio {rates['activity'] / rates['raw']:.2f}")  # fmt: skip
+    rebuild = figures["rebuild"] = await store.rebuild_rate(pool)
+    say("projection rebuild", f"{rebuild['events_per_s']:.0f} events/s, {rebuild['cases_per_s']:.0f} cases/s "
+        f"({rebuild['events']} events of {rebuild['cases']} cases)")  # fmt: skip
 
 
 def main() -> None:
@@ -140,11 +161,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="baseline/Whistle alternations")
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--open-cases", type=int, default=2_000, help="10,000 is the target; see BENCHMARKS.md")
-    parser.add_argument("--deadline-cases", type=int, default=100)
-    parser.add_argument("--window", type=int, default=20, help="report-in window of the deadline cases, seconds")
+    parser.add_argument("--deadline-cases", type=int, default=50)
+    parser.add_argument("--window", type=int, default=30, help="report-in window of the deadline cases, seconds")
     parser.add_argument("--store-cases", type=int, default=500)
     parser.add_argument("--label", default="latest", help="results/<label>.json; 'before' is kept for comparison")
     parser.add_argument("--no-report", action="store_true", help="do not rewrite BENCHMARKS.md")
+    parser.add_argument(
+        "--phases", default="lifecycle,history,deadlines,rest,store", help="a subset runs those (and skips the report)"
+    )
     options = parser.parse_args()
     configure_logging(Settings(log_level="WARNING"))  # the store figure's own appends would log every batch
     started = time.perf_counter()
@@ -153,7 +177,7 @@ def main() -> None:
     figures["wall_seconds"] = time.perf_counter() - started
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{options.label}.json").write_text(json.dumps(figures, indent=2, default=str) + "\n")
-    if not options.no_report:
+    if not options.no_report and options.phases == parser.get_default("phases"):
         report.write(ROOT / "BENCHMARKS.md", figures, RESULTS)
     say("wall time", f"{figures['wall_seconds']:.0f} s")
 

@@ -54,6 +54,12 @@ def bench_stack(home: Path | None = None) -> Iterator[BenchStack]:
     try:
         info = devstack.up(settings)
         yield BenchStack(home, settings, info)
+    except BaseException:
+        kept = Path(tempfile.mkdtemp(prefix="whistle-bench-logs-"))
+        for log in home.glob("*.log"):
+            shutil.copy(log, kept)
+        print(f"bench failed; worker and server logs kept in {kept}", file=sys.stderr)
+        raise
     finally:
         devstack.down(settings)
         if owned:
