@@ -27,17 +27,19 @@ from schemas.common import parse_duration
 from schemas.view import CaseView
 from tests.domain_fixtures import department as acting
 from tests.domain_fixtures import first_secretary, grid_worker, resident, secretary
-from tests.helpers import history_event_types, new_intake, running_worker, sent_notifications, wait_until
+from tests.helpers import TestClient, history_event_types, new_intake, running_worker, sent_notifications, wait_until
 from whistle.client import WhistleClient
 
 LEAD, SECOND = "urban_management", "market_regulation"
 
 
 @pytest.fixture(scope="module")
-async def client(time_env: WorkflowEnvironment, pool: Pool) -> AsyncIterator[WhistleClient]:
+async def client(time_env: WorkflowEnvironment, pool: Pool) -> AsyncIterator[TestClient]:
     """One worker for the module: cases left open keep being served while later tests skip time."""
     async with running_worker(time_env.client, pool, end_open_cases=False) as whistle:
         yield whistle
+        # Cases left running with no worker would stop time from skipping for every later module.
+        await whistle.terminate_filed()
 
 
 async def file_case(client: WhistleClient, **intake: object) -> str:

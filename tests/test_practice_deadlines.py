@@ -40,8 +40,9 @@ LEAD = "urban_management"
 
 @pytest.fixture(scope="module")
 async def client(time_env: WorkflowEnvironment, pool: Pool) -> AsyncIterator[TestClient]:
-    async with running_worker(time_env.client, pool) as whistle:
+    async with running_worker(time_env.client, pool, end_open_cases=False) as whistle:
         yield whistle
+        await whistle.terminate_filed()  # so no case of ours holds time still for later modules
 
 
 def raising(client: WhistleClient) -> WhistleClient:
