@@ -19,13 +19,14 @@ from tests.helpers import TestClient, history_event_types, new_intake, running_w
 from whistle.client import workflow_id_for
 
 LEAD, SECOND = "urban_management", "market_regulation"
-HAPPY_PATH_BUDGET = 80
+HAPPY_PATH_BUDGET = 100
 """History events for: file, verify, whistle two departments, both report in, both complete, satisfied.
 
 The issue's target is 60. Local-activity appends reached 54 but broke the store-trails-history guarantee (a
 worker killed between a local append and its workflow task's completion leaves the store an event the
-history never recorded), so appends and notifications stay ordinary activities and this guards what is left:
-80, down from 90 before timers stopped being restarted per command. See BENCHMARKS.md."""
+history never recorded), so appends and notifications stay ordinary activities. Their count depends on how
+many batches coalesce while an append is in flight (80 on a quiet machine, 89 seen under load), so the total
+is only bounded loosely; what this test pins exactly is what the workflow decides: timers and upserts."""
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +48,7 @@ async def test_happy_path_case_fits_its_history_budget(client: TestClient, pool:
     history = await history_event_types(client, complaint_id)
     counts = Counter(history)
     assert len(history) <= HAPPY_PATH_BUDGET, sorted(counts.items())
+    assert counts["EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES"] <= 5, counts  # filing, and four visible changes
     assert counts["EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED"] == len(commands)
     # Every deadline in the happy path moves later (or stays), so the first timers (the verify window's clock
     # and its warning) are never replaced.
