@@ -230,6 +230,8 @@ class CaseState(Model):
             found.append(Deadline(kind="ledger_review", clock=self.ledger.review))
         if self.termination:
             found.append(Deadline(kind="termination", clock=self.termination.review))
+        if self.pause:
+            found.append(Deadline(kind="pause", clock=self.pause.resume))
         if self.parked:
             return found
         if self.verify and not self.verify.lapsed:
@@ -253,7 +255,6 @@ class CaseState(Model):
             found.append(Deadline(kind="ledger", clock=self.ledger_threshold(self.handling)))
         if self.pause:
             found = [d for d in found if d.kind not in PAUSED_KINDS]
-            found.append(Deadline(kind="pause", clock=self.pause.resume))
         return found
 
     def ledger_threshold(self, handling: Clock) -> Clock:

@@ -720,3 +720,10 @@ def test_a_department_on_the_case_or_the_secretary_may_ask_and_an_operator_may_a
     assert state.pause is not None
     assert run(state, answered(operator())).pause is None
     assert run(whistled(LEAD), ask(secretary())).pause is not None
+
+
+def test_a_parked_case_waiting_on_the_resident_still_resumes_when_the_allowance_runs_out() -> None:
+    state = run_all(whistled(LEAD), [ask(), park()])
+    assert ("pause", later(days=7)) in [(d.kind, d.clock.due) for d in state.open_deadlines()]
+    (resumed,) = decide(state, deadline("pause"), later(days=7))
+    assert isinstance(resumed, ClocksResumed) and resumed.lapsed and resumed.paused_seconds == 7 * 86400
