@@ -4,7 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test chaos bench lint typecheck check clean dev-up dev-down worker
+# `make histories` re-records tests/histories/$(HISTORIES_VERSION) for the replay test (see README).
+HISTORIES_VERSION ?= v1
+
+.PHONY: histories demo test chaos bench lint typecheck check clean dev-up dev-down worker
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,3 +49,8 @@ worker: $(STAMP)
 clean:
 	-$(BIN)/whistle dev down
 	rm -rf $(VENV) .whistle
+
+histories: $(STAMP)
+	rm -rf tests/histories/$(HISTORIES_VERSION)
+	WHISTLE_RECORD_HISTORIES=tests/histories/$(HISTORIES_VERSION) $(BIN)/pytest -q tests/test_end_to_end.py \
+		tests/test_practice_end_to_end.py tests/test_deadlines.py tests/test_practice_deadlines.py

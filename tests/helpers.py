@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -53,6 +54,13 @@ class TestClient(WhistleClient):
             with suppress(RPCError):
                 await self.temporal.get_workflow_handle(workflow_id_for(complaint_id)).terminate("test finished")
 
+    async def record_histories(self, folder: Path) -> None:
+        """Save the Temporal history of every case this client filed, for the replay test."""
+        await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
+        for complaint_id in self.filed:
+            history = await self.temporal.get_workflow_handle(workflow_id_for(complaint_id)).fetch_history()
+            await asyncio.to_thread((folder / f"{complaint_id}.json").write_text, history.to_json(), "utf-8")
+
     async def end_open_cases(self) -> None:
         for complaint_id in self.filed:
             handle = self.temporal.get_workflow_handle(workflow_id_for(complaint_id))
@@ -84,6 +92,8 @@ async def running_worker(
         try:
             yield client
         finally:
+            if record_to := os.environ.get("WHISTLE_RECORD_HISTORIES"):
+                await client.record_histories(Path(record_to))
             if end_open_cases:
                 await client.end_open_cases()
 
