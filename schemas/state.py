@@ -280,6 +280,29 @@ class CaseState(Model):
             dues.append(self.escalation.respond.due)
         return min(dues, default=None)
 
+    @property
+    def overdue_since(self) -> datetime | None:
+        """The earliest deadline already missed on a clock that still stands: what makes a case overdue.
+
+        A lapsed clock fires once and leaves ``open_deadlines``, but until its stage moves on (the department
+        reports in, handling completes, ...) the case is still late, and supervisors must see it so.
+        """
+        if self.stage == "closed" or self.parked or self.pause:
+            return None
+        stage_clocks = (self.verify, self.reroute, self.dispute, self.handling, self.review)
+        lapsed = [clock.due for clock in stage_clocks if clock and clock.lapsed]
+        lapsed += [
+            part.report_in.due
+            for part in self.departments.values()
+            if part.status == "summoned" and part.report_in and part.report_in.lapsed
+        ]
+        return min(lapsed, default=None)
+
+    @property
+    def watched_deadline(self) -> datetime | None:
+        """What supervisors' lists filter on: the earliest missed deadline still open, else the next one."""
+        return self.overdue_since or self.next_deadline
+
     def apply(self, event: Event) -> CaseState:
         """The state after ``event``. Pure: the same state and event always give the same result."""
         changes = _changes(self, event)

@@ -970,3 +970,16 @@ def test_progress_notes_are_capped_per_department_with_a_clear_rejection() -> No
     assert types(decide(state, progress(SECOND), NOW)) == ["ProgressRecorded"]
     assert types(decide(state, complete(LEAD), NOW)) == ["PartCompleted"]
 
+
+
+def test_missed_report_in_keeps_the_case_overdue_until_the_department_reports_in() -> None:
+    state = whistled("urban_management", "market_regulation")
+    due = state.departments["market_regulation"].report_in
+    assert due is not None and state.overdue_since is None
+    state = run(state, report_in("urban_management"), later(hours=1))
+    state = run(state, deadline("report_in", "market_regulation"), later(hours=25))
+    assert state.overdue_since == due.due
+    assert state.watched_deadline == due.due  # what visibility shows, though the timer will not fire again
+    assert state.next_deadline is not None and state.next_deadline > later(hours=25)
+    state = run(state, report_in("market_regulation"), later(hours=26))
+    assert state.overdue_since is None and state.stage == "handling"

@@ -94,7 +94,7 @@ async def cases(dev_env: WorkflowEnvironment, pool: Pool) -> AsyncIterator[tuple
 def matches(state: CaseState, case_filter: CaseFilter, now: datetime) -> bool:
     """The filter's meaning, on the fold."""
     intake = state.case.intake
-    deadline = state.next_deadline
+    deadline = state.watched_deadline
     return (
         case_filter.stage in (None, state.stage)
         and case_filter.community in (None, intake.community)

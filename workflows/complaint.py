@@ -53,6 +53,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows.decider import decide, file_complaint
     from workflows.notices import notices_for, warning_for, warning_key, warning_time
 
+OVERDUE_STAYS_VISIBLE = "overdue-stays-visible"
+"""Patch (2026-11): WhistleNextDeadline holds a missed deadline until its stage moves on, so a case stays on the
+overdue list after its clock fired. Cases started before it keep the old value (the next unfired clock)."""
+
 APPEND_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
 """No attempt limit: a database outage delays the read models, it never loses an event."""
 
@@ -380,6 +384,8 @@ class ComplaintWorkflow:
             search_attributes.ESCALATION_LEVEL.value_set(state.escalation_level),
         ]
         next_deadline = state.next_deadline
+        if workflow.patched(OVERDUE_STAYS_VISIBLE):
+            next_deadline = state.watched_deadline
         if next_deadline is None:
             updates.append(search_attributes.NEXT_DEADLINE.value_unset())
         else:
