@@ -225,6 +225,9 @@ async def list_cases(
         raise access.forbid(
             f"{principal.role} {principal.subject} lists only {', '.join(sorted(principal.communities))}"
         )
+    if principal.role in access.PLACE_ROLES and community is None and len(principal.communities) == 1:
+        community = next(iter(principal.communities))  # narrow the query itself, so the limit counts only ours
+    narrowed_afterwards = principal.role == "resident" or (principal.role in access.PLACE_ROLES and community is None)
     found = await gateway.ask(
         gateway.client.list(
             stage=stage,
@@ -233,7 +236,7 @@ async def list_cases(
             category=category,
             escalated=escalated,
             overdue=overdue,
-            limit=limit,
+            limit=None if narrowed_afterwards else limit,
         )
     )
     if principal.role in access.PLACE_ROLES:
@@ -241,7 +244,7 @@ async def list_cases(
     elif principal.role == "resident":
         own = await gateway.filed_by_resident(principal.subject)
         found = [case for case in found if case.complaint_id in own]
-    return found
+    return found[:limit]
 
 
 @router.get("/reports/{by}", response_model=Report, summary="Rates and the red/black ranking (红黑榜)")
