@@ -50,7 +50,7 @@ def bench_stack(home: Path | None = None) -> Iterator[BenchStack]:
     """A Temporal dev server and a PostgreSQL in ``home`` (a fresh temporary directory by default)."""
     owned = home is None
     home = home or Path(tempfile.mkdtemp(prefix="whistle-bench-"))
-    settings = Settings(home=home, temporal_port=free_port(), ui_port=free_port())
+    settings = Settings(home=home, temporal_port=free_port(), ui_port=free_port(), codec_port=free_port())
     try:
         info = devstack.up(settings)
         yield BenchStack(home, settings, info)

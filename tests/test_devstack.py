@@ -7,12 +7,16 @@ import socket
 from pathlib import Path
 
 import asyncpg
+import httpx
 import pytest
+from google.protobuf import json_format
+from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client
 
 from tests.pg import fresh_database
 from whistle import devstack
+from whistle.codec import ENCODING, codec_for
 from whistle.settings import Settings
 from workflows.search_attributes import ALL_KEYS
 
@@ -35,14 +39,16 @@ def answers(port: int) -> bool:
 
 
 async def test_up_starts_the_embedded_stack_finds_it_again_and_down_stops_it(tmp_path: Path) -> None:
-    temporal_port, ui_port = free_ports(2)
+    temporal_port, ui_port, codec_port = free_ports(3)
     settings = Settings(
         home=tmp_path / "home",
         temporal_port=temporal_port,
         ui_port=ui_port,
+        codec_port=codec_port,
         temporal_namespace="whistle-test",
         temporal_address=None,
         database_url=None,
+        codec_keys=None,
     )
     try:
         stack = await asyncio.to_thread(devstack.up, settings)
@@ -63,8 +69,11 @@ async def test_up_starts_the_embedded_stack_finds_it_again_and_down_stops_it(tmp
         finally:
             await connection.close()
 
+        await assert_codec_server_round_trips(settings)
+
         running = devstack.status(settings)
         assert running["temporal"]["pid"] is not None
+        assert running["codec"]["pid"] is not None and running["codec"]["port_open"]
         assert running["postgres"]["pid"] is not None
         assert await asyncio.to_thread(devstack.up, settings) == stack
         assert devstack.status(settings) == running
@@ -72,12 +81,32 @@ async def test_up_starts_the_embedded_stack_finds_it_again_and_down_stops_it(tmp
         await asyncio.to_thread(devstack.down, settings)
 
     assert not answers(temporal_port)
+    assert not answers(codec_port)
     with pytest.raises((OSError, asyncpg.PostgresError)):
         await asyncpg.connect(stack.database_url, timeout=5)
     stopped = devstack.status(settings)
     assert stopped["temporal"]["pid"] is None
+    assert stopped["codec"] == {"pid": None, "port_open": False}
     assert stopped["postgres"]["pid"] is None
     await asyncio.to_thread(devstack.down, settings)  # a second down is harmless
+
+
+async def assert_codec_server_round_trips(settings: Settings) -> None:
+    """The codec server the UI is pointed at answers the UI's browser calls, with the dev key under home."""
+    origin = f"http://127.0.0.1:{settings.ui_port}"
+    original = Payload(metadata={"encoding": b"json/plain"}, data='"王建国 13000000001"'.encode())
+    body = json_format.MessageToJson(Payloads(payloads=[original]))
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.codec_port}", timeout=10) as http:
+        encoded = await http.post("/encode", content=body, headers={"Origin": origin, "X-Namespace": "whistle-test"})
+        assert encoded.status_code == 200 and encoded.headers["access-control-allow-origin"] == origin
+        [sealed] = json_format.Parse(encoded.text, Payloads()).payloads
+        assert sealed.metadata["encoding"] == ENCODING and "王建国".encode() not in sealed.data
+
+        decoded = await http.post("/decode", content=encoded.text, headers={"Origin": origin})
+        assert decoded.status_code == 200 and decoded.headers["access-control-allow-origin"] == origin
+        assert list(json_format.Parse(decoded.text, Payloads()).payloads) == [original]
+    codec = codec_for(settings)  # this process's codec: the same dev key under home
+    assert codec is not None and codec.decrypt(sealed) == original
 
 
 async def test_fresh_database_keeps_its_data_across_a_postgres_restart() -> None:

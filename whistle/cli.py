@@ -48,7 +48,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_show_locals=False,  # locals may hold a reporter's name and phone
 )
-dev_app = typer.Typer(help="The embedded development stack (Temporal dev server and PostgreSQL under .whistle/).")
+dev_app = typer.Typer(
+    help="The embedded development stack (Temporal dev server, its UI's codec server and PostgreSQL under .whistle/)."
+)
 app.add_typer(dev_app, name="dev")
 app.add_typer(keys_app, name="keys")
 app.command()(serve)
@@ -368,7 +370,10 @@ def demo() -> None:
 
 @app.command("codec-server")
 def codec_server() -> None:
-    """Decrypt payloads for the Temporal UI: the codec server on 127.0.0.1:WHISTLE_CODEC_PORT until Ctrl-C."""
+    """Decrypt payloads for the Temporal UI: the codec server on 127.0.0.1:WHISTLE_CODEC_PORT until Ctrl-C.
+
+    `whistle dev up` already runs one for the embedded stack; this is for a Temporal started otherwise.
+    """
     from whistle.codec_server import serve
 
     with _reported():

@@ -6,9 +6,11 @@ base64). The browser calls it directly from the UI's origin, so the app allows t
 ``WHISTLE_CODEC_TOKEN`` set, a request must carry ``Authorization: Bearer <token>`` (configure the UI to
 pass it), otherwise anyone who can reach the port can decrypt.
 
-Two ways to run it:
-- ``whistle codec-server``: this app alone on ``127.0.0.1:WHISTLE_CODEC_PORT`` (8234), which the embedded
-  dev server's UI is started to call;
+Three ways to run it:
+- ``whistle dev up`` (and every command that starts the embedded stack) runs ``python -m
+  whistle.codec_server`` detached next to the Temporal dev server, on ``127.0.0.1:WHISTLE_CODEC_PORT``
+  (8234), which that server's UI is started to call; ``whistle dev down`` stops it;
+- ``whistle codec-server``: the same app in the foreground, until Ctrl-C;
 - inside another FastAPI app (the gateway): ``app.mount("/codec", codec_app(settings))`` keeps its own
   CORS rules, or ``app.include_router(codec_router(codec, token), prefix="/codec")`` when the host app
   sets CORS itself.
@@ -98,3 +100,7 @@ def serve(settings: Settings, host: str = "127.0.0.1") -> None:
     import uvicorn
 
     uvicorn.run(codec_app(settings), host=host, port=settings.codec_port, log_level="warning")
+
+
+if __name__ == "__main__":  # what ``devstack.up`` starts, detached, with its settings in the environment
+    serve(Settings())

