@@ -15,6 +15,7 @@ from temporalio.worker import Worker
 
 from activities.event_store import EventStore, Pool, apply_migrations, create_pool
 from activities.notify import Notifier
+from activities.publish import Publisher
 from activities.reports import ReportActivities
 from whistle import devstack
 from whistle.connection import connect_temporal
@@ -40,7 +41,12 @@ def build_worker(
         client,
         task_queue=task_queue,
         workflows=list(WORKFLOWS),
-        activities=[store.append_events, notifier.notify, ReportActivities(pool).store_report_snapshot],
+        activities=[
+            Publisher(store, notifier).publish,
+            store.append_events,
+            notifier.notify,
+            ReportActivities(pool).store_report_snapshot,
+        ],
         **WORKER_TUNING,
     )
 

@@ -20,7 +20,7 @@ from temporalio import activity
 from activities import personal_data
 from schemas.common import ComplaintId, Model
 from schemas.events import ComplaintFiled, Event, RecordedEvent
-from schemas.state import CaseState, start
+from schemas.state import CaseState, fold, start
 from schemas.view import CaseView, view_of
 from whistle.logging import get_logger
 
@@ -78,25 +78,36 @@ async def _migrate(connection: Connection) -> list[str]:
 
 
 class AppendEventsInput(Model):
-    """One batch from a case's outbox, in ``seq`` order, and the workflow run that recorded it."""
+    """One batch from a case's outbox, in ``seq`` order, and the workflow run that recorded it.
+
+    ``history_length`` is set by the case's ``publish`` step, which runs inside the workflow task that decided
+    the batch: the length of the history when that task started. A task that is lost and redone starts at a
+    greater length, so the store can tell the redone batch from a late write of the lost one.
+    """
 
     complaint_id: ComplaintId
     workflow_id: str
     run_id: str
     events: list[RecordedEvent]
+    history_length: int | None = None
 
 
 class OutOfSequence(RuntimeError):
     """The new events do not continue the stored case; projecting them would skip an event."""
 
 
-_INSERT_EVENTS = """
+_WRITE_EVENTS = """
 insert into events (complaint_id, seq, type, at, payload, workflow_id, run_id)
 select $1, batch.seq, batch.type, batch.at, batch.payload, $6, $7
 from unnest($2::integer[], $3::text[], $4::timestamptz[], $5::jsonb[]) as batch (seq, type, at, payload)
-on conflict (complaint_id, seq) do nothing
+on conflict (complaint_id, seq) do update
+set type = excluded.type, at = excluded.at, payload = excluded.payload, run_id = excluded.run_id,
+    recorded_at = now()
+where (events.type, events.at, events.payload, events.run_id)
+    is distinct from (excluded.type, excluded.at, excluded.payload, excluded.run_id)
 returning seq
 """
+"""Rows already stored as given are left alone; a seq stored differently is rewritten (a redone workflow task)."""
 
 _VIEW_COLUMNS = (
     "community", "grid", "category", "urgency", "title", "stage", "escalation_level", "parked", "departments",
@@ -117,72 +128,123 @@ class EventStore:
 
     def __init__(self, pool: Pool) -> None:
         self._pool = pool
-        self._folded: OrderedDict[str, tuple[int, CaseState]] = OrderedDict()
-        """The last state this process folded per case, keyed by its ``last_seq``; reused only when the row's
-        ``last_seq`` still says the same, so a case's next append skips re-reading and re-validating its state."""
+        self._folded: OrderedDict[str, tuple[tuple[int, int | None], CaseState]] = OrderedDict()
+        """The last state this process folded per case, with the row's ``last_seq`` and writer at the time; reused
+        only when the row still says the same, so a case's next append skips re-reading and re-validating its
+        state, and a batch another worker rewrote (same ``last_seq``, newer writer) is read again."""
 
     @activity.defn(name="append_events")
     async def append_events(self, input: AppendEventsInput) -> int:
-        """Store the batch and project it onto the case row; return how many events were new.
+        """Store the batch and project it onto the case row; return how many events were new or rewritten.
 
-        Idempotent: events already stored are skipped and not folded again, so a retry returns 0 and changes
-        nothing. If the new events do not continue the case's ``last_seq`` without a gap, it raises
+        Idempotent: events already stored as given are skipped and not folded again, so a retry returns 0 and
+        changes nothing. If the batch does not continue the case's ``last_seq`` without a gap, it raises
         ``OutOfSequence`` and writes nothing; the activity's retries then keep the gap visible.
+        """
+        return await self.write(input)
+
+    async def write(self, input: AppendEventsInput) -> int:
+        """Store a batch as the workflow decided it, in one transaction with its case row.
+
+        A batch written from inside its workflow task (``history_length`` set) may belong to a task that is
+        then lost; the redone task decides its events again, at a later time and perhaps differently, and
+        writes them over the same seqs. So the newest decision of a seq wins, rows past the batch's last seq
+        (left by a lost task) are removed, and a write from a task older than the case's last writer is
+        refused, so a lost task's straggler cannot undo the redone one.
         """
         _check_batch(input)
         by_seq = {recorded.seq: recorded.event for recorded in input.events}
         events = list(by_seq.values())
+        first, last = min(by_seq), max(by_seq)
         async with self._pool.acquire() as connection, connection.transaction():
-            await personal_data.keep(connection, input.complaint_id, events)
-            inserted = await connection.fetch(
-                _INSERT_EVENTS,
+            row = await connection.fetchrow(
+                "select last_seq, writer_run_id, writer_history_length from complaints "
+                "where complaint_id = $1 for update",
                 input.complaint_id,
-                list(by_seq),
-                [event.type for event in events],
-                [event.at for event in events],
-                [personal_data.withheld(event.model_dump(mode="json")) for event in events],
-                input.workflow_id,
-                input.run_id,
             )
-            new_seqs = sorted(row["seq"] for row in inserted)
-            if not new_seqs:
-                return 0
-            last_seq = await connection.fetchval(
-                "select last_seq from complaints where complaint_id = $1 for update", input.complaint_id
-            )
-            last_seq = last_seq or 0
-            if new_seqs != list(range(last_seq + 1, last_seq + 1 + len(new_seqs))):
-                raise OutOfSequence(
-                    f"case {input.complaint_id} has events up to {last_seq}; new events {new_seqs} leave a gap"
+            if _is_stale(row, input):
+                get_logger(complaint_id=input.complaint_id, run_id=input.run_id).warning(
+                    "append from a lost workflow task refused", history_length=input.history_length
                 )
-            state = await self._stored_state(connection, input.complaint_id, last_seq)
-            for seq in new_seqs:
-                state = _fold_one(state, by_seq[seq], input.complaint_id)
-            assert state is not None
-            await upsert_case(connection, state, new_seqs[-1])
-        self._remember(input.complaint_id, new_seqs[-1], state)
+                return 0
+            stored_through = row["last_seq"] if row else 0
+            if first > stored_through + 1:
+                raise OutOfSequence(
+                    f"case {input.complaint_id} has events up to {stored_through}; the batch starts at {first}"
+                )
+            await personal_data.keep(connection, input.complaint_id, events)
+            written = sorted(
+                record["seq"]
+                for record in await connection.fetch(
+                    _WRITE_EVENTS,
+                    input.complaint_id,
+                    list(by_seq),
+                    [event.type for event in events],
+                    [event.at for event in events],
+                    [personal_data.withheld(event.model_dump(mode="json")) for event in events],
+                    input.workflow_id,
+                    input.run_id,
+                )
+            )
+            removed = await connection.execute(
+                "delete from events where complaint_id = $1 and seq > $2", input.complaint_id, last
+            )
+            writer = input.history_length if input.history_length is not None else _writer_of(row)
+            state = None
+            if written or removed != "DELETE 0":
+                fold_from = written[0] if written else last + 1
+                state = await self._state_through(connection, input.complaint_id, fold_from - 1, row)
+                for seq in range(fold_from, last + 1):
+                    state = _fold_one(state, by_seq[seq], input.complaint_id)
+                assert state is not None
+                await upsert_case(connection, state, last)
+            if input.history_length is not None:
+                await connection.execute(
+                    "update complaints set writer_run_id = $2, writer_history_length = $3 where complaint_id = $1",
+                    input.complaint_id, input.run_id, input.history_length,
+                )  # fmt: skip
+        if state is None:
+            return 0
+        self._remember(input.complaint_id, (last, writer), state)
         get_logger(complaint_id=input.complaint_id, workflow_id=input.workflow_id, run_id=input.run_id).info(
-            "events appended", new=len(new_seqs), last_seq=new_seqs[-1], stage=state.stage
+            "events appended", written=len(written), last_seq=last, stage=state.stage
         )
-        return len(new_seqs)
+        return len(written)
 
-    async def _stored_state(self, connection: Connection, complaint_id: str, last_seq: int) -> CaseState | None:
-        """The case as its row holds it at ``last_seq`` (None before its first event)."""
-        if last_seq == 0:
+    async def _state_through(
+        self, connection: Connection, complaint_id: str, seq: int, row: asyncpg.Record | None
+    ) -> CaseState | None:
+        """The case folded up to ``seq``: kept or stored when that is where its row stands, else from its events."""
+        if seq == 0 or row is None:
             return None
-        folded = self._folded.get(complaint_id)
-        if folded is not None and folded[0] == last_seq:
-            return folded[1]
-        return CaseState.model_validate(
-            await connection.fetchval("select state from complaints where complaint_id = $1", complaint_id)
+        if seq == row["last_seq"]:
+            folded = self._folded.get(complaint_id)
+            if folded is not None and folded[0] == (seq, _writer_of(row)):
+                return folded[1]
+            return CaseState.model_validate(
+                await connection.fetchval("select state from complaints where complaint_id = $1", complaint_id)
+            )
+        rows = await connection.fetch(
+            "select payload from events where complaint_id = $1 and seq <= $2 order by seq", complaint_id, seq
         )
+        return fold(EVENT.validate_python(record["payload"]) for record in rows)
 
-    def _remember(self, complaint_id: str, last_seq: int, state: CaseState) -> None:
-        self._folded[complaint_id] = (last_seq, state)
+    def _remember(self, complaint_id: str, version: tuple[int, int | None], state: CaseState) -> None:
+        self._folded[complaint_id] = (version, state)
         self._folded.move_to_end(complaint_id)
         while len(self._folded) > FOLDED_CASES_KEPT:
             self._folded.popitem(last=False)
 
+
+def _writer_of(row: asyncpg.Record | None) -> int | None:
+    return None if row is None else row["writer_history_length"]
+
+
+def _is_stale(row: asyncpg.Record | None, input: AppendEventsInput) -> bool:
+    """A write from an older workflow task of the run that last wrote the case (a lost task's straggler)."""
+    if row is None or input.history_length is None or row["writer_run_id"] != input.run_id:
+        return False
+    return bool(input.history_length < row["writer_history_length"])
 
 
 async def upsert_case(connection: Connection, state: CaseState, last_seq: int) -> None:

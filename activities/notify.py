@@ -2,6 +2,8 @@
 
 Delivery is at least once: the activity raises on any failure so Temporal retries the whole batch, and
 each POST carries ``Idempotency-Key`` (the notification's ``key``) for the receiver to drop repeats.
+``deliver`` is the same send tried once, for the case's ``publish`` step: what it could not send goes back to
+the workflow, which hands it to the retrying ``notify`` activity.
 """
 
 from __future__ import annotations
@@ -37,7 +39,34 @@ class Notifier:
     @activity.defn(name="notify")
     async def notify(self, input: NotifyInput) -> None:
         """Log every notification, then POST each to the webhook if set; raise if any POST fails."""
-        for notification in input.notifications:
+        self._log(input.notifications)
+        if self._webhook_url is None:
+            return
+        if self._client is not None:
+            await self._post_all(self._client, self._webhook_url, input.notifications)
+            return
+        async with httpx.AsyncClient() as client:
+            await self._post_all(client, self._webhook_url, input.notifications)
+
+    async def deliver(self, notifications: list[Notification]) -> list[Notification]:
+        """Send once; return what must be sent again: nothing, or the whole batch after any failure.
+
+        The whole batch rather than the rest after the failure: the retry then keeps the case's order, and the
+        ones already sent arrive twice under the same key, which receivers drop.
+        """
+        if not notifications:
+            return []
+        try:
+            await self.notify(NotifyInput(notifications=notifications))
+        except (httpx.HTTPError, WebhookRejected) as error:
+            get_logger(complaint_id=notifications[0].complaint_id).warning(
+                "notifications not delivered, handed to the retrying notify activity", error=type(error).__name__
+            )
+            return list(notifications)
+        return []
+
+    def _log(self, notifications: list[Notification]) -> None:
+        for notification in notifications:
             # The message text is left out: it may quote what a resident wrote. Notifications carry no
             # reporter name or phone, so nothing here is personal data.
             get_logger(
@@ -47,13 +76,6 @@ class Notifier:
                 audience=notification.audience,
                 key=notification.key,
             ).info("notification", webhook=self._webhook_url is not None)
-        if self._webhook_url is None:
-            return
-        if self._client is not None:
-            await self._post_all(self._client, self._webhook_url, input.notifications)
-            return
-        async with httpx.AsyncClient() as client:
-            await self._post_all(client, self._webhook_url, input.notifications)
 
     @staticmethod
     async def _post_all(client: httpx.AsyncClient, url: str, notifications: list[Notification]) -> None:

@@ -8,6 +8,9 @@ from typing import Any
 
 HISTORY_TARGET = 60
 MEMORY_TARGET_MIB = 1024
+COMPARED = ("before", "ordinary-activities")
+"""Earlier runs kept in ``bench/results`` and shown beside this one: the engine before any tuning, and with
+timers and the append path tuned but appends and notifications still ordinary activities."""
 
 
 def _targets(f: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
@@ -49,7 +52,7 @@ def _figures(f: dict[str, Any]) -> list[tuple[str, str]]:
          f"{late['p50'] * 1000:.0f} / {late['p99'] * 1000:.0f} / {late['max'] * 1000:.0f} ({late['cases']} cases, "
          f"{late.get('window_s', 5)} s report-in window)"),
         ("event store appends (events/s)",
-         f"{store['activity']:.0f} through append_events vs {store['raw']:.0f} raw inserts "
+         f"{store['activity']:.0f} through {store.get('path', 'append_events')} vs {store['raw']:.0f} raw inserts "
          f"(ratio {store['activity'] / store['raw']:.2f}; {store['events']:.0f} events)"),
         ("projection rebuild",
          f"{rebuild['events_per_s']:.0f} events/s, {rebuild['cases_per_s']:.0f} cases/s "
@@ -91,18 +94,22 @@ def write(path: Path, figures: dict[str, Any], results: Path) -> None:
         "| --- | --- |",
         *(f"| {name} | {value} |" for name, value in _figures(figures)),
     ]
-    before_file = results / "before.json"
-    if before_file.exists() and figures["options"]["label"] != "before":
-        before = json.loads(before_file.read_text())
+    earlier = [
+        (label, json.loads((results / f"{label}.json").read_text()))
+        for label in COMPARED
+        if (results / f"{label}.json").exists() and label != figures["options"]["label"]
+    ]
+    if earlier:
+        columns = [*(f"{label} ({run['machine']['date']})" for label, run in earlier), "now"]
+        rows = zip(*(_figures(run) for _, run in earlier), _figures(figures), strict=False)
         lines += [
             "",
-            f"## Before and after (before: {before['machine']['date']}, same harness)",
+            "## Before and after (same harness)",
             "",
-            "| figure | before | after |",
-            "| --- | --- | --- |",
-            *(f"| {name} | {old} | {new} |" for (name, old), (_, new) in
-              zip(_figures(before), _figures(figures), strict=False)),
-        ]  # fmt: skip
+            f"| figure | {' | '.join(columns)} |",
+            f"| --- |{' --- |' * len(columns)}",
+            *(f"| {cells[0][0]} | {' | '.join(value for _, value in cells)} |" for cells in rows),
+        ]
     notes = Path(__file__).with_name("NOTES.md")
     if notes.exists():
         lines += ["", notes.read_text().rstrip()]

@@ -18,13 +18,13 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError
 
 from activities.event_store import Pool
-from activities.notify import NotifyInput
 from schemas.intake import ComplaintIntake
 from schemas.notification import Notification
 from schemas.org import load_directory
 from schemas.policy import load_policy
 from tests.domain_fixtures import make_intake
 from whistle.client import SubmitResult, WhistleClient, workflow_id_for
+from whistle.recorded import recorded_in
 from whistle.settings import DATA_DIR
 from worker import build_worker
 
@@ -124,14 +124,6 @@ async def history_event_types(client: WhistleClient, complaint_id: str) -> list[
 
 
 async def sent_notifications(client: WhistleClient, complaint_id: str) -> list[Notification]:
-    """Every notification the case handed to the notify activity, read from its history."""
+    """Every notification the case sent or handed to the notify activity, read from its history."""
     handle = client.temporal.get_workflow_handle(workflow_id_for(complaint_id))
-    found: list[Notification] = []
-    async for event in handle.fetch_history_events():
-        if event.event_type != EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-            continue
-        attributes = event.activity_task_scheduled_event_attributes
-        if attributes.activity_type.name == "notify":
-            [batch] = await client.temporal.data_converter.decode(attributes.input.payloads, [NotifyInput])
-            found.extend(batch.notifications)
-    return found
+    return (await recorded_in(handle, client.temporal.data_converter)).notifications

@@ -7,18 +7,18 @@ the domain's ``CommandRejected`` so callers see the field and the reason.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
-from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.calendar import calendar_for_filing
-from activities.event_store import AppendEventsInput, Pool, create_pool
+from activities.event_store import Pool, create_pool
 from schemas.commands import (
     AnswerExtension,
     AskResident,
@@ -50,6 +50,7 @@ from schemas.policy import SlaPolicy, load_policy
 from schemas.state import Stage
 from schemas.view import CaseView
 from whistle import reports, search
+from whistle.recorded import recorded_in
 from whistle.reports import Report, ReportGroupBy
 from whistle.search import CaseFilter, CaseSummary
 from whistle.settings import Settings
@@ -94,6 +95,15 @@ class SubmitResult(Model):
     workflow_id: str
     run_id: str
     duplicate: bool
+
+
+UNREADY_RESENDS = (0.5, 1.0, 2.0, 4.0)
+"""Seconds before each resend of a command the server turned away because its workflow task failed."""
+
+
+def _workflow_not_ready(error: RPCError) -> bool:
+    """The server aborted the Update with its workflow task (a worker died mid-task): nothing was recorded."""
+    return any(detail.type_url.endswith(".WorkflowNotReadyFailure") for detail in error.grpc_status.details)
 
 
 def workflow_id_for(complaint_id: str) -> str:
@@ -213,7 +223,19 @@ class WhistleClient:
 
         ``update_id`` makes a resend safe: Temporal applies an Update id once per case and answers a repeat
         with the first outcome, so a caller retrying after a lost connection never records a command twice.
+        A command whose workflow task was lost (its worker died mid-task) is resent here with the same id.
         """
+        update_id = update_id or f"cmd-{uuid.uuid4().hex}"
+        for pause in (*UNREADY_RESENDS, None):
+            try:
+                return await self._execute_once(complaint_id, command, update_id)
+            except RPCError as error:
+                if pause is None or not _workflow_not_ready(error):
+                    raise
+            await asyncio.sleep(pause)
+        raise AssertionError("unreachable")
+
+    async def _execute_once(self, complaint_id: str, command: PersonCommand, update_id: str) -> CaseView:
         handle = self.temporal.get_workflow_handle(workflow_id_for(complaint_id))
         try:
             view: CaseView = await handle.execute_update(
@@ -243,24 +265,14 @@ class WhistleClient:
             raise
 
     async def events(self, complaint_id: str) -> list[RecordedEvent]:
-        """The case's domain events, read from its Temporal history (the inputs of its appends)."""
+        """The case's domain events, read from its Temporal history (what its appends recorded)."""
         handle = self.temporal.get_workflow_handle(workflow_id_for(complaint_id))
-        converter = self.temporal.data_converter
-        recorded: list[RecordedEvent] = []
         try:
-            async for history_event in handle.fetch_history_events():
-                if history_event.event_type != EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-                    continue
-                attributes = history_event.activity_task_scheduled_event_attributes
-                if attributes.activity_type.name != "append_events":
-                    continue
-                [batch] = await converter.decode(attributes.input.payloads, [AppendEventsInput])
-                recorded.extend(batch.events)
+            return (await recorded_in(handle, self.temporal.data_converter)).events
         except RPCError as error:
             if error.status == RPCStatusCode.NOT_FOUND:
                 raise CaseNotFound(complaint_id) from None
             raise
-        return recorded
 
     async def history(self, complaint_id: str) -> list[dict[str, Any]]:
         """The case's timeline in domain words: ``[{seq, at, type, ...}]``."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import random
 import shutil
 import tempfile
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowFailureError
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 
 from activities.event_store import Pool, create_pool, load_case, load_events
@@ -95,7 +96,8 @@ async def _temporary_directory() -> AsyncIterator[Path]:
     try:
         yield directory
     finally:
-        shutil.rmtree(directory, ignore_errors=True)
+        if not os.environ.get("WHISTLE_KEEP_FAULT_DIR"):
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 async def run_fault_suite(plan: FaultPlan) -> FaultReport:
@@ -181,7 +183,8 @@ async def _drive_under_faults(
     done: dict[int, str] = {}
     for outcome in finished:
         if isinstance(outcome, BaseException):
-            report.problems.append(f"a driver failed: {outcome!r}")
+            cause = f" caused by {outcome.cause!r}" if isinstance(outcome, WorkflowFailureError) else ""
+            report.problems.append(f"a driver failed: {outcome!r}{cause}")
         else:
             done[outcome[0]] = outcome[1]
     pool = await create_pool(database.url)
