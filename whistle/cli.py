@@ -117,6 +117,11 @@ def _actor(kind: str, actor_id: str) -> dict[str, str]:
     return {"kind": kind, "id": actor_id}
 
 
+def _department_fields(department: str, **fields: object) -> dict[str, object]:
+    """A department's command about its own part: the department is both the actor and the ``department``."""
+    return {"actor": _actor("department", department), "department": department, **fields}
+
+
 def _resident_or_operator(resident: str | None, operator: str | None) -> dict[str, str]:
     if (resident is None) == (operator is None):
         raise InvalidInput("actor", "give exactly one of --resident or --operator")
@@ -192,10 +197,7 @@ def report_in(
     ] = "section_head",
     as_json: JsonFlag = False,
 ) -> None:
-    fields = {
-        "actor": _actor("department", department), "department": department, "officer": officer,
-        "seniority": seniority,
-    }
+    fields = _department_fields(department, officer=officer, seniority=seniority)
     _send(complaint_id, lambda: commands.ReportIn.model_validate(fields), as_json)
 
 
@@ -206,7 +208,7 @@ def decline(
     reason: Annotated[str, typer.Option("--reason", help="Why it is not theirs.")],
     as_json: JsonFlag = False,
 ) -> None:
-    fields = {"actor": _actor("department", department), "department": department, "reason": reason}
+    fields = _department_fields(department, reason=reason)
     _send(complaint_id, lambda: commands.DeclineCase.model_validate(fields), as_json)
 
 
@@ -217,7 +219,7 @@ def progress(
     note: Annotated[str, typer.Option("--note", help="What was done.")],
     as_json: JsonFlag = False,
 ) -> None:
-    fields = {"actor": _actor("department", department), "department": department, "note": note}
+    fields = _department_fields(department, note=note)
     _send(complaint_id, lambda: commands.RecordProgress.model_validate(fields), as_json)
 
 
@@ -228,7 +230,7 @@ def complete(
     result: Annotated[str, typer.Option("--result", help="What the department achieved.")],
     as_json: JsonFlag = False,
 ) -> None:
-    fields = {"actor": _actor("department", department), "department": department, "result": result}
+    fields = _department_fields(department, result=result)
     _send(complaint_id, lambda: commands.CompletePart.model_validate(fields), as_json)
 
 

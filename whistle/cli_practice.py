@@ -22,6 +22,7 @@ from whistle.cli import (
     OperatorOption,
     ResidentOption,
     _actor,
+    _department_fields,
     _reported,
     _resident_or_operator,
     _send,
@@ -72,8 +73,7 @@ def request_extension(
     reason: Annotated[str, typer.Option("--reason", help="Why more time is needed.")],
     as_json: JsonFlag = False,
 ) -> None:
-    fields = {"actor": _actor("department", department), "department": department, "extend_by": extend,
-              "reason": reason}
+    fields = _department_fields(department, extend_by=extend, reason=reason)
     _send(complaint_id, lambda: commands.RequestExtension.model_validate(fields), as_json)
 
 

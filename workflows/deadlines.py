@@ -1,0 +1,75 @@
+"""A clock ran out (``ReachDeadline``): the decider's rules for what the miss means. Pure, like the decider.
+
+Most misses are recorded and escalate (``workflows.rules.escalation``). An unanswered whistle may first be
+raised a grade, an unrated result closes the case, an unanswered request for more time counts as refused and
+escalates, a used-up pause starts the clocks again, an unreviewed termination is refused, a long handling goes
+on the ledger and a ledgered case's keeper is reminded to review it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from schemas.commands import Grade, ReachDeadline
+from schemas.errors import CommandRejected
+from schemas.events import (
+    CaseClosed,
+    EvaluationLapsed,
+    Event,
+    ExtensionRefused,
+    HandlingOverdue,
+    LedgerReviewReminded,
+    ReportInOverdue,
+    TerminationRefused,
+    WhistleGradeRaised,
+)
+from schemas.state import CaseState
+from workflows.practice import ledgered, resumed
+from workflows.rules import due_after, escalation, report_in_due
+
+
+def reach_deadline(state: CaseState, command: ReachDeadline, now: datetime) -> list[Event]:
+    """A clock ran out: record the miss and escalate, or lapse the evaluation and close."""
+    deadline = next(
+        (d for d in state.open_deadlines() if d.kind == command.kind and d.department == command.department), None
+    )
+    if deadline is None:
+        raise CommandRejected("kind", f"no open {command.kind} deadline")
+    if now < deadline.clock.due:
+        raise CommandRejected("kind", f"the {command.kind} deadline is not due until {deadline.clock.due.isoformat()}")
+    match command.kind:
+        case "evaluation":
+            return [EvaluationLapsed(at=now), CaseClosed(at=now, outcome="unevaluated")]
+        case "report_in":
+            assert command.department is not None
+            overdue = ReportInOverdue(at=now, department=command.department, due=deadline.clock.due)
+            part = state.departments[command.department]
+            if state.case.policy.raise_grade_on_miss and not part.grade_raised and part.grade != "red":
+                grade: Grade = "yellow" if part.grade == "blue" else "red"
+                raised = WhistleGradeRaised(
+                    at=now, department=command.department, grade=grade, report_in_due=report_in_due(state, grade, now)
+                )
+                return [overdue, raised]
+            return [overdue, escalation(state, "report_in", command.department, now)]
+        case "extension":
+            assert state.extension is not None
+            refused = ExtensionRefused(at=now, department=state.extension.department, lapsed=True)
+            return [refused, escalation(state, "extension", state.extension.department, now)]
+        case "ledger":
+            return [ledgered(state, "long_overdue", now)]
+        case "review":
+            return [escalation(state, "review", None, now)]
+        case "ruling":
+            return [escalation(state, "ruling", None, now)]
+        case "pause":
+            return [resumed(state, now, lapsed=True)]
+        case "termination":
+            return [TerminationRefused(at=now, lapsed=True)]
+        case "ledger_review":
+            assert state.ledger is not None
+            review_due = due_after(state, now, state.case.policy.ledger_review)
+            return [LedgerReviewReminded(at=now, owner=state.ledger.owner, review_due=review_due)]
+        case "handling":
+            return [HandlingOverdue(at=now, due=deadline.clock.due), escalation(state, "handling", None, now)]
+        case "verify" | "reroute" | "first_secretary":
+            return [escalation(state, command.kind, None, now)]

@@ -1,0 +1,79 @@
+"""Small rules the decider's handlers share: when a window ends, which stage or part a command needs, and
+who the case escalates to. Pure, like the decider; each raises ``CommandRejected`` naming the field.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from schemas.commands import Grade
+from schemas.common import Duration
+from schemas.errors import CommandRejected
+from schemas.events import EscalatedToFirstSecretary, EscalatedToStreetSecretary, EscalationCause, Event
+from schemas.parts import DepartmentPart, Stage
+from schemas.state import CaseState
+
+
+def due_after(state: CaseState, start: datetime, duration: Duration) -> datetime:
+    """When a window of ``duration`` from ``start`` ends, counted on the case's own calendar."""
+    return state.case.calendar.add(start, duration)
+
+
+def require_stage(state: CaseState, *stages: Stage) -> None:
+    """Reject the command unless the case is in one of ``stages``."""
+    if state.stage not in stages:
+        raise CommandRejected("stage", f"not allowed while the case is {state.stage} (needs {' or '.join(stages)})")
+
+
+def department_part(state: CaseState, department: str, *statuses: str) -> DepartmentPart:
+    """The department's part, checked to be in one of ``statuses``."""
+    part = state.departments.get(department)
+    if part is None:
+        if department not in state.case.context.departments:
+            raise CommandRejected("department", f"unknown department {department!r}")
+        raise CommandRejected("department", f"{department} was not summoned to this case")
+    if part.status not in statuses:
+        raise CommandRejected("department", f"{department} has {part.status.replace('_', ' ')}")
+    return part
+
+
+def check_known(state: CaseState, departments: list[str]) -> None:
+    """Reject the command if it names a department the case's directory does not know."""
+    unknown = [code for code in departments if code not in state.case.context.departments]
+    if unknown:
+        raise CommandRejected("departments", f"unknown departments: {', '.join(unknown)}")
+
+
+def report_in_due(state: CaseState, grade: Grade, now: datetime) -> datetime:
+    """When a department summoned now with a ``grade`` whistle must report in (the grade's window, if it sets one)."""
+    policy = state.case.policy
+    return due_after(state, now, policy.grade(grade).report_in or policy.report_in)
+
+
+def not_under_review(state: CaseState) -> None:
+    """Reject the command while the results wait for the community's review (审核)."""
+    if state.review is not None:
+        raise CommandRejected("stage", "the results are under the community's review; wait for its answer")
+
+
+def escalation(state: CaseState, cause: EscalationCause, department: str | None, now: datetime) -> Event:
+    """Raise the case to the first secretary, or tell whoever already holds it about the new miss."""
+    context = state.case.context
+    policy = state.case.policy
+    current = state.escalation
+    if current is None:
+        return EscalatedToFirstSecretary(
+            at=now, cause=cause, department=department, first_secretary=context.community.first_secretary.id,
+            respond_due=due_after(state, now, policy.first_secretary),
+        )
+    if current.level == 1 and cause != "first_secretary":
+        return EscalatedToFirstSecretary(
+            at=now, cause=cause, department=department, first_secretary=context.community.first_secretary.id,
+            respond_due=current.respond.due,
+        )
+    respond_due = current.respond.due if current.level == 2 else due_after(state, now, policy.street_secretary)
+    return EscalatedToStreetSecretary(
+        at=now, cause=cause, department=department, street_secretary=context.street.secretary.id,
+        respond_due=respond_due,
+    )
+
