@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 # `make histories` re-records tests/histories/$(HISTORIES_VERSION) for the replay test (see README).
-HISTORIES_VERSION ?= v1
+# Name the version on the command line (the next free vN), so an existing set is never overwritten by accident.
 
 .PHONY: histories demo test chaos bench lint typecheck check clean dev-up dev-down worker
 
@@ -51,6 +51,7 @@ clean:
 	rm -rf $(VENV) .whistle
 
 histories: $(STAMP)
+	$(if $(HISTORIES_VERSION),,$(error say which: make histories HISTORIES_VERSION=vN))
 	rm -rf tests/histories/$(HISTORIES_VERSION)
 	WHISTLE_RECORD_HISTORIES=tests/histories/$(HISTORIES_VERSION) $(BIN)/pytest -q tests/test_end_to_end.py \
 		tests/test_practice_end_to_end.py tests/test_deadlines.py tests/test_practice_deadlines.py

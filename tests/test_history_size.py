@@ -49,7 +49,8 @@ async def test_happy_path_case_fits_its_history_budget(client: TestClient, pool:
     assert counts["EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES"] <= 7, counts
     # The two patches (OVERDUE_STAYS_VISIBLE, LOCAL_PUBLISH), then one publish per workflow task at most.
     assert counts["EVENT_TYPE_MARKER_RECORDED"] <= 2 + 1 + len(commands), counts
-    assert counts["EVENT_TYPE_WORKFLOW_TASK_COMPLETED"] == 1 + len(commands), counts
+    # One workflow task per command at most (a command that arrives before the first task shares it).
+    assert counts["EVENT_TYPE_WORKFLOW_TASK_COMPLETED"] <= 1 + len(commands), counts
     assert counts["EVENT_TYPE_ACTIVITY_TASK_SCHEDULED"] == 0, counts
     assert counts["EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED"] == len(commands)
     # Every deadline in the happy path moves later (or stays), so the first timers (the verify window's clock
