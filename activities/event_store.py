@@ -116,11 +116,14 @@ _VIEW_COLUMNS = (
 """Read-model columns copied from ``CaseView`` fields of the same name."""
 
 _COLUMNS = ("complaint_id", *_VIEW_COLUMNS, "last_seq", "state")
+_WRITER_COLUMNS = ("writer_run_id", "writer_history_length")
 _UPSERT_CASE = (
-    f"insert into complaints ({', '.join(_COLUMNS)}) "
-    f"values ({', '.join(f'${number}' for number in range(1, len(_COLUMNS) + 1))}) "
-    f"on conflict (complaint_id) do update set {', '.join(f'{name} = excluded.{name}' for name in _COLUMNS[1:])}"
+    f"insert into complaints ({', '.join((*_COLUMNS, *_WRITER_COLUMNS))}) "
+    f"values ({', '.join(f'${number}' for number in range(1, len(_COLUMNS) + len(_WRITER_COLUMNS) + 1))}) "
+    f"on conflict (complaint_id) do update set {', '.join(f'{name} = excluded.{name}' for name in _COLUMNS[1:])}, "
+    + ", ".join(f"{name} = coalesce(excluded.{name}, complaints.{name})" for name in _WRITER_COLUMNS)
 )
+"""A row's writer changes only when a writer is given (``publish``); other writes keep it."""
 
 
 class EventStore:
@@ -186,9 +189,11 @@ class EventStore:
                     input.run_id,
                 )
             )
-            removed = await connection.execute(
-                "delete from events where complaint_id = $1 and seq > $2", input.complaint_id, last
-            )
+            removed = "DELETE 0"
+            if last < stored_through:  # rows past the batch can only be a lost task's
+                removed = await connection.execute(
+                    "delete from events where complaint_id = $1 and seq > $2", input.complaint_id, last
+                )
             writer = input.history_length if input.history_length is not None else _writer_of(row)
             state = None
             if written or removed != "DELETE 0":
@@ -197,8 +202,8 @@ class EventStore:
                 for seq in range(fold_from, last + 1):
                     state = _fold_one(state, by_seq[seq], input.complaint_id)
                 assert state is not None
-                await upsert_case(connection, state, last)
-            if input.history_length is not None:
+                await upsert_case(connection, state, last, _writer(input))
+            elif input.history_length is not None:
                 await connection.execute(
                     "update complaints set writer_run_id = $2, writer_history_length = $3 where complaint_id = $1",
                     input.complaint_id, input.run_id, input.history_length,
@@ -236,6 +241,10 @@ class EventStore:
             self._folded.popitem(last=False)
 
 
+def _writer(input: AppendEventsInput) -> tuple[str, int] | None:
+    return None if input.history_length is None else (input.run_id, input.history_length)
+
+
 def _writer_of(row: asyncpg.Record | None) -> int | None:
     return None if row is None else row["writer_history_length"]
 
@@ -247,8 +256,11 @@ def _is_stale(row: asyncpg.Record | None, input: AppendEventsInput) -> bool:
     return bool(input.history_length < row["writer_history_length"])
 
 
-async def upsert_case(connection: Connection, state: CaseState, last_seq: int) -> None:
-    """Write the case's read-model row: its view columns and the whole folded state up to ``last_seq``."""
+async def upsert_case(
+    connection: Connection, state: CaseState, last_seq: int, writer: tuple[str, int] | None = None
+) -> None:
+    """Write the case's read-model row: its view columns and the whole folded state up to ``last_seq``, and
+    ``writer`` (run id, history length) when the write came from inside a workflow task."""
     view = view_of(state)
     await connection.execute(
         _UPSERT_CASE,
@@ -256,6 +268,7 @@ async def upsert_case(connection: Connection, state: CaseState, last_seq: int) -
         *(getattr(view, name) for name in _VIEW_COLUMNS),
         last_seq,
         personal_data.withheld(state.model_dump(mode="json")),
+        *(writer or (None, None)),
     )
 
 

@@ -9,6 +9,7 @@ which hands them to the retrying ``notify`` activity, so a webhook outage never 
 
 from __future__ import annotations
 
+from pydantic import BaseModel, ConfigDict
 from temporalio import activity
 
 from activities.event_store import AppendEventsInput, EventStore
@@ -32,6 +33,15 @@ class PublishResult(Model):
 
     events: list[RecordedEvent]
     notified: list[Notification]
+    undelivered: list[Notification]
+
+
+class PublishReceipt(BaseModel):
+    """The part of a ``PublishResult`` the workflow acts on. Reading only this spares the workflow validating
+    every event it just sent back into models (the history keeps the whole result for its readers)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
     undelivered: list[Notification]
 
 

@@ -39,11 +39,14 @@ class BaselineWorkflow:
 
 
 async def _serve(address: str, task_queue: str) -> None:
+    # The workflow class from its importable module, not this ``__main__`` copy: a sandbox that passes
+    # modules through must be able to import the workflow's module by name.
+    from bench.baseline import BaselineWorkflow as Importable
     from whistle.connection import connect_temporal
     from worker import WORKER_TUNING
 
     client = await connect_temporal(address, "default")
-    await Worker(client, task_queue=task_queue, workflows=[BaselineWorkflow], **WORKER_TUNING).run()
+    await Worker(client, task_queue=task_queue, workflows=[Importable], **WORKER_TUNING).run()
 
 
 if __name__ == "__main__":

@@ -13,23 +13,29 @@ COMPARED = ("before", "ordinary-activities")
 timers and the append path tuned but appends and notifications still ordinary activities."""
 
 
+FULL_REST = "open-cases-10000"
+"""``bench/results/<this>.json``: the 10,000-case rest figure, run on its own (``make bench-rest``) because it
+takes longer than the rest of the harness together; when kept, the memory target is judged on it."""
+
+
 def _targets(f: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
     life, history = f["lifecycle"], f["history"]["happy path"]["events"]
     ratio = life["whistle_per_s"] / life["baseline_per_s"]
     p99 = life["whistle_p99_ms"] / life["baseline_p99_ms"]
     late = f["deadlines"]["p99"]
-    rss = f["open_cases"]["rss_mib"]
+    rest = f.get("full_rest", f["open_cases"])
+    rss = rest["rss_mib"]
     return [
         ("lifecycle throughput / baseline", "≥ 0.70", f"{ratio:.2f}", ratio >= 0.7),
         ("report-in p99 / baseline p99", "≤ 1.5×", f"{p99:.2f}×", p99 <= 1.5),
         ("history events, happy path", f"≤ {HISTORY_TARGET}", str(history), history <= HISTORY_TARGET),
-        (f"worker RSS, {f['open_cases']['cases']:,} open cases", "< 1 GiB", f"{rss:.0f} MiB", rss < MEMORY_TARGET_MIB),
+        (f"worker RSS, {rest['cases']:,} open cases", "< 1 GiB", f"{rss:.0f} MiB", rss < MEMORY_TARGET_MIB),
         ("escalation lateness p99", "≤ 1 s", f"{late * 1000:.0f} ms", late <= 1.0),
     ]
 
 
 def _figures(f: dict[str, Any]) -> list[tuple[str, str]]:
-    life, store, rebuild, rest, late = f["lifecycle"], f["store"], f["rebuild"], f["open_cases"], f["deadlines"]
+    life, store, rebuild, late = f["lifecycle"], f["store"], f["rebuild"], f["deadlines"]
     rows = [
         ("lifecycle throughput (cases/s)",
          f"{life['whistle_per_s']:.2f} vs baseline {life['baseline_per_s']:.2f} "
@@ -44,10 +50,7 @@ def _figures(f: dict[str, Any]) -> list[tuple[str, str]]:
     for name, size in f["history"].items():
         rows.append((f"history: {name}", f"{size['events']} events, {size['bytes'] / 1024:.1f} KiB"))
     rows += [
-        (f"open cases at rest ({rest['cases']:,})",
-         f"worker RSS {rest['rss_mib']:.0f} MiB (idle {rest['rss_idle_mib']:.0f} MiB); filed in "
-         f"{rest['filing']:.1f} s ({rest['cases'] / rest['filing']:.0f}/s), brought to report-in in "
-         f"{rest['whistling']:.1f} s"),
+        _rest_row(f["open_cases"]),
         ("escalation lateness p50 / p99 / max (ms)",
          f"{late['p50'] * 1000:.0f} / {late['p99'] * 1000:.0f} / {late['max'] * 1000:.0f} ({late['cases']} cases, "
          f"{late.get('window_s', 5)} s report-in window)"),
@@ -61,7 +64,18 @@ def _figures(f: dict[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
+def _rest_row(rest: dict[str, Any]) -> tuple[str, str]:
+    return (
+        f"open cases at rest ({rest['cases']:,})",
+        f"worker RSS {rest['rss_mib']:.0f} MiB (idle {rest['rss_idle_mib']:.0f} MiB); filed in {rest['filing']:.1f} s "
+        f"({rest['cases'] / rest['filing']:.0f}/s), brought to report-in in {rest['whistling']:.1f} s",
+    )
+
+
 def write(path: Path, figures: dict[str, Any], results: Path) -> None:
+    full_rest = results / f"{FULL_REST}.json"
+    if full_rest.exists() and "open_cases" in (full := json.loads(full_rest.read_text())):
+        figures = {**figures, "full_rest": {**full["open_cases"], "date": full["machine"]["date"]}}
     m, o = figures["machine"], figures["options"]
     lines = [
         "# Benchmarks",
@@ -93,6 +107,8 @@ def write(path: Path, figures: dict[str, Any], results: Path) -> None:
         "| figure | value |",
         "| --- | --- |",
         *(f"| {name} | {value} |" for name, value in _figures(figures)),
+        *(f"| {name} (run on its own, {figures['full_rest']['date']}) | {value} |"
+          for name, value in [_rest_row(figures["full_rest"])] if "full_rest" in figures),
     ]
     earlier = [
         (label, json.loads((results / f"{label}.json").read_text()))

@@ -16,6 +16,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from worker import WORKER_TUNING
 from workflows.complaint import ComplaintWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -42,5 +43,6 @@ def test_recorded_histories_cover_commands_deadlines_and_closed_cases() -> None:
 
 @pytest.mark.parametrize("path", RECORDED, ids=lambda path: f"{path.parent.name}/{path.stem}")
 async def test_recorded_history_replays_on_current_code(path: Path) -> None:
-    replayer = Replayer(workflows=[ComplaintWorkflow], data_converter=pydantic_data_converter)
+    runner = WORKER_TUNING["workflow_runner"]  # as the worker runs it
+    replayer = Replayer(workflows=[ComplaintWorkflow], data_converter=pydantic_data_converter, workflow_runner=runner)
     await replayer.replay_workflow(load(path))

@@ -22,7 +22,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 with workflow.unsafe.imports_passed_through():
     from activities.event_store import AppendEventsInput
     from activities.notify import NotifyInput
-    from activities.publish import PUBLISH, PublishInput, PublishResult
+    from activities.publish import PUBLISH, PublishInput, PublishReceipt
     from schemas.commands import (
         AnswerExtension,
         AskResident,
@@ -114,6 +114,8 @@ class ComplaintWorkflow:
         self._warned: set[str] = set()
         self._calendar_alarms: set[int] = set()
         self._changes = 0
+        self._checked: dict[str, tuple[int, datetime, list[Event]]] = {}
+        """Per Update id: the validator's events, with the ``_changes`` and the time they were decided at."""
         self._closing = False
         self._appended_all = False
         self._alarms: dict[str, tuple[asyncio.Task[None], datetime]] = {}
@@ -344,17 +346,30 @@ class ComplaintWorkflow:
         self._check(command)
 
     def _check(self, command: Command) -> None:
-        """Run the decider without keeping its events: a rejection stops the Update before history."""
-        try:
-            decide(self._state, command, workflow.now())
-        except CommandRejected as error:
-            raise _rejection(error) from None
-
-    def _execute(self, command: Command) -> CaseView:
+        """Run the decider first: a rejection stops the Update before history; a decision is kept for the handler."""
         try:
             events = decide(self._state, command, workflow.now())
         except CommandRejected as error:
             raise _rejection(error) from None
+        update = workflow.current_update_info()
+        if update is not None:
+            self._checked[update.id] = (self._changes, workflow.now(), events)
+
+    def _execute(self, command: Command) -> CaseView:
+        """Decide (or take the validator's decision, if the case has not changed since) and apply the events.
+
+        Reused only if decided on the same state at the same ``workflow.now()``: the decider is pure, so that
+        changes nothing but the cost; on replay validators do not run and the handler decides itself.
+        """
+        update = workflow.current_update_info()
+        checked = self._checked.pop(update.id, None) if update is not None else None
+        if checked is not None and checked[:2] == (self._changes, workflow.now()):
+            events = checked[2]
+        else:
+            try:
+                events = decide(self._state, command, workflow.now())
+            except CommandRejected as error:
+                raise _rejection(error) from None
         for event in events:
             self._record(event)
         return view_of(self._state)
@@ -445,18 +460,18 @@ class ComplaintWorkflow:
             del self._fresh_notices[: len(notices)]
             self._notices.extend(result.undelivered)
 
-    async def _publish_batch(self, events: list[RecordedEvent], notices: list[Notification]) -> PublishResult:
+    async def _publish_batch(self, events: list[RecordedEvent], notices: list[Notification]) -> PublishReceipt:
         """Run ``publish`` until it stores the batch: a few quick attempts, then rounds spaced by timers."""
         info = workflow.info()
         for round_number in itertools.count():
             try:
-                result: PublishResult = await workflow.execute_local_activity(
+                result: PublishReceipt = await workflow.execute_local_activity(
                     PUBLISH,
                     PublishInput(
                         complaint_id=self._state.complaint_id, workflow_id=info.workflow_id, run_id=info.run_id,
                         events=events, history_length=info.get_current_history_length(), notifications=notices,
                     ),
-                    result_type=PublishResult,
+                    result_type=PublishReceipt,
                     start_to_close_timeout=PUBLISH_TIMEOUT,
                     retry_policy=PUBLISH_ATTEMPTS,
                 )
