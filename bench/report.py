@@ -107,8 +107,8 @@ def write(path: Path, figures: dict[str, Any], results: Path) -> None:
         "| figure | value |",
         "| --- | --- |",
         *(f"| {name} | {value} |" for name, value in _figures(figures)),
-        *(f"| {name} (run on its own, {figures['full_rest']['date']}) | {value} |"
-          for name, value in [_rest_row(figures["full_rest"])] if "full_rest" in figures),
+        *(f"| {name} (run on its own, {rest['date']}) | {value} |"
+          for rest in [figures.get("full_rest")] if rest is not None for name, value in [_rest_row(rest)]),
     ]
     earlier = [
         (label, json.loads((results / f"{label}.json").read_text()))

@@ -55,8 +55,20 @@ def machine() -> dict[str, Any]:
     }  # fmt: skip
 
 
+def tuning() -> str:
+    """``WORKER_TUNING`` in a few words (the sandbox's restrictions would print as pages)."""
+
+    def short(value: Any) -> str:
+        restrictions = getattr(value, "restrictions", None)
+        if restrictions is not None:
+            return f"{type(value).__name__}(passthrough_all_modules={restrictions.passthrough_all_modules})"
+        return repr(value)
+
+    return ", ".join(f"{name}={short(value)}" for name, value in WORKER_TUNING.items()) or "defaults"
+
+
 async def measure(stack: BenchStack, options: argparse.Namespace) -> dict[str, Any]:
-    figures: dict[str, Any] = {"machine": machine(), "options": vars(options), "worker_tuning": repr(WORKER_TUNING)}
+    figures: dict[str, Any] = {"machine": machine(), "options": vars(options), "worker_tuning": tuning()}
     temporal = await connect_temporal(stack.info.temporal_address, stack.info.namespace)
     pool = await create_pool(stack.info.database_url)
     await apply_migrations(pool)

@@ -2,27 +2,22 @@
 
 Commands arrive as Updates whose validators run the decider first, so a rejected command never enters the
 history and its caller hears the reason at once. Accepted commands are decided and applied in the same
-workflow task; their events go to an outbox that a loop drains, in order, into the PostgreSQL event
-store through a local activity that retries without limit (``publish``, which sends the notifications
-too). Timers watch every open clock; a clock that runs
-out becomes a command of its own (``ReachDeadline``) and so an event like any other.
+workflow task; their events and notifications go to the case's ``Outbox`` (``workflows/outbox.py``), which
+sends them on in order. Timers watch every open clock; a clock that runs out becomes a command of its own
+(``ReachDeadline``) and so an event like any other.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeUpdate
-from temporalio.exceptions import ActivityError, ApplicationError, FailureError
+from temporalio.common import SearchAttributeUpdate
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.event_store import AppendEventsInput
-    from activities.notify import NotifyInput
-    from activities.publish import PUBLISH, PublishInput, PublishReceipt
     from schemas.commands import (
         AnswerExtension,
         AskResident,
@@ -49,12 +44,12 @@ with workflow.unsafe.imports_passed_through():
     from schemas.errors import CommandRejected
     from schemas.events import Event, RecordedEvent
     from schemas.intake import ComplaintInput
-    from schemas.notification import Notification
     from schemas.state import CaseState, start
     from schemas.view import CaseView, view_of
     from workflows import search_attributes
     from workflows.decider import decide, file_complaint
     from workflows.notices import notices_for, warning_for, warning_key, warning_time
+    from workflows.outbox import Outbox
 
 OVERDUE_STAYS_VISIBLE = "overdue-stays-visible"
 """Patch (2026-11): WhistleNextDeadline holds a missed deadline until its stage moves on, so a case stays on the
@@ -64,27 +59,6 @@ LOCAL_PUBLISH = "local-publish"
 """Patch (2026-11): events and notifications leave through one local activity inside the workflow task that
 decided them (``publish``) instead of an ``append_events`` and a ``notify`` activity each with a workflow task
 of its own. Cases started before it keep the two activities for their whole run."""
-
-PUBLISH_TIMEOUT = timedelta(seconds=10)
-"""One attempt's limit: a transaction and a webhook POST; a hung database is retried, never waited on."""
-
-PUBLISH_ATTEMPTS = RetryPolicy(initial_interval=timedelta(milliseconds=500), maximum_attempts=3)
-"""Retries inside the workflow task (about 1.5 s): a database blip is ridden out before the command answers."""
-
-PUBLISH_BACKOFF_LIMIT = 30.0
-"""Seconds between rounds of attempts at most. Between rounds the case waits on a timer of its own, so a
-database outage does not hold its workflow task open and commands keep being answered while it lasts.
-(The workflow retries rather than the activity's policy past ``local_retry_threshold``: those retries
-replay deterministically only as plain timers.)"""
-
-APPEND_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
-"""No attempt limit: a database outage delays the read models, it never loses an event."""
-
-NOTIFY_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=5), maximum_attempts=20
-)
-"""Notifications are at-least-once but not forever: after ~1 h of failures the workflow logs and moves on."""
-
 
 def _rejection(error: CommandRejected) -> ApplicationError:
     return ApplicationError(str(error), error.field, error.reason, type="CommandRejected", non_retryable=True)
@@ -104,29 +78,20 @@ class ComplaintWorkflow:
     def __init__(self, case: ComplaintInput) -> None:
         filed = file_complaint(case, workflow.now())
         self._state: CaseState = start(filed[0])  # type: ignore[arg-type]
-        self._outbox: list[RecordedEvent] = [RecordedEvent(complaint_id=case.complaint_id, seq=1, event=filed[0])]
-        self._publishes_locally = workflow.patched(LOCAL_PUBLISH)
-        self._fresh_notices: list[Notification] = []
-        """Notifications waiting for the next ``publish`` (when the case publishes locally)."""
-        self._notices: list[Notification] = []
-        """Notifications for the retrying ``notify`` activity: all of them in cases started before
-        ``LOCAL_PUBLISH``, else those ``publish`` could not deliver."""
+        self._outbox = Outbox(
+            RecordedEvent(complaint_id=case.complaint_id, seq=1, event=filed[0]),
+            local=workflow.patched(LOCAL_PUBLISH),
+        )
         self._warned: set[str] = set()
         self._calendar_alarms: set[int] = set()
         self._changes = 0
         self._checked: dict[str, tuple[int, datetime, list[Event]]] = {}
         """Per Update id: the validator's events, with the ``_changes`` and the time they were decided at."""
-        self._closing = False
-        self._appended_all = False
         self._alarms: dict[str, tuple[asyncio.Task[None], datetime]] = {}
 
     @workflow.run
     async def run(self, case: ComplaintInput) -> CaseView:
-        if self._publishes_locally:
-            appends = asyncio.create_task(self._publish())
-        else:
-            appends = asyncio.create_task(self._drain_events())
-        notices = asyncio.create_task(self._drain_notices())
+        self._outbox.start()
         while True:
             self._fire_due_clocks()
             self._upsert_search_attributes()
@@ -134,10 +99,7 @@ class ComplaintWorkflow:
                 break
             await self._wait_for_change_or_clock()
         await workflow.wait_condition(workflow.all_handlers_finished)
-        self._closing = True
-        await appends
-        self._appended_all = True
-        await notices
+        await self._outbox.close()
         return view_of(self._state)
 
     async def _wait_for_change_or_clock(self) -> None:
@@ -377,13 +339,10 @@ class ComplaintWorkflow:
     def _record(self, event: Event) -> None:
         self._state = self._state.apply(event)
         seq = self._state.event_count
-        self._outbox.append(RecordedEvent(complaint_id=self._state.complaint_id, seq=seq, event=event))
-        self._notify(notices_for(self._state, event))
+        self._outbox.add_event(RecordedEvent(complaint_id=self._state.complaint_id, seq=seq, event=event))
+        self._outbox.add_notices(notices_for(self._state, event))
         self._changes += 1
         self._raise_calendar_alarm()
-
-    def _notify(self, notices: list[Notification]) -> None:
-        (self._fresh_notices if self._publishes_locally else self._notices).extend(notices)
 
     def _raise_calendar_alarm(self) -> None:
         """A working-day clock counted on weekdays only: wrong by every holiday, so operators must hear."""
@@ -407,7 +366,7 @@ class ComplaintWorkflow:
             key = warning_key(deadline)
             if key not in self._warned and warning_time(self._state, deadline) <= now:
                 self._warned.add(key)
-                self._notify([warning_for(self._state, deadline, now)])
+                self._outbox.add_notices([warning_for(self._state, deadline, now)])
 
     def _next_wakes(self) -> dict[str, datetime | None]:
         """When the next clock runs out and the next warning is due (None: nothing to watch, as when parked)."""
@@ -441,90 +400,3 @@ class ComplaintWorkflow:
         current = workflow.info().typed_search_attributes
         if any(current.get(update.key) != update.value for update in updates):
             workflow.upsert_search_attributes(updates)
-
-    async def _publish(self) -> None:
-        """Store the outbox and send the fresh notifications, in order, through ``publish``.
-
-        A local activity runs inside the workflow task that decided its events, before that task is recorded,
-        so a lost task's events may reach the store. The task is then redone from a longer history; the
-        store lets the redone batch overwrite the lost one's seqs and refuses the lost task's late writes
-        (``EventStore.write``), so the store ends equal to the history.
-        """
-        while True:
-            await workflow.wait_condition(lambda: bool(self._outbox or self._fresh_notices) or self._closing)
-            if not (self._outbox or self._fresh_notices):
-                return
-            events, notices = list(self._outbox), list(self._fresh_notices)
-            result = await self._publish_batch(events, notices)
-            del self._outbox[: len(events)]
-            del self._fresh_notices[: len(notices)]
-            self._notices.extend(result.undelivered)
-
-    async def _publish_batch(self, events: list[RecordedEvent], notices: list[Notification]) -> PublishReceipt:
-        """Run ``publish`` until it stores the batch: a few quick attempts, then rounds spaced by timers."""
-        info = workflow.info()
-        for round_number in itertools.count():
-            try:
-                result: PublishReceipt = await workflow.execute_local_activity(
-                    PUBLISH,
-                    PublishInput(
-                        complaint_id=self._state.complaint_id, workflow_id=info.workflow_id, run_id=info.run_id,
-                        events=events, history_length=info.get_current_history_length(), notifications=notices,
-                    ),
-                    result_type=PublishReceipt,
-                    start_to_close_timeout=PUBLISH_TIMEOUT,
-                    retry_policy=PUBLISH_ATTEMPTS,
-                )
-                return result
-            except FailureError as error:
-                # A local activity's last failure can arrive bare (an ApplicationError), not as an ActivityError.
-                pause = min(2.0**round_number, PUBLISH_BACKOFF_LIMIT)
-                workflow.logger.warning(
-                    "publish failed, retrying", extra={"round": round_number, "pause_s": pause, "error": str(error)}
-                )
-                await workflow.sleep(pause)
-        raise AssertionError("unreachable")
-
-    async def _drain_events(self) -> None:
-        """Append the outbox to the event store in order; ``(complaint_id, seq)`` makes retries harmless."""
-        info = workflow.info()
-        while True:
-            await workflow.wait_condition(lambda: bool(self._outbox) or self._closing)
-            if not self._outbox:
-                return
-            batch = list(self._outbox)
-            # An ordinary activity, not a local one: its input is in the history before it runs, so the store
-            # never holds an event of a workflow task that was lost (a local append would run before its task
-            # is recorded, and a worker killed in between leaves the store a version of a seq the history lacks).
-            await workflow.execute_activity(
-                "append_events",
-                AppendEventsInput(
-                    complaint_id=self._state.complaint_id, workflow_id=info.workflow_id, run_id=info.run_id,
-                    events=batch,
-                ),
-                start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=APPEND_RETRY,
-            )
-            del self._outbox[: len(batch)]
-
-    async def _drain_notices(self) -> None:
-        """Send notifications; one that keeps failing is logged and dropped so it cannot hold the case."""
-        # Under LOCAL_PUBLISH the publish step can still hand back undelivered notices while the case closes.
-        def last_call() -> bool:
-            return self._appended_all if self._publishes_locally else self._closing
-
-        while True:
-            await workflow.wait_condition(lambda: bool(self._notices) or last_call())
-            if not self._notices:
-                return
-            batch = list(self._notices)
-            try:
-                await workflow.execute_activity(
-                    "notify",
-                    NotifyInput(notifications=batch),
-                    start_to_close_timeout=timedelta(seconds=30),
-                    retry_policy=NOTIFY_RETRY,
-                )
-            except ActivityError:
-                workflow.logger.error("notifications dropped after retries", extra={"keys": [n.key for n in batch]})
-            del self._notices[: len(batch)]
