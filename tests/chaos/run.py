@@ -109,6 +109,8 @@ async def run_fault_suite(plan: FaultPlan) -> FaultReport:
     started = time.monotonic()
     keys = new_key_entry("chaos")
     async with _temporary_directory() as directory, fresh_database() as database:
+        if os.environ.get("WHISTLE_KEEP_FAULT_DIR"):
+            (directory / "codec.keys").write_text(keys)  # to read the kept histories afterwards
         temporal = DevServer(directory)
         await temporal.start()
         worker = WorkerProcess(
