@@ -1,8 +1,15 @@
-"""A clock that runs out while no worker is alive fires when a new worker takes the case over.
+"""A clock that runs out after its worker died fires on the worker that takes the case over.
 
-The case's next workflow task waits on the dead worker's sticky queue until it times out, then goes to the
-new worker, which replays the history and runs the task live. The clock must fire then, and the history must
-replay afterwards exactly as it ran.
+Two ways in: the case's next workflow task waits on the dead worker's sticky queue until it times out and
+then goes to the new worker; or a status query reaches the new worker first and replays the case for it.
+Either way the clock must fire, and the history must replay afterwards exactly as it ran.
+
+The query-first way fails on temporalio 1.35 (SDK core): the query replays the case into the worker's cache,
+and the next workflow task runs on that copy with a stale ``workflow.now()`` (the time of the last task
+before the query), so the clock is re-armed instead of fired and the next replay is non-deterministic. It
+fails the same way on the engine before ``publish``, and passes with ``max_cached_workflows=0``, which costs
+about three quarters of the throughput. It is marked strict xfail: when an SDK release fixes it, this test
+says so. README, "Guarantees and limits".
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ import asyncio
 import uuid
 from pathlib import Path
 
+import pytest
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
@@ -28,8 +36,16 @@ from workflows.complaint import ComplaintWorkflow
 LEAD, SECOND = "urban_management", "market_regulation"
 
 
-async def test_a_clock_that_ran_out_while_no_worker_lived_fires_on_the_next(
-    dev_env: WorkflowEnvironment, database: TestDatabase, tmp_path: Path
+SDK_STALE_CLOCK = pytest.mark.xfail(
+    strict=True, reason="temporalio 1.35: a query-replayed cached case runs its next task with a stale now()"
+)
+
+
+@pytest.mark.parametrize(
+    "query_first", [False, pytest.param(True, marks=SDK_STALE_CLOCK)], ids=["task-first", "query-first"]
+)
+async def test_a_clock_that_ran_out_after_its_worker_died_fires_on_the_next(
+    dev_env: WorkflowEnvironment, database: TestDatabase, tmp_path: Path, query_first: bool
 ) -> None:
     task_queue = f"crash-clock-{uuid.uuid4().hex[:8]}"
     worker = WorkerProcess(
@@ -50,8 +66,13 @@ async def test_a_clock_that_ran_out_while_no_worker_lived_fires_on_the_next(
         await client.execute(complaint_id, verify())
         await client.execute(complaint_id, blow(LEAD, SECOND, lead=LEAD))
         worker.kill()
-        await asyncio.sleep(8)  # the 4 s report-in clock and its warning run out with no worker alive
-        worker.start()
+        if query_first:
+            worker.start()
+            await asyncio.sleep(1.5)
+            await client.status(complaint_id)  # the new worker replays the case to answer
+        else:
+            await asyncio.sleep(8)  # the 4 s report-in clock and its warning run out with no worker alive
+            worker.start()
 
         async def escalated() -> bool:
             return (await client.status(complaint_id)).escalation_level >= 1
