@@ -307,12 +307,16 @@ class ComplaintWorkflow:
     def _check_review_termination(self, command: ReviewTermination) -> None:
         self._check(command)
 
-    def _check(self, command: Command) -> None:
-        """Run the decider first: a rejection stops the Update before history; a decision is kept for the handler."""
+    def _decide(self, command: Command) -> list[Event]:
+        """The decider's events for ``command`` now; a refusal becomes the Update's ``CommandRejected`` error."""
         try:
-            events = decide(self._state, command, workflow.now())
+            return decide(self._state, command, workflow.now())
         except CommandRejected as error:
             raise _rejection(error) from None
+
+    def _check(self, command: Command) -> None:
+        """Run the decider first: a rejection stops the Update before history; a decision is kept for the handler."""
+        events = self._decide(command)
         update = workflow.current_update_info()
         if update is not None:
             self._checked[update.id] = (self._changes, workflow.now(), events)
@@ -328,10 +332,7 @@ class ComplaintWorkflow:
         if checked is not None and checked[:2] == (self._changes, workflow.now()):
             events = checked[2]
         else:
-            try:
-                events = decide(self._state, command, workflow.now())
-            except CommandRejected as error:
-                raise _rejection(error) from None
+            events = self._decide(command)
         for event in events:
             self._record(event)
         return view_of(self._state)
