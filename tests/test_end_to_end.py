@@ -390,7 +390,9 @@ async def test_same_complaint_filed_twice_is_one_case(clients: Clients, pool: Po
     assert runs == [first.run_id]
 
     async def filed() -> bool:
-        return bool(await load_events(pool, first.complaint_id))
+        # The history's publish marker, not the store: publish writes the store inside the workflow task,
+        # a moment before the task (and its marker) is recorded.
+        return bool(await client.events(first.complaint_id)) and bool(await load_events(pool, first.complaint_id))
 
     await wait_until(filed)
     filings = [r for r in await client.events(first.complaint_id) if r.event.type == "ComplaintFiled"]
