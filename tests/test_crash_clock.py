@@ -4,12 +4,11 @@ Two ways in: the case's next workflow task waits on the dead worker's sticky que
 then goes to the new worker; or a status query reaches the new worker first and replays the case for it.
 Either way the clock must fire, and the history must replay afterwards exactly as it ran.
 
-The query-first way fails on temporalio 1.35 (SDK core): the query replays the case into the worker's cache,
-and the next workflow task runs on that copy with a stale ``workflow.now()`` (the time of the last task
-before the query), so the clock is re-armed instead of fired and the next replay is non-deterministic. It
-fails the same way on the engine before ``publish``, and passes with ``max_cached_workflows=0``, which costs
-about three quarters of the throughput. It is marked strict xfail: when an SDK release fixes it, this test
-says so. README, "Guarantees and limits".
+The query-first way used to fail on temporalio 1.35 (SDK core): the query replays the case into the worker's
+cache, and the next workflow task runs on that copy with a stale ``workflow.now()`` (the time of the last task
+before the query), so the clock was re-armed instead of fired and the next replay was non-deterministic. The
+workflow now reads its time as never earlier than the wake of a timer that has fired
+(``ComplaintWorkflow._now``); without that this test fails every run.
 """
 
 from __future__ import annotations
@@ -36,13 +35,8 @@ from workflows.complaint import ComplaintWorkflow
 LEAD, SECOND = "urban_management", "market_regulation"
 
 
-SDK_STALE_CLOCK = pytest.mark.xfail(
-    strict=True, reason="temporalio 1.35: a query-replayed cached case runs its next task with a stale now()"
-)
-
-
 @pytest.mark.parametrize(
-    "query_first", [False, pytest.param(True, marks=SDK_STALE_CLOCK)], ids=["task-first", "query-first"]
+    "query_first", [False, True], ids=["task-first", "query-first"]
 )
 async def test_a_clock_that_ran_out_after_its_worker_died_fires_on_the_next(
     dev_env: WorkflowEnvironment, database: TestDatabase, tmp_path: Path, query_first: bool

@@ -88,11 +88,14 @@ class ComplaintWorkflow:
         self._checked: dict[str, tuple[int, datetime, list[Event]]] = {}
         """Per Update id: the validator's events, with the ``_changes`` and the time they were decided at."""
         self._alarms: dict[str, tuple[asyncio.Task[None], datetime]] = {}
+        self._woken_at: datetime | None = None
+        """The latest wake time of a timer that has fired: the case's time is never earlier than this."""
 
     @workflow.run
     async def run(self, case: ComplaintInput) -> CaseView:
         self._outbox.start()
         while True:
+            self._note_fired_alarms()
             self._fire_due_clocks()
             self._upsert_search_attributes()
             if self._state.stage == "closed":
@@ -102,6 +105,26 @@ class ComplaintWorkflow:
         await self._outbox.close()
         return view_of(self._state)
 
+    def _now(self) -> datetime:
+        """``workflow.now()``, but never earlier than the wake time of a timer that has already fired.
+
+        In a correct run the two agree: a timer fires at or after its wake, so the task it wakes starts later.
+        They differ only under an SDK fault (temporalio 1.35): a case replayed into the cache to answer a query
+        runs its next task with the time of the task before, so a clock whose timer just fired would look not
+        yet due, be set again instead of fired, and the next replay (with the true time) would fail. Reading
+        the time through here fires it, as the replay will. So no patch: no history that replays today changes.
+        """
+        now = workflow.now()
+        if self._woken_at is not None and self._woken_at > now:
+            return self._woken_at
+        return now
+
+    def _note_fired_alarms(self) -> None:
+        """Move the case's time floor up to the wake of every timer that has fired."""
+        for alarm, at in self._alarms.values():
+            if alarm.done() and (self._woken_at is None or at > self._woken_at):
+                self._woken_at = at
+
     async def _wait_for_change_or_clock(self) -> None:
         """Sleep until a command changes the case or the next clock (or warning) is due.
 
@@ -110,7 +133,7 @@ class ComplaintWorkflow:
         usual step: each stage's window ends after the last one's) keeps it, and it fires early and is set
         again. So commands do not cancel and restart timers, and no timer fires late.
         """
-        now = workflow.now()
+        now = self._now()
         for kind, wake in self._next_wakes().items():
             alarm, at = self._alarms.get(kind, (None, None))
             if alarm is not None and alarm.done():
@@ -310,7 +333,7 @@ class ComplaintWorkflow:
     def _decide(self, command: Command) -> list[Event]:
         """The decider's events for ``command`` now; a refusal becomes the Update's ``CommandRejected`` error."""
         try:
-            return decide(self._state, command, workflow.now())
+            return decide(self._state, command, self._now())
         except CommandRejected as error:
             raise _rejection(error) from None
 
@@ -319,7 +342,7 @@ class ComplaintWorkflow:
         events = self._decide(command)
         update = workflow.current_update_info()
         if update is not None:
-            self._checked[update.id] = (self._changes, workflow.now(), events)
+            self._checked[update.id] = (self._changes, self._now(), events)
 
     def _execute(self, command: Command) -> CaseView:
         """Decide (or take the validator's decision, if the case has not changed since) and apply the events.
@@ -329,7 +352,7 @@ class ComplaintWorkflow:
         """
         update = workflow.current_update_info()
         checked = self._checked.pop(update.id, None) if update is not None else None
-        if checked is not None and checked[:2] == (self._changes, workflow.now()):
+        if checked is not None and checked[:2] == (self._changes, self._now()):
             events = checked[2]
         else:
             events = self._decide(command)
@@ -356,7 +379,7 @@ class ComplaintWorkflow:
 
     def _fire_due_clocks(self) -> None:
         """Turn every clock that has run out into its event, earliest first; send warnings that are due."""
-        now = workflow.now()
+        now = self._now()
         while True:
             due = [d for d in self._state.open_deadlines() if d.clock.due <= now]
             if not due:
