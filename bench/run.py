@@ -23,6 +23,7 @@ import psutil  # type: ignore[import-untyped]
 
 from activities.event_store import apply_migrations, create_pool
 from bench import lifecycle, report, store
+from bench.cpu import CPU_GROUPS, cpu_use
 from bench.stack import ROOT, BenchStack, bench_stack, worker_processes
 from schemas.org import load_directory
 from schemas.policy import load_policy
@@ -85,17 +86,21 @@ async def measure(stack: BenchStack, options: argparse.Namespace) -> dict[str, A
     # Alternate, so a neighbour's burst of CPU hits both sides alike.
     for _ in range(options.rounds if "lifecycle" in phases else 0):
         queue = f"baseline-{uuid.uuid4().hex[:8]}"
-        async with worker_processes(stack, temporal, queue, count=workers, baseline=True):
+        async with worker_processes(stack, temporal, queue, count=workers, baseline=True) as running:
             await lifecycle.baseline_paths(client_on(queue), queue, options.warmup, concurrency)
-            baseline = await lifecycle.baseline_paths(client_on(queue), queue, cases, concurrency)
+            with cpu_use(stack, running.pids) as baseline_cpu:
+                baseline = await lifecycle.baseline_paths(client_on(queue), queue, cases, concurrency)
         queue = f"whistle-{uuid.uuid4().hex[:8]}"
-        async with worker_processes(stack, temporal, queue, count=workers):
+        async with worker_processes(stack, temporal, queue, count=workers) as running:
             await lifecycle.whistle_happy_paths(client_on(queue), options.warmup, concurrency)
-            whistle = await lifecycle.whistle_happy_paths(client_on(queue), cases, concurrency)
+            with cpu_use(stack, running.pids) as whistle_cpu:
+                whistle = await lifecycle.whistle_happy_paths(client_on(queue), cases, concurrency)
         rounds.append({
             "baseline_per_s": baseline.per_second, "whistle_per_s": whistle.per_second,
             "baseline_p50_ms": baseline.latency_ms(0.5), "baseline_p99_ms": baseline.latency_ms(0.99),
             "whistle_p50_ms": whistle.latency_ms(0.5), "whistle_p99_ms": whistle.latency_ms(0.99),
+            **{f"baseline_cpu_{name}_ms": ms for name, ms in baseline_cpu.per_case_ms(cases).items()},
+            **{f"whistle_cpu_{name}_ms": ms for name, ms in whistle_cpu.per_case_ms(cases).items()},
         })  # fmt: skip
         last = rounds[-1]
         say("lifecycle throughput", f"{last['whistle_per_s']:.2f} cases/s vs baseline {last['baseline_per_s']:.2f} "
@@ -104,6 +109,9 @@ async def measure(stack: BenchStack, options: argparse.Namespace) -> dict[str, A
         say("report-in latency", f"p50 {last['whistle_p50_ms']:.0f} ms p99 {last['whistle_p99_ms']:.0f} ms vs "
             f"baseline p50 {last['baseline_p50_ms']:.0f} ms p99 {last['baseline_p99_ms']:.0f} ms: p99 ratio "
             f"{last['whistle_p99_ms'] / last['baseline_p99_ms']:.2f}")  # fmt: skip
+        say("CPU per case", ", ".join(
+            f"{name} {last[f'whistle_cpu_{name}_ms']:.0f} vs {last[f'baseline_cpu_{name}_ms']:.0f} ms"
+            for name in CPU_GROUPS))  # fmt: skip
     if rounds:
         figures["lifecycle"] = {key: sum(r[key] for r in rounds) / len(rounds) for key in rounds[0]}
         figures["lifecycle"]["rounds"] = rounds
