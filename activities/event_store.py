@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeAlias
 
@@ -36,7 +37,14 @@ FOLDED_CASES_KEPT = 2000
 
 async def create_pool(database_url: str) -> Pool:
     """A pool whose connections read and write jsonb as Python values, so no caller handles JSON text."""
-    return await asyncpg.create_pool(database_url, init=_use_json_codec)
+    return await asyncpg.create_pool(database_url, init=_use_json_codec, reset=_keep_session)
+
+
+async def _keep_session(connection: Connection) -> None:
+    """Hand a connection back as it is: asyncpg's default reset is a round trip per use (``RESET ALL``,
+    ``UNLISTEN *``, advisory unlocks) that undoes nothing here. Whistle never sets session state: no ``SET``,
+    ``LISTEN`` or session-level advisory lock (the migration lock is transaction-scoped). An open transaction
+    is still rolled back by asyncpg before this runs."""
 
 
 async def _use_json_codec(connection: Connection) -> None:
@@ -92,6 +100,21 @@ class AppendEventsInput(Model):
     history_length: int | None = None
 
 
+@dataclass(frozen=True)
+class _Folded:
+    """A case's state as this process last wrote it, and the row's ``last_seq`` and writer it wrote with."""
+
+    last_seq: int
+    writer_run_id: str | None
+    writer_history_length: int | None
+    state: CaseState
+
+    def matches(self, row: asyncpg.Record) -> bool:
+        return (self.last_seq, self.writer_run_id, self.writer_history_length) == (
+            row["last_seq"], row["writer_run_id"], row["writer_history_length"]
+        )  # fmt: skip
+
+
 class OutOfSequence(RuntimeError):
     """The new events do not continue the stored case; projecting them would skip an event."""
 
@@ -125,13 +148,35 @@ _UPSERT_CASE = (
 )
 """A row's writer changes only when a writer is given (``publish``); other writes keep it."""
 
+_ADVANCE_PARAMETERS = {
+    name: f"${number}"
+    for number, name in enumerate(
+        (*_COLUMNS, "writer_history_length", "expected_seq", "run_id", "expected_writer",
+         "seqs", "types", "ats", "payloads", "workflow_id"),
+        start=1,
+    )
+}  # fmt: skip
+_ADVANCE = (
+    "with advanced as (update complaints set "
+    + ", ".join(f"{name} = {_ADVANCE_PARAMETERS[name]}" for name in (*_COLUMNS[1:], "writer_history_length"))
+    + " where complaint_id = {complaint_id} and last_seq = {expected_seq} and writer_run_id = {run_id}"
+    " and writer_history_length = {expected_writer} returning 1) "
+    "insert into events (complaint_id, seq, type, at, payload, workflow_id, run_id) "
+    "select {complaint_id}, batch.seq, batch.type, batch.at, batch.payload, {workflow_id}, {run_id} "
+    "from unnest({seqs}::integer[], {types}::text[], {ats}::timestamptz[], {payloads}::jsonb[]) "
+    "as batch (seq, type, at, payload) where exists (select from advanced) returning seq"
+).format(**_ADVANCE_PARAMETERS)
+"""The common write as one statement: the case row moves on only if it still stands where this process left it
+(same ``last_seq``, same writer), and the new events go in only if it moved. No rows back: it did not stand
+there (another writer, a redone task), and the full path decides."""
+
 
 class EventStore:
     """The store's Temporal activities, sharing one connection pool."""
 
     def __init__(self, pool: Pool) -> None:
         self._pool = pool
-        self._folded: OrderedDict[str, tuple[tuple[int, int | None], CaseState]] = OrderedDict()
+        self._folded: OrderedDict[str, _Folded] = OrderedDict()
         """The last state this process folded per case, with the row's ``last_seq`` and writer at the time; reused
         only when the row still says the same, so a case's next append skips re-reading and re-validating its
         state, and a batch another worker rewrote (same ``last_seq``, newer writer) is read again."""
@@ -157,6 +202,9 @@ class EventStore:
         """
         _check_batch(input)
         by_seq = {recorded.seq: recorded.event for recorded in input.events}
+        advanced = await self._advance(input, by_seq)
+        if advanced is not None:
+            return advanced
         events = list(by_seq.values())
         first, last = min(by_seq), max(by_seq)
         async with self._pool.acquire() as connection, connection.transaction():
@@ -194,7 +242,7 @@ class EventStore:
                 removed = await connection.execute(
                     "delete from events where complaint_id = $1 and seq > $2", input.complaint_id, last
                 )
-            writer = input.history_length if input.history_length is not None else _writer_of(row)
+            writer = _writer(input) or _stored_writer(row)
             state = None
             if written or removed != "DELETE 0":
                 fold_from = written[0] if written else last + 1
@@ -210,10 +258,46 @@ class EventStore:
                 )  # fmt: skip
         if state is None:
             return 0
-        self._remember(input.complaint_id, (last, writer), state)
-        get_logger(complaint_id=input.complaint_id, workflow_id=input.workflow_id, run_id=input.run_id).info(
-            "events appended", written=len(written), last_seq=last, stage=state.stage
-        )
+        self._remember(input, _Folded(last, *writer, state), len(written))
+        return len(written)
+
+    async def _advance(self, input: AppendEventsInput, by_seq: dict[int, Event]) -> int | None:
+        """The usual ``publish`` batch in one statement, or None when the full path must decide.
+
+        Usual: this process wrote the case last, in this run from an earlier task, and the batch carries only
+        the events after that write. Then the kept state is the stored one and nothing needs reading, locking
+        apart, overwriting or removing. ``_ADVANCE`` checks the row still stands there as it writes.
+        """
+        folded = self._folded.get(input.complaint_id)
+        first, last = min(by_seq), max(by_seq)
+        if (
+            folded is None
+            or input.history_length is None
+            or folded.writer_run_id != input.run_id
+            or folded.writer_history_length is None
+            or input.history_length < folded.writer_history_length
+            or first != folded.last_seq + 1
+            or len(by_seq) != last - first + 1
+        ):
+            return None
+        state = folded.state
+        for seq in range(first, last + 1):
+            state = _fold_one(state, by_seq[seq], input.complaint_id)
+        events = [by_seq[seq] for seq in range(first, last + 1)]
+        async with self._pool.acquire() as connection:
+            try:
+                written = await connection.fetch(
+                    _ADVANCE,
+                    input.complaint_id, *_case_columns(state, last), input.history_length,
+                    folded.last_seq, input.run_id, folded.writer_history_length,
+                    list(range(first, last + 1)), [event.type for event in events], [event.at for event in events],
+                    [personal_data.withheld(event.model_dump(mode="json")) for event in events], input.workflow_id,
+                )  # fmt: skip
+            except asyncpg.UniqueViolationError:
+                return None  # rows past the case's last_seq: only the full path clears those
+        if not written:
+            return None
+        self._remember(input, _Folded(last, input.run_id, input.history_length, state), len(written))
         return len(written)
 
     async def _state_through(
@@ -224,8 +308,8 @@ class EventStore:
             return None
         if seq == row["last_seq"]:
             folded = self._folded.get(complaint_id)
-            if folded is not None and folded[0] == (seq, _writer_of(row)):
-                return folded[1]
+            if folded is not None and folded.matches(row):
+                return folded.state
             return CaseState.model_validate(
                 await connection.fetchval("select state from complaints where complaint_id = $1", complaint_id)
             )
@@ -234,19 +318,22 @@ class EventStore:
         )
         return fold(EVENT.validate_python(record["payload"]) for record in rows)
 
-    def _remember(self, complaint_id: str, version: tuple[int, int | None], state: CaseState) -> None:
-        self._folded[complaint_id] = (version, state)
-        self._folded.move_to_end(complaint_id)
+    def _remember(self, input: AppendEventsInput, folded: _Folded, written: int) -> None:
+        self._folded[input.complaint_id] = folded
+        self._folded.move_to_end(input.complaint_id)
         while len(self._folded) > FOLDED_CASES_KEPT:
             self._folded.popitem(last=False)
+        get_logger(complaint_id=input.complaint_id, workflow_id=input.workflow_id, run_id=input.run_id).info(
+            "events appended", written=written, last_seq=folded.last_seq, stage=folded.state.stage
+        )
 
 
 def _writer(input: AppendEventsInput) -> tuple[str, int] | None:
     return None if input.history_length is None else (input.run_id, input.history_length)
 
 
-def _writer_of(row: asyncpg.Record | None) -> int | None:
-    return None if row is None else row["writer_history_length"]
+def _stored_writer(row: asyncpg.Record | None) -> tuple[str | None, int | None]:
+    return (None, None) if row is None else (row["writer_run_id"], row["writer_history_length"])
 
 
 def _is_stale(row: asyncpg.Record | None, input: AppendEventsInput) -> bool:
@@ -261,15 +348,15 @@ async def upsert_case(
 ) -> None:
     """Write the case's read-model row: its view columns and the whole folded state up to ``last_seq``, and
     ``writer`` (run id, history length) when the write came from inside a workflow task."""
+    columns = _case_columns(state, last_seq)
+    await connection.execute(_UPSERT_CASE, state.complaint_id, *columns, *(writer or (None, None)))
+
+
+def _case_columns(state: CaseState, last_seq: int) -> list[Any]:
+    """The row's columns after ``complaint_id`` (``_COLUMNS``): its view, ``last_seq`` and its whole folded state."""
     view = view_of(state)
-    await connection.execute(
-        _UPSERT_CASE,
-        state.complaint_id,
-        *(getattr(view, name) for name in _VIEW_COLUMNS),
-        last_seq,
-        personal_data.withheld(state.model_dump(mode="json")),
-        *(writer or (None, None)),
-    )
+    state_json = personal_data.withheld(state.model_dump(mode="json"))
+    return [*(getattr(view, name) for name in _VIEW_COLUMNS), last_seq, state_json]
 
 
 def _check_batch(input: AppendEventsInput) -> None:
