@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bench.cpu import CPU_GROUPS
+
 HISTORY_TARGET = 60
 MEMORY_TARGET_MIB = 1024
 COMPARED = ("before", "ordinary-activities")
@@ -47,6 +49,8 @@ def _figures(f: dict[str, Any]) -> list[tuple[str, str]]:
          f"{life['whistle_p50_ms']:.0f} / {life['whistle_p99_ms']:.0f} vs baseline "
          f"{life['baseline_p50_ms']:.0f} / {life['baseline_p99_ms']:.0f}"),
     ]  # fmt: skip
+    if "whistle_cpu_server_ms" in life:
+        rows.append(_cpu_row(life))
     for name, size in f["history"].items():
         rows.append((f"history: {name}", f"{size['events']} events, {size['bytes'] / 1024:.1f} KiB"))
     rows += [
@@ -62,6 +66,19 @@ def _figures(f: dict[str, Any]) -> list[tuple[str, str]]:
          f"({rebuild['events']} events, {rebuild['cases']} cases)"),
     ]  # fmt: skip
     return rows
+
+
+def _cpu_row(life: dict[str, Any]) -> tuple[str, str]:
+    """CPU time per case by process: which side of the machine Whistle's extra cost is on."""
+    total = {side: sum(life[f"{side}_cpu_{name}_ms"] for name in CPU_GROUPS) for side in ("whistle", "baseline")}
+    parts = ", ".join(
+        f"{name} {life[f'whistle_cpu_{name}_ms']:.0f} vs {life[f'baseline_cpu_{name}_ms']:.0f}" for name in CPU_GROUPS
+    )
+    return (
+        "CPU per case (ms): Temporal server, PostgreSQL, worker, driver",
+        f"{parts}; total {total['whistle']:.0f} vs {total['baseline']:.0f} "
+        f"(baseline / Whistle {total['baseline'] / total['whistle']:.2f})",
+    )
 
 
 def _rest_row(rest: dict[str, Any]) -> tuple[str, str]:
