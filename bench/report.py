@@ -134,14 +134,15 @@ def write(path: Path, figures: dict[str, Any], results: Path) -> None:
     ]
     if earlier:
         columns = [*(f"{label} ({run['machine']['date']})" for label, run in earlier), "now"]
-        rows = zip(*(_figures(run) for _, run in earlier), _figures(figures), strict=False)
+        before = [dict(_figures(run)) for _, run in earlier]
+        rows = [(name, [*(run.get(name, "not measured") for run in before), now]) for name, now in _figures(figures)]
         lines += [
             "",
             "## Before and after (same harness)",
             "",
             f"| figure | {' | '.join(columns)} |",
             f"| --- |{' --- |' * len(columns)}",
-            *(f"| {cells[0][0]} | {' | '.join(value for _, value in cells)} |" for cells in rows),
+            *(f"| {name} | {' | '.join(values)} |" for name, values in rows),
         ]
     notes = Path(__file__).with_name("NOTES.md")
     if notes.exists():
