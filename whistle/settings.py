@@ -7,9 +7,9 @@ so tests and the demo can point a whole process at other servers by constructing
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -46,8 +46,16 @@ class Settings(BaseSettings):
     codec_keys: SecretStr | None = None
     """``id:base64key,...``: the first key encrypts Temporal payloads, all decrypt (``whistle/codec.py``)."""
     codec_port: int = 8234
-    """Where ``whistle codec-server`` listens; the embedded Temporal UI asks it to decode."""
+    """Where ``whistle codec-server`` listens; the embedded Temporal UI asks it to decode. Unset, the port after
+    ``ui_port`` (8234 beside the default 8233), so a second stack on other ports needs no third setting."""
     codec_token: SecretStr | None = None
     """When set, the codec server answers only requests with ``Authorization: Bearer <token>``."""
     codec_origins: str = ""
     """Comma-separated extra browser origins (a Temporal UI elsewhere) the codec server accepts."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _codec_port_follows_ui_port(cls, values: Any) -> Any:
+        if isinstance(values, dict) and values.get("codec_port") is None and values.get("ui_port") is not None:
+            return {**values, "codec_port": int(values["ui_port"]) + 1}
+        return values
