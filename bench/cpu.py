@@ -25,6 +25,10 @@ class CpuUse:
 
     seconds: dict[str, float] = field(default_factory=dict)
 
+    def add(self, other: CpuUse) -> None:
+        for name, used in other.seconds.items():
+            self.seconds[name] = self.seconds.get(name, 0.0) + used
+
     def per_case_ms(self, cases: int) -> dict[str, float]:
         return {name: 1000 * used / cases for name, used in self.seconds.items()}
 

@@ -65,6 +65,14 @@ class Run:
     def latency_ms(self, fraction: float) -> float:
         return 1000 * percentile(self.latencies, fraction)
 
+    @staticmethod
+    def pooled(runs: list[Run]) -> Run:
+        """Several rounds as one: all their cases over all their seconds, all their latencies."""
+        return Run(
+            sum(run.cases for run in runs), sum(run.seconds for run in runs),
+            [latency for run in runs for latency in run.latencies],
+        )  # fmt: skip
+
 
 async def _gather_limited(count: int, concurrency: int, one: Callable[[int], Awaitable[None]]) -> float:
     """Run ``one(i)`` for every i with at most ``concurrency`` at a time; return the wall time."""
