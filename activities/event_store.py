@@ -230,9 +230,7 @@ class EventStore:
                     _WRITE_EVENTS,
                     input.complaint_id,
                     list(by_seq),
-                    [event.type for event in events],
-                    [event.at for event in events],
-                    [personal_data.withheld(event.model_dump(mode="json")) for event in events],
+                    *_event_columns(events),
                     input.workflow_id,
                     input.run_id,
                 )
@@ -290,8 +288,7 @@ class EventStore:
                     _ADVANCE,
                     input.complaint_id, *_case_columns(state, last), input.history_length,
                     folded.last_seq, input.run_id, folded.writer_history_length,
-                    list(range(first, last + 1)), [event.type for event in events], [event.at for event in events],
-                    [personal_data.withheld(event.model_dump(mode="json")) for event in events], input.workflow_id,
+                    list(range(first, last + 1)), *_event_columns(events), input.workflow_id,
                 )  # fmt: skip
             except asyncpg.UniqueViolationError:
                 return None  # rows past the case's last_seq: only the full path clears those
@@ -357,6 +354,16 @@ def _case_columns(state: CaseState, last_seq: int) -> list[Any]:
     view = view_of(state)
     state_json = personal_data.withheld(state.model_dump(mode="json"))
     return [*(getattr(view, name) for name in _VIEW_COLUMNS), last_seq, state_json]
+
+
+def _event_columns(events: list[Event]) -> list[list[Any]]:
+    """The batch's ``type``, ``at`` and ``payload`` arrays, in the order ``_WRITE_EVENTS`` and ``_ADVANCE`` unnest
+    them (personal data withheld from the payload)."""
+    return [
+        [event.type for event in events],
+        [event.at for event in events],
+        [personal_data.withheld(event.model_dump(mode="json")) for event in events],
+    ]
 
 
 def _check_batch(input: AppendEventsInput) -> None:

@@ -6,6 +6,7 @@ from activities.event_store import AppendEventsInput, EventStore, Pool, load_cas
 from bench.store import happy_batches
 from schemas.events import Event, RecordedEvent
 from schemas.state import fold
+from tests.test_lost_task_appends import published
 
 
 def batch(events: list[RecordedEvent]) -> AppendEventsInput:
@@ -25,10 +26,6 @@ async def test_two_writers_taking_turns_leave_the_fold_of_every_event(pool: Pool
     stored = await load_events(pool, "two-writers-1")
     assert [recorded.seq for recorded in stored] == list(range(1, len(stored) + 1))
     assert await load_case(pool, "two-writers-1") == fold(recorded.event for recorded in stored)
-
-
-def published(events: list[RecordedEvent], history_length: int, run_id: str = "run") -> AppendEventsInput:
-    return batch(events).model_copy(update={"history_length": history_length, "run_id": run_id})
 
 
 class CountingStore(EventStore):
