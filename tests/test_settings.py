@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
 from whistle.settings import Settings
 
@@ -22,3 +23,11 @@ def test_a_codec_port_set_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WHISTLE_CODEC_PORT", "9999")
     assert Settings().codec_port == 9999
     assert Settings(ui_port=7000, codec_port=7100).codec_port == 7100
+
+
+def test_a_bad_ui_port_is_reported_as_ui_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WHISTLE_CODEC_PORT", raising=False)
+    monkeypatch.setenv("WHISTLE_UI_PORT", "abc")
+    with pytest.raises(ValidationError) as raised:
+        Settings()
+    assert [error["loc"] for error in raised.value.errors()] == [("ui_port",)]

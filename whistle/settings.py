@@ -7,7 +7,7 @@ so tests and the demo can point a whole process at other servers by constructing
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -53,9 +53,9 @@ class Settings(BaseSettings):
     codec_origins: str = ""
     """Comma-separated extra browser origins (a Temporal UI elsewhere) the codec server accepts."""
 
-    @model_validator(mode="before")
-    @classmethod
-    def _codec_port_follows_ui_port(cls, values: Any) -> Any:
-        if isinstance(values, dict) and values.get("codec_port") is None and values.get("ui_port") is not None:
-            return {**values, "codec_port": int(values["ui_port"]) + 1}
-        return values
+    @model_validator(mode="after")
+    def _codec_port_follows_ui_port(self) -> Settings:
+        """After the fields are checked, so a bad ``WHISTLE_UI_PORT`` is reported as ``ui_port``."""
+        if "codec_port" not in self.model_fields_set:
+            self.codec_port = self.ui_port + 1
+        return self
