@@ -44,7 +44,7 @@ from schemas.commands import (
 from schemas.common import Model
 from schemas.errors import CommandRejected
 from schemas.events import ComplaintFiled, RecordedEvent
-from schemas.intake import ComplaintInput, ComplaintIntake, check_not_future
+from schemas.intake import WORKFLOW_GENERATION, ComplaintInput, ComplaintIntake, check_not_future
 from schemas.org import OrgDirectory, load_directory
 from schemas.policy import SlaPolicy, load_policy
 from schemas.state import Stage
@@ -180,6 +180,7 @@ class WhistleClient:
             context=context,
             policy=self.policy.for_case(intake.urgency, intake.category),
             calendar=calendar_for_filing(intake.reported_at),
+            generation=WORKFLOW_GENERATION,
         )
 
     async def submit(self, intake: ComplaintIntake, *, now: datetime | None = None) -> SubmitResult:

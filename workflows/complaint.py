@@ -43,7 +43,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from schemas.errors import CommandRejected
     from schemas.events import Event, RecordedEvent
-    from schemas.intake import ComplaintInput
+    from schemas.intake import WORKFLOW_GENERATION, ComplaintInput
     from schemas.state import CaseState, start
     from schemas.view import CaseView, view_of
     from workflows import search_attributes
@@ -59,6 +59,14 @@ LOCAL_PUBLISH = "local-publish"
 """Patch (2026-11): events and notifications leave through one local activity inside the workflow task that
 decided them (``publish``) instead of an ``append_events`` and a ``notify`` activity each with a workflow task
 of its own. Cases started before it keep the two activities for their whole run."""
+
+BUILT_IN = {OVERDUE_STAYS_VISIBLE: 1, LOCAL_PUBLISH: 1}
+"""The generation from which each patch is part of a case from its filing (see ``WORKFLOW_GENERATION``).
+
+A case of that generation or later runs with the patch without asking ``workflow.patched``, so its history has
+no marker and no ``TemporalChangeVersion`` upsert for it: two fewer events and one less visibility write per
+patch. An older case asks its history as before; a case never changes generation, so its replay agrees."""
+
 
 def _rejection(error: CommandRejected) -> ApplicationError:
     return ApplicationError(str(error), error.field, error.reason, type="CommandRejected", non_retryable=True)
@@ -76,11 +84,17 @@ class ComplaintWorkflow:
 
     @workflow.init
     def __init__(self, case: ComplaintInput) -> None:
+        if case.generation > WORKFLOW_GENERATION:
+            # Not an ApplicationError: the workflow task fails and is retried until a newer worker takes it.
+            raise RuntimeError(
+                f"case filed under workflow generation {case.generation}; this worker knows up to {WORKFLOW_GENERATION}"
+            )
+        self._generation = case.generation
         filed = file_complaint(case, workflow.now())
         self._state: CaseState = start(filed[0])  # type: ignore[arg-type]
         self._outbox = Outbox(
             RecordedEvent(complaint_id=case.complaint_id, seq=1, event=filed[0]),
-            local=workflow.patched(LOCAL_PUBLISH),
+            local=self._has(LOCAL_PUBLISH),
         )
         self._warned: set[str] = set()
         self._calendar_alarms: set[int] = set()
@@ -88,6 +102,8 @@ class ComplaintWorkflow:
         self._checked: dict[str, tuple[int, datetime, list[Event]]] = {}
         """Per Update id: the validator's events, with the ``_changes`` and the time they were decided at."""
         self._alarms: dict[str, tuple[asyncio.Task[None], datetime]] = {}
+        self._visible: tuple[object, ...] | None = None
+        """The stage, departments, escalation level and next deadline the search attributes were last set from."""
         self._woken_at: datetime | None = None
         """The latest wake time of a timer that has fired: the case's time is never earlier than this."""
 
@@ -104,6 +120,10 @@ class ComplaintWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._outbox.close()
         return view_of(self._state)
+
+    def _has(self, patch: str) -> bool:
+        """Whether the case runs with ``patch``: built into its generation, or else as its history says."""
+        return self._generation >= BUILT_IN[patch] or workflow.patched(patch)
 
     def _now(self) -> datetime:
         """``workflow.now()``, but never earlier than the wake time of a timer that has already fired.
@@ -403,8 +423,17 @@ class ComplaintWorkflow:
         }
 
     def _upsert_search_attributes(self) -> None:
-        """Keep the visibility fields current, so overdue and escalated lists are queries, not scans."""
+        """Keep the visibility fields current, so overdue and escalated lists are queries, not scans.
+
+        The fields are compared as plain values first: building the SDK's typed updates costs more than the rest
+        of a workflow task's own work, and most wakes change none of them.
+        """
         state = self._state
+        next_deadline = state.watched_deadline if self._has(OVERDUE_STAYS_VISIBLE) else state.next_deadline
+        visible = (state.stage, tuple(state.departments), state.escalation_level, next_deadline)
+        if visible == self._visible:
+            return
+        self._visible = visible
         intake = state.case.intake
         updates: list[SearchAttributeUpdate[Any]] = [
             search_attributes.STAGE.value_set(state.stage),
@@ -414,9 +443,6 @@ class ComplaintWorkflow:
             search_attributes.DEPARTMENTS.value_set(list(state.departments)),
             search_attributes.ESCALATION_LEVEL.value_set(state.escalation_level),
         ]
-        next_deadline = state.next_deadline
-        if workflow.patched(OVERDUE_STAYS_VISIBLE):
-            next_deadline = state.watched_deadline
         if next_deadline is None:
             updates.append(search_attributes.NEXT_DEADLINE.value_unset())
         else:
