@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import statistics
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -52,6 +53,20 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
+PACING_SEED = 20261123
+
+
+@dataclass(frozen=True)
+class Paced:
+    """New cases arrive at ``rate`` per second, however many are in flight."""
+
+    rate: float
+
+
+Load = int | Paced
+"""How cases are driven: an int keeps that many in flight (a closed loop), ``Paced`` starts them on a clock."""
+
+
 @dataclass
 class Run:
     cases: int
@@ -89,7 +104,31 @@ async def _gather_limited(count: int, concurrency: int, one: Callable[[int], Awa
     return time.perf_counter() - started
 
 
-async def whistle_happy_paths(client: WhistleClient, cases: int, concurrency: int) -> Run:
+async def _paced(count: int, rate: float, one: Callable[[int], Coroutine[Any, Any, None]]) -> float:
+    """Start ``one(i)`` at Poisson arrivals of ``rate`` per second, whether or not earlier ones are done (an open
+    loop: a slow answer does not slow the arrivals); return the wall time until all are done.
+
+    The gaps come from a fixed seed, so both sides of a comparison get the same arrival times.
+    """
+    gaps = random.Random(PACING_SEED)
+    started = time.perf_counter()
+    due = 0.0
+    running: list[asyncio.Task[None]] = []
+    for number in range(count):
+        await asyncio.sleep(max(0.0, started + due - time.perf_counter()))
+        running.append(asyncio.create_task(one(number)))
+        due += gaps.expovariate(rate)
+    await asyncio.gather(*running)
+    return time.perf_counter() - started
+
+
+def _drive(count: int, load: Load, one: Callable[[int], Coroutine[Any, Any, None]]) -> Awaitable[float]:
+    if isinstance(load, Paced):
+        return _paced(count, load.rate, one)
+    return _gather_limited(count, load, one)
+
+
+async def whistle_happy_paths(client: WhistleClient, cases: int, load: Load) -> Run:
     """Cases through the happy path, each until its workflow completed (every event stored)."""
     run = Run(cases, 0.0)
 
@@ -102,11 +141,11 @@ async def whistle_happy_paths(client: WhistleClient, cases: int, concurrency: in
                 run.latencies.append(time.perf_counter() - started)
         await client.temporal.get_workflow_handle(workflow_id_for(filed.complaint_id)).result()
 
-    run.seconds = await _gather_limited(cases, concurrency, one)
+    run.seconds = await _drive(cases, load, one)
     return run
 
 
-async def baseline_paths(client: WhistleClient, task_queue: str, cases: int, concurrency: int) -> Run:
+async def baseline_paths(client: WhistleClient, task_queue: str, cases: int, load: Load) -> Run:
     """The same traffic to the bare workflow: the same input, the same Update payloads, nothing else."""
     run = Run(cases, 0.0)
     temporal = client.temporal
@@ -123,7 +162,7 @@ async def baseline_paths(client: WhistleClient, task_queue: str, cases: int, con
                 run.latencies.append(time.perf_counter() - started)
         await handle.result()
 
-    run.seconds = await _gather_limited(cases, concurrency, one)
+    run.seconds = await _drive(cases, load, one)
     return run
 
 

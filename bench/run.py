@@ -120,10 +120,10 @@ async def lifecycle_figures(
     cases, concurrency, workers = options.cases, options.concurrency, options.workers
     queues = {"baseline": f"baseline-{uuid.uuid4().hex[:8]}", "whistle": f"whistle-{uuid.uuid4().hex[:8]}"}
 
-    async def drive(side: str, count: int) -> lifecycle.Run:
+    async def drive(side: str, count: int, load: lifecycle.Load = concurrency) -> lifecycle.Run:
         if side == "baseline":
-            return await lifecycle.baseline_paths(client_on(queues[side]), queues[side], count, concurrency)
-        return await lifecycle.whistle_happy_paths(client_on(queues[side]), count, concurrency)
+            return await lifecycle.baseline_paths(client_on(queues[side]), queues[side], count, load)
+        return await lifecycle.whistle_happy_paths(client_on(queues[side]), count, load)
 
     runs: dict[str, list[lifecycle.Run]] = {"baseline": [], "whistle": []}
     cpu = {"baseline": CpuUse(), "whistle": CpuUse()}
@@ -142,24 +142,43 @@ async def lifecycle_figures(
             whistle, baseline = runs["whistle"][-1], runs["baseline"][-1]
             say(f"round {number}", f"{whistle.per_second:.2f} cases/s vs baseline {baseline.per_second:.2f}: ratio "
                 f"{whistle.per_second / baseline.per_second:.2f}")  # fmt: skip
-    pooled = {side: lifecycle.Run.pooled(side_runs) for side, side_runs in runs.items()}
+        pooled = {side: lifecycle.Run.pooled(side_runs) for side, side_runs in runs.items()}
+        paced = lifecycle.Paced(options.load_share * pooled["whistle"].per_second)
+        at_load: dict[str, list[lifecycle.Run]] = {"baseline": [], "whistle": []}
+        for _ in range(options.paced_rounds):
+            for side in at_load:
+                at_load[side].append(await drive(side, cases, paced))
     found: dict[str, Any] = {
         **{f"{side}_per_s": run.per_second for side, run in pooled.items()},
         **{f"{side}_p{share}_ms": run.latency_ms(share / 100) for side, run in pooled.items() for share in (50, 99)},
         **{f"{side}_cpu_{name}_ms": ms
            for side, used in cpu.items() for name, ms in used.per_case_ms(pooled[side].cases).items()},
+        "paced_per_s": paced.rate,
+        "load_share": options.load_share,
+        **{f"{side}_paced_p{share}_ms": lifecycle.Run.pooled(side_runs).latency_ms(share / 100)
+           for side, side_runs in at_load.items() for share in (50, 99)},
         "rounds": [
             {"baseline_per_s": baseline.per_second, "whistle_per_s": whistle.per_second,
              "baseline_p99_ms": baseline.latency_ms(0.99), "whistle_p99_ms": whistle.latency_ms(0.99)}
             for baseline, whistle in zip(runs["baseline"], runs["whistle"], strict=True)
         ],
+        "paced_rounds": [
+            {"baseline_p99_ms": baseline.latency_ms(0.99), "whistle_p99_ms": whistle.latency_ms(0.99)}
+            for baseline, whistle in zip(at_load["baseline"], at_load["whistle"], strict=True)
+        ],
     }  # fmt: skip
     say("lifecycle throughput", f"{found['whistle_per_s']:.2f} cases/s vs baseline {found['baseline_per_s']:.2f} "
         f"cases/s: ratio {found['whistle_per_s'] / found['baseline_per_s']:.2f} ({options.rounds} rounds of {cases} "
         f"cases, {concurrency} in flight, {workers} worker processes per side)")  # fmt: skip
-    say("report-in latency", f"p50 {found['whistle_p50_ms']:.0f} ms p99 {found['whistle_p99_ms']:.0f} ms vs "
+    say("report-in latency, saturated", f"p50 {found['whistle_p50_ms']:.0f} ms p99 {found['whistle_p99_ms']:.0f} ms vs "
         f"baseline p50 {found['baseline_p50_ms']:.0f} ms p99 {found['baseline_p99_ms']:.0f} ms: p99 ratio "
         f"{found['whistle_p99_ms'] / found['baseline_p99_ms']:.2f}")  # fmt: skip
+    say("report-in latency at load", f"p50 {found['whistle_paced_p50_ms']:.0f} ms p99 "
+        f"{found['whistle_paced_p99_ms']:.0f} ms vs baseline p50 {found['baseline_paced_p50_ms']:.0f} ms p99 "
+        f"{found['baseline_paced_p99_ms']:.0f} ms: p99 ratio "
+        f"{found['whistle_paced_p99_ms'] / found['baseline_paced_p99_ms']:.2f} (both sides {paced.rate:.2f} new "
+        f"cases/s, {options.load_share:.0%} of Whistle's throughput; {options.paced_rounds} rounds of {cases} "
+        "cases)")  # fmt: skip
     say("CPU per case", ", ".join(
         f"{name} {found[f'whistle_cpu_{name}_ms']:.0f} vs {found[f'baseline_cpu_{name}_ms']:.0f} ms"
         for name in CPU_GROUPS))  # fmt: skip
@@ -210,6 +229,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="worker processes per side")
     parser.add_argument("--rounds", type=int, default=6, help="baseline/Whistle alternations")
     parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--load-share", type=float, default=0.7,
+                        help="latency at load: both sides get new cases at this share of Whistle's throughput")
+    parser.add_argument("--paced-rounds", type=int, default=3, help="baseline/Whistle alternations at that load")
     parser.add_argument("--open-cases", type=int, default=2_000, help="10,000 is the target; see BENCHMARKS.md")
     parser.add_argument("--deadline-cases", type=int, default=50)
     parser.add_argument("--window", type=int, default=30, help="report-in window of the deadline cases, seconds")
