@@ -6,7 +6,6 @@ Run as many of these as the load needs, on as many machines; Temporal spreads th
 from __future__ import annotations
 
 import asyncio
-import gc
 from collections.abc import Sequence
 from typing import Any
 
@@ -39,25 +38,6 @@ randomness, I/O), but no longer re-imports the workflow's modules for every case
 under load spent about a third of its busy time in those imports. Whistle's workflow modules hold no
 mutable module state (schemas, the decider and the fold are pure), which is what passing them through needs;
 ``tests/test_replay.py`` replays the recorded histories under this runner."""
-
-
-GC_THRESHOLDS = (50_000, 20, 100)
-"""Python's collector thresholds for a worker (the defaults are 700, 10, 10): see ``tune_gc``."""
-
-
-def tune_gc() -> None:
-    """Collect cycles less often, and never walk the objects that exist once the worker is built.
-
-    A worker allocates briskly (payloads, models, protobufs) and keeps a large, long-lived heap (the workflow
-    cache, the store's folded states). With the defaults a full collection walked that heap every few
-    seconds under load and paused everything for up to 136 ms, which is what a slow answer's tail is made
-    of. ``gc.freeze`` moves the modules, schemas and SDK objects that live as long as the process out of the
-    collector's sight; the larger thresholds make each collection rarer. Reference counting still frees
-    almost everything the moment it is dropped, so memory does not grow with them (``bench/NOTES.md``).
-    """
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def build_worker(
@@ -96,7 +76,6 @@ async def run_worker(settings: Settings) -> None:
         await ensure_daily_report_schedule(client, settings.task_queue)
         async with httpx.AsyncClient() as http:
             worker = build_worker(client, settings.task_queue, pool, http, settings.webhook_url)
-            tune_gc()
             log.info("worker polling")
             await worker.run()
     finally:

@@ -43,12 +43,10 @@ async def _serve(address: str, task_queue: str) -> None:
     # modules through must be able to import the workflow's module by name.
     from bench.baseline import BaselineWorkflow as Importable
     from whistle.connection import connect_temporal
-    from worker import WORKER_TUNING, tune_gc
+    from worker import WORKER_TUNING
 
     client = await connect_temporal(address, "default")
-    worker = Worker(client, task_queue=task_queue, workflows=[Importable], **WORKER_TUNING)
-    tune_gc()
-    await worker.run()
+    await Worker(client, task_queue=task_queue, workflows=[Importable], **WORKER_TUNING).run()
 
 
 if __name__ == "__main__":
