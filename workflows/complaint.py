@@ -84,11 +84,6 @@ class ComplaintWorkflow:
 
     @workflow.init
     def __init__(self, case: ComplaintInput) -> None:
-        if case.generation > WORKFLOW_GENERATION:
-            # Not an ApplicationError: the workflow task fails and is retried until a newer worker takes it.
-            raise RuntimeError(
-                f"case filed under workflow generation {case.generation}; this worker knows up to {WORKFLOW_GENERATION}"
-            )
         self._generation = case.generation
         filed = file_complaint(case, workflow.now())
         self._state: CaseState = start(filed[0])  # type: ignore[arg-type]
@@ -109,6 +104,12 @@ class ComplaintWorkflow:
 
     @workflow.run
     async def run(self, case: ComplaintInput) -> CaseView:
+        if case.generation > WORKFLOW_GENERATION:
+            # Not an ApplicationError: the workflow task fails, before any command, and is retried until a newer
+            # worker takes it. (Raised here, not in ``__init__``, where the SDK would warn of a run never awaited.)
+            raise RuntimeError(
+                f"case filed under workflow generation {case.generation}; this worker knows up to {WORKFLOW_GENERATION}"
+            )
         self._outbox.start()
         while True:
             self._note_fired_alarms()
