@@ -110,9 +110,8 @@ class _Folded:
     state: CaseState
 
     def matches(self, row: asyncpg.Record) -> bool:
-        return (self.last_seq, self.writer_run_id, self.writer_history_length) == (
-            row["last_seq"], row["writer_run_id"], row["writer_history_length"]
-        )  # fmt: skip
+        stored = (row["last_seq"], *_stored_writer(row))
+        return (self.last_seq, self.writer_run_id, self.writer_history_length) == stored
 
 
 class OutOfSequence(RuntimeError):
@@ -202,11 +201,11 @@ class EventStore:
         """
         _check_batch(input)
         by_seq = {recorded.seq: recorded.event for recorded in input.events}
-        advanced = await self._advance(input, by_seq)
+        first, last = min(by_seq), max(by_seq)
+        advanced = await self._advance(input, by_seq, first, last)
         if advanced is not None:
             return advanced
         events = list(by_seq.values())
-        first, last = min(by_seq), max(by_seq)
         async with self._pool.acquire() as connection, connection.transaction():
             row = await connection.fetchrow(
                 "select last_seq, writer_run_id, writer_history_length from complaints "
@@ -259,7 +258,7 @@ class EventStore:
         self._remember(input, _Folded(last, *writer, state), len(written))
         return len(written)
 
-    async def _advance(self, input: AppendEventsInput, by_seq: dict[int, Event]) -> int | None:
+    async def _advance(self, input: AppendEventsInput, by_seq: dict[int, Event], first: int, last: int) -> int | None:
         """The usual ``publish`` batch in one statement, or None when the full path must decide.
 
         Usual: this process wrote the case last, in this run from an earlier task, and the batch carries only
@@ -267,7 +266,6 @@ class EventStore:
         apart, overwriting or removing. ``_ADVANCE`` checks the row still stands there as it writes.
         """
         folded = self._folded.get(input.complaint_id)
-        first, last = min(by_seq), max(by_seq)
         if (
             folded is None
             or input.history_length is None
@@ -278,10 +276,10 @@ class EventStore:
             or len(by_seq) != last - first + 1
         ):
             return None
-        state = folded.state
-        for seq in range(first, last + 1):
-            state = _fold_one(state, by_seq[seq], input.complaint_id)
         events = [by_seq[seq] for seq in range(first, last + 1)]
+        state = folded.state
+        for event in events:
+            state = _fold_one(state, event, input.complaint_id)
         async with self._pool.acquire() as connection:
             try:
                 written = await connection.fetch(

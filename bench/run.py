@@ -148,6 +148,7 @@ async def lifecycle_figures(
         for _ in range(options.paced_rounds):
             for side in at_load:
                 at_load[side].append(await drive(side, cases, paced))
+    paced_pooled = {side: lifecycle.Run.pooled(side_runs) for side, side_runs in at_load.items()}
     found: dict[str, Any] = {
         **{f"{side}_per_s": run.per_second for side, run in pooled.items()},
         **{f"{side}_p{share}_ms": run.latency_ms(share / 100) for side, run in pooled.items() for share in (50, 99)},
@@ -155,8 +156,8 @@ async def lifecycle_figures(
            for side, used in cpu.items() for name, ms in used.per_case_ms(pooled[side].cases).items()},
         "paced_per_s": paced.rate,
         "load_share": options.load_share,
-        **{f"{side}_paced_p{share}_ms": lifecycle.Run.pooled(side_runs).latency_ms(share / 100)
-           for side, side_runs in at_load.items() for share in (50, 99)},
+        **{f"{side}_paced_p{share}_ms": run.latency_ms(share / 100)
+           for side, run in paced_pooled.items() for share in (50, 99)},
         "rounds": [
             {"baseline_per_s": baseline.per_second, "whistle_per_s": whistle.per_second,
              "baseline_p99_ms": baseline.latency_ms(0.99), "whistle_p99_ms": whistle.latency_ms(0.99)}

@@ -35,8 +35,8 @@ class CountingStore(EventStore):
         super().__init__(pool)
         self.advanced = self.fell_back = 0
 
-    async def _advance(self, input: AppendEventsInput, by_seq: dict[int, Event]) -> int | None:
-        written = await super()._advance(input, by_seq)
+    async def _advance(self, input: AppendEventsInput, by_seq: dict[int, Event], first: int, last: int) -> int | None:
+        written = await super()._advance(input, by_seq, first, last)
         if written is None:
             self.fell_back += 1
         else:

@@ -351,19 +351,20 @@ class ComplaintWorkflow:
     def _check_review_termination(self, command: ReviewTermination) -> None:
         self._check(command)
 
-    def _decide(self, command: Command) -> list[Event]:
-        """The decider's events for ``command`` now; a refusal becomes the Update's ``CommandRejected`` error."""
+    def _decide(self, command: Command, now: datetime) -> list[Event]:
+        """The decider's events for ``command`` at ``now``; a refusal becomes the Update's ``CommandRejected`` error."""
         try:
-            return decide(self._state, command, self._now())
+            return decide(self._state, command, now)
         except CommandRejected as error:
             raise _rejection(error) from None
 
     def _check(self, command: Command) -> None:
         """Run the decider first: a rejection stops the Update before history; a decision is kept for the handler."""
-        events = self._decide(command)
+        now = self._now()
+        events = self._decide(command, now)
         update = workflow.current_update_info()
         if update is not None:
-            self._checked[update.id] = (self._changes, self._now(), events)
+            self._checked[update.id] = (self._changes, now, events)
 
     def _execute(self, command: Command) -> CaseView:
         """Decide (or take the validator's decision, if the case has not changed since) and apply the events.
@@ -373,10 +374,11 @@ class ComplaintWorkflow:
         """
         update = workflow.current_update_info()
         checked = self._checked.pop(update.id, None) if update is not None else None
-        if checked is not None and checked[:2] == (self._changes, self._now()):
+        now = self._now()
+        if checked is not None and checked[:2] == (self._changes, now):
             events = checked[2]
         else:
-            events = self._decide(command)
+            events = self._decide(command, now)
         for event in events:
             self._record(event)
         return view_of(self._state)
