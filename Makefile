@@ -7,13 +7,20 @@ STAMP := $(VENV)/.installed
 # `make histories` re-records tests/histories/$(HISTORIES_VERSION) for the replay test (see README).
 # Name the version on the command line (the next free vN), so an existing set is never overwritten by accident.
 
-.PHONY: histories demo test chaos bench bench-rest lint typecheck check clean dev-up dev-down worker
+.PHONY: histories demo test fuzz lock chaos bench bench-rest lint typecheck check clean dev-up dev-down worker
 
-$(STAMP): pyproject.toml
+# requirements.lock pins every package (pip constraints), so a fresh clone installs what the suite last passed with.
+$(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev]'
 	touch $(STAMP)
+
+# Re-resolve every dependency to its newest allowed version and pin the result (then run `make test`).
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv && .lock-venv/bin/pip install --quiet -e '.[dev]'
+	{ head -2 requirements.lock; .lock-venv/bin/pip freeze --exclude-editable; } > requirements.lock.new
+	mv requirements.lock.new requirements.lock && rm -rf .lock-venv
 
 demo: $(STAMP)
 	$(BIN)/whistle demo
@@ -22,6 +29,11 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy .
 	$(BIN)/pytest -q
+
+# The property and fuzz tests with fresh randomness and ten times the examples (tests/fuzzing.py); `make test`
+# runs the same tests from a fixed seed. Failures found are kept in .hypothesis/ and tried first next time.
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -q tests/test_fuzz.py tests/test_fold_properties.py tests/test_gateway_openapi.py
 
 # The full fault suite: 300 cases while the worker is SIGKILLed, Temporal restarts and PostgreSQL is down 30 s.
 chaos: $(STAMP)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,10 +16,35 @@ import pytest
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+import tests.fuzzing  # noqa: F401  (registers and loads the hypothesis profile before any test module)
 from activities.event_store import Pool, apply_migrations, create_pool
 from tests.pg import TestDatabase, fresh_database
+from tests.ports import free_port
 from whistle.devstack import register_search_attributes
 from workflows.search_attributes import ALL_KEYS
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Give this run a base temp of its own unless one is named (``--basetemp``).
+
+    pytest's default, ``/tmp/pytest-of-USER/pytest-N``, keeps the last three runs and deletes older ones as a
+    run starts: a second suite starting on the same machine could delete the directory a running suite's
+    servers (the devstack test's Temporal and PostgreSQL) are using.
+    """
+    if config.option.basetemp is None and not hasattr(config, "workerinput"):
+        config.option.basetemp = tempfile.mkdtemp(prefix="whistle-pytest-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Remove the run's own base temp when every test passed (a failed run keeps it for a look)."""
+    basetemp = str(config.option.basetemp or "")
+    session_failed = getattr(config, "_whistle_failed", True)
+    if Path(basetemp).name.startswith("whistle-pytest-") and not session_failed:
+        shutil.rmtree(basetemp, ignore_errors=True)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    session.config._whistle_failed = exitstatus != 0  # type: ignore[attr-defined]
 
 
 def _binary(name: str) -> str:
@@ -49,7 +75,9 @@ async def pool(database: TestDatabase) -> AsyncIterator[Pool]:
 async def time_env() -> AsyncIterator[WorkflowEnvironment]:
     """The time-skipping test server, with the custom search attributes registered as on a real cluster."""
     env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter, test_server_existing_path=_binary("temporal-test-server")
+        data_converter=pydantic_data_converter,
+        test_server_existing_path=_binary("temporal-test-server"),
+        port=free_port(),
     )
     async with env:
         await register_search_attributes(env.client, env.client.namespace)
@@ -63,6 +91,8 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
         data_converter=pydantic_data_converter,
         dev_server_existing_path=_binary("temporal"),
         search_attributes=list(ALL_KEYS),
+        port=free_port(),
+        dev_server_extra_args=["--http-port", str(free_port()), "--metrics-port", str(free_port())],
     )
     async with env:
         yield env

@@ -7,7 +7,6 @@ client that blocks (schemathesis, a browser) must run in a thread.
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -21,15 +20,9 @@ from gateway.app import create_app
 from gateway.context import Gateway
 from gateway.keys import create_key
 from tests.helpers import TestClient, running_worker
+from tests.ports import free_port
 from whistle.client import WhistleClient
 from whistle.settings import DATA_DIR
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @dataclass

@@ -15,22 +15,11 @@ from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client
 
 from tests.pg import fresh_database
+from tests.ports import free_ports
 from whistle import devstack
 from whistle.codec import ENCODING, codec_for
 from whistle.settings import Settings
 from workflows.search_attributes import ALL_KEYS
-
-
-def free_ports(count: int) -> list[int]:
-    """Ports nobody listens on now, held together while picking so they differ."""
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for probe in sockets:
-            probe.bind(("127.0.0.1", 0))
-        return [probe.getsockname()[1] for probe in sockets]
-    finally:
-        for probe in sockets:
-            probe.close()
 
 
 def answers(port: int) -> bool:

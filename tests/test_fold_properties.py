@@ -62,6 +62,7 @@ from tests.domain_fixtures import (
     secretary,
     street_secretary,
 )
+from tests.fuzzing import examples
 from workflows.decider import decide, file_complaint
 
 PEOPLE = [GRID_WORKER, "gw-hongqi-2", OTHER_GRID_WORKER, SECRETARY, FIRST_SECRETARY, STREET_SECRETARY,
@@ -452,7 +453,7 @@ def check_invariants(run: Run) -> None:
         assert not open_deadline.clock.lapsed
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), suppress_health_check=[HealthCheck.too_slow])
 @given(case=cases(), data=st.data())
 def test_any_run_of_commands_and_deadlines_keeps_the_case_consistent(case: ComplaintInput, data: st.DataObject) -> None:
     run = Run(case)

@@ -36,6 +36,7 @@ from schemas.commands import RecordProgress
 from schemas.errors import CommandRejected
 from schemas.intake import ComplaintIntake
 from tests.domain_fixtures import blow, directory, report_in, verify
+from tests.fuzzing import examples
 from tests.helpers import TestClient, history_event_types, new_intake, running_worker, wait_until
 from whistle.client import workflow_id_for
 from whistle.settings import DATA_DIR
@@ -101,7 +102,7 @@ def _set(document: dict[str, Any], path: tuple[str, ...], value: Any) -> dict[st
     return {**document, path[0]: _set(document[path[0]], path[1:], value)}
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(list(SYNTAX)).flatmap(lambda path: st.tuples(st.just(path), SYNTAX[path])))
 def test_malformed_intake_is_refused_naming_the_field(mutation: tuple[tuple[str, ...], Any]) -> None:
     path, value = mutation
@@ -132,11 +133,17 @@ async def fuzz_client(dev_env: WorkflowEnvironment, pool: Pool) -> Any:
         yield client
 
 
+def _names(reported: str, field: str) -> bool:
+    """The error names ``field`` or a part of it (``location.address``); a field whose own name holds a dot is
+    reported whole, so the comparison is on the name, never on the text split at dots."""
+    return reported == field or reported.startswith(f"{field}.")
+
+
 def _collect(strategy: st.SearchStrategy[Any], count: int) -> list[Any]:
     """Examples drawn by hypothesis, to send to a live server from async code."""
     found: list[Any] = []
 
-    @settings(max_examples=count, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=examples(count), suppress_health_check=list(HealthCheck))
     @given(strategy)
     def draw(example: Any) -> None:
         found.append(example)
@@ -279,7 +286,7 @@ async def test_http_api_refuses_bad_intakes_naming_the_field_and_writes_nothing(
             answer = await http.post("/api/v1/complaints", json=intake, headers=headers)
             body = answer.json()
             assert answer.status_code in (409, 422), (path, value, answer.status_code, body)
-            assert body["field"].startswith(".".join(path)), (path, value, body)
+            assert _names(body["field"], ".".join(path)), (path, value, body)
             complaint_id = intake["complaint_id"]
             if path != ("complaint_id",):
                 assert await load_events(pool, complaint_id) == []
@@ -322,7 +329,7 @@ async def test_http_api_refuses_bad_commands_naming_the_field_and_the_case_is_un
             body = {**valid[command], field: value}
             answer = await http.post(f"/api/v1/complaints/{case}/{command}", json=body, headers=lead)
             assert answer.status_code == 422, (command, field, value, answer.status_code, answer.text)
-            assert answer.json()["field"].split(".")[0] == field, (command, field, answer.json())
+            assert _names(answer.json()["field"], field), (command, field, answer.json())
         stranger = {"X-API-Key": await served.key("department", SECOND)}
         refused = await http.post(f"/api/v1/complaints/{case}/progress", json=valid["progress"], headers=stranger)
         assert refused.status_code in (403, 409) and refused.json()["field"], refused.text

@@ -13,9 +13,9 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from activities.event_store import Pool
-from tests.gateway_helpers import free_port
 from tests.helpers import running_worker, wait_until
 from tests.pg import TestDatabase
+from tests.ports import free_port
 from tests.test_cli import WHISTLE, Cli, Run, intake, new_id
 
 

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, Phase
 from temporalio.testing import WorkflowEnvironment
 
 from activities.event_store import Pool
+from tests.fuzzing import examples
 from tests.gateway_helpers import Served, serving
 
 EXAMPLES_PER_OPERATION = 8
@@ -57,10 +58,7 @@ def fuzz(url: str, keys: list[str]) -> Counter[int]:
 
         @hypothesis.given(case=operation.as_strategy())
         @hypothesis.settings(
-            max_examples=EXAMPLES_PER_OPERATION,
-            deadline=None,
-            database=None,
-            derandomize=True,
+            max_examples=examples(EXAMPLES_PER_OPERATION),
             phases=[Phase.explicit, Phase.generate],
             suppress_health_check=list(HealthCheck),
         )
@@ -86,6 +84,6 @@ async def test_a_schema_driven_fuzz_run_finds_no_server_error(served: Served) ->
     statuses = await asyncio.to_thread(fuzz, served.url, keys)
     total = sum(statuses.values())
     print("fuzz statuses", dict(statuses))
-    assert 100 <= total <= 600, statuses  # a few hundred requests
+    assert examples(100) <= total <= examples(600), statuses  # a few hundred requests
     assert all(status < 500 for status in statuses), statuses
     assert statuses[200] + statuses[201] > 0  # some generated requests were good enough to succeed

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from pathlib import Path
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.client import Client
 
+from tests.ports import free_port
 from whistle.devstack import register_search_attributes, temporal_binary
 from workflows.search_attributes import ALL_KEYS
 
@@ -32,12 +32,6 @@ _TYPE_NAMES = {
     IndexedValueType.INDEXED_VALUE_TYPE_BOOL: "Bool",
     IndexedValueType.INDEXED_VALUE_TYPE_DOUBLE: "Double",
 }
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class DevServer:
