@@ -29,15 +29,18 @@ from workflows.report import DailyReportWorkflow
 WORKFLOWS: Sequence[type] = (ComplaintWorkflow, DailyReportWorkflow)
 
 WORKER_TUNING: dict[str, Any] = {
-    "workflow_runner": SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_all_modules()),
+    "workflow_runner": SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules("pydantic", "pydantic_core")
+    ),
 }
 """Worker options beyond the defaults; the benchmark's baseline worker uses the same, so ratios stay fair.
 
-The sandbox still runs every workflow activation and still refuses non-deterministic calls (the clock,
-randomness, I/O), but no longer re-imports the workflow's modules for every case: a profile of the worker
-under load spent about a third of its busy time in those imports. Whistle's workflow modules hold no
-mutable module state (schemas, the decider and the fold are pure), which is what passing them through needs;
-``tests/test_replay.py`` replays the recorded histories under this runner."""
+The determinism guard is on: each workflow module (``workflows/complaint.py``, ``workflows/report.py``) is
+imported afresh in Temporal's sandbox for every run, so a call to the clock, randomness or I/O in it is refused
+(``tests/test_determinism.py``). The pure domain it imports inside ``workflow.unsafe.imports_passed_through()``
+(schemas, the decider and the fold) is passed through, imported once per process: the sandbox cannot watch it,
+so ruff's banned-API rule refuses the clock, randomness, the environment and I/O in ``schemas/`` and
+``workflows/`` (``pyproject.toml``). pydantic is passed through so models are built once per process."""
 
 
 def build_worker(

@@ -6,10 +6,10 @@ with, so editing the file never changes a case in flight.
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path  # noqa: TID251  (the file loader below runs at the edges, never in a workflow)
 from typing import Literal
 
-import yaml
+import yaml  # noqa: TID251  (the file loader below runs at the edges, never in a workflow)
 from pydantic import Field
 
 from schemas.commands import Grade, Seniority
