@@ -6,7 +6,9 @@ Run as many of these as the load needs, on as many machines; Temporal spreads th
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -44,7 +46,13 @@ so ruff's banned-API rule refuses the clock, randomness, the environment and I/O
 
 
 def build_worker(
-    client: Client, task_queue: str, pool: Pool, http: httpx.AsyncClient, webhook_url: str | None
+    client: Client,
+    task_queue: str,
+    pool: Pool,
+    http: httpx.AsyncClient,
+    webhook_url: str | None,
+    *,
+    shutdown_grace: float = 30.0,
 ) -> Worker:
     """A worker for ``task_queue`` with every workflow and activity Whistle has."""
     store = EventStore(pool)
@@ -59,6 +67,7 @@ def build_worker(
             notifier.notify,
             ReportActivities(pool).store_report_snapshot,
         ],
+        graceful_shutdown_timeout=timedelta(seconds=shutdown_grace),
         **WORKER_TUNING,
     )
 
@@ -78,11 +87,33 @@ async def run_worker(settings: Settings) -> None:
         await apply_migrations(pool)
         await ensure_daily_report_schedule(client, settings.task_queue)
         async with httpx.AsyncClient() as http:
-            worker = build_worker(client, settings.task_queue, pool, http, settings.webhook_url)
+            worker = build_worker(
+                client, settings.task_queue, pool, http, settings.webhook_url, shutdown_grace=settings.shutdown_grace
+            )
+            stop_on_signals(worker, log)
             log.info("worker polling")
             await worker.run()
+            log.info("worker stopped")
     finally:
         await pool.close()
+
+
+def stop_on_signals(worker: Worker, log: Any) -> None:
+    """SIGTERM (a deployment's stop) or SIGINT: stop polling, let what is in flight finish within the grace period.
+
+    The workflow tasks and activities the worker holds complete and are recorded instead of timing out on the
+    server and running again elsewhere; past ``shutdown_grace`` activities are cancelled and retried by Temporal.
+    """
+    loop = asyncio.get_running_loop()
+    stopping: list[asyncio.Task[None]] = []  # held so the task is not collected; one shutdown however many signals
+
+    def stop(signum: signal.Signals) -> None:
+        if not stopping:
+            log.info("worker stopping", signal=signum.name)
+            stopping.append(loop.create_task(worker.shutdown()))
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop, signum)
 
 
 def main() -> None:

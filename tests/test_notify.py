@@ -43,9 +43,10 @@ WARNING = Notification(
 
 @dataclass
 class Webhook:
-    """A real HTTP server on 127.0.0.1 that records each request and answers with ``status``."""
+    """A real HTTP server on 127.0.0.1 that records each request and answers with ``status`` after ``delay`` s."""
 
     status: int = 204
+    delay: float = 0.0
     requests: list[tuple[dict[str, str], Any]] = field(default_factory=list)
     url: str = ""
 
@@ -54,6 +55,7 @@ class Webhook:
         headers = {name.lower(): value for name, _, value in (line.partition(": ") for line in head[1:] if line)}
         body = await reader.readexactly(int(headers.get("content-length", "0")))
         self.requests.append((headers, json.loads(body)))
+        await asyncio.sleep(self.delay)
         writer.write(f"HTTP/1.1 {self.status} Status\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".encode())
         await writer.drain()
         writer.close()

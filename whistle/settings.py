@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "console", "json"] = "auto"
     log_level: str = "INFO"
     metrics_port: int | None = None
+    shutdown_grace: float = Field(default=30.0, gt=0, le=3600)
+    """Seconds a worker given SIGTERM or SIGINT lets its in-flight workflow tasks and activities finish."""
     temporal_port: int = 7233
     ui_port: int = 8233
     codec_keys: SecretStr | None = None
