@@ -35,16 +35,11 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.basetemp = tempfile.mkdtemp(prefix="whistle-pytest-")
 
 
-def pytest_unconfigure(config: pytest.Config) -> None:
-    """Remove the run's own base temp when every test passed (a failed run keeps it for a look)."""
-    basetemp = str(config.option.basetemp or "")
-    session_failed = getattr(config, "_whistle_failed", True)
-    if Path(basetemp).name.startswith("whistle-pytest-") and not session_failed:
-        shutil.rmtree(basetemp, ignore_errors=True)
-
-
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    session.config._whistle_failed = exitstatus != 0  # type: ignore[attr-defined]
+    """Remove the run's own base temp when every test passed (a failed run keeps it for a look)."""
+    basetemp = Path(str(session.config.option.basetemp or ""))
+    if exitstatus == 0 and basetemp.name.startswith("whistle-pytest-"):
+        shutil.rmtree(basetemp, ignore_errors=True)
 
 
 def _binary(name: str) -> str:

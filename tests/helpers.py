@@ -22,6 +22,7 @@ from schemas.intake import ComplaintIntake
 from schemas.notification import Notification
 from schemas.org import load_directory
 from schemas.policy import load_policy
+from tests.chaos.servers import WorkerProcess
 from tests.domain_fixtures import make_intake
 from whistle.client import SubmitResult, WhistleClient, workflow_id_for
 from whistle.recorded import recorded_in
@@ -96,6 +97,19 @@ async def running_worker(
                 await client.record_histories(Path(record_to))
             if end_open_cases:
                 await client.end_open_cases()
+
+
+def worker_process(address: str, database_url: str, task_queue: str, folder: Path, **settings: str) -> WorkerProcess:
+    """``python worker.py`` (not yet started) on the test's servers and task queue, its home and log under ``folder``;
+    ``settings`` adds environment variables (``WHISTLE_WEBHOOK_URL=...``)."""
+    environment = {
+        "TEMPORAL_ADDRESS": address,
+        "DATABASE_URL": database_url,
+        "WHISTLE_TASK_QUEUE": task_queue,
+        "WHISTLE_HOME": str(folder / "home"),
+        **settings,
+    }
+    return WorkerProcess(environment, folder / "worker.log")
 
 
 def new_intake(**overrides: Any) -> ComplaintIntake:

@@ -23,9 +23,8 @@ from temporalio.worker import Replayer
 
 from schemas.org import load_directory
 from tests.chaos.scenarios import ESCALATING
-from tests.chaos.servers import WorkerProcess
 from tests.domain_fixtures import blow, verify
-from tests.helpers import TestClient, new_intake, wait_until
+from tests.helpers import TestClient, new_intake, wait_until, worker_process
 from tests.pg import TestDatabase
 from whistle.client import workflow_id_for
 from whistle.settings import DATA_DIR
@@ -42,15 +41,7 @@ async def test_a_clock_that_ran_out_after_its_worker_died_fires_on_the_next(
     dev_env: WorkflowEnvironment, database: TestDatabase, tmp_path: Path, query_first: bool
 ) -> None:
     task_queue = f"crash-clock-{uuid.uuid4().hex[:8]}"
-    worker = WorkerProcess(
-        {
-            "TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
-            "DATABASE_URL": database.url,
-            "WHISTLE_TASK_QUEUE": task_queue,
-            "WHISTLE_HOME": str(tmp_path / "home"),
-        },
-        tmp_path / "worker.log",
-    )
+    worker = worker_process(dev_env.client.service_client.config.target_host, database.url, task_queue, tmp_path)
     client = TestClient(
         dev_env.client, task_queue=task_queue, directory=load_directory(DATA_DIR / "org.yaml"), policy=ESCALATING
     )

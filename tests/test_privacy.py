@@ -19,9 +19,8 @@ from schemas.org import load_directory
 from schemas.policy import load_policy
 from schemas.state import fold
 from tests.chaos.scenarios import progress
-from tests.chaos.servers import WorkerProcess
 from tests.domain_fixtures import blow, complete, evaluate, report_in, verify
-from tests.helpers import new_intake, wait_until
+from tests.helpers import new_intake, wait_until, worker_process
 from tests.pg import TestDatabase
 from whistle.client import WhistleClient, workflow_id_for
 from whistle.codec import ENCODING, EncryptionCodec, new_key_entry, parse_keys
@@ -49,17 +48,14 @@ async def test_full_lifecycle_leaves_no_reporter_name_or_phone_in_history_logs_o
     address = dev_env.client.service_client.config.target_host
     keys = new_key_entry("privacy")
     task_queue = f"privacy-{uuid.uuid4().hex[:8]}"
-    worker = WorkerProcess(
-        {
-            "TEMPORAL_ADDRESS": address,
-            "DATABASE_URL": database.url,
-            "WHISTLE_TASK_QUEUE": task_queue,
-            "WHISTLE_CODEC_KEYS": keys,
-            "WHISTLE_HOME": str(tmp_path / "home"),
-            "WHISTLE_LOG_FORMAT": "json",
-            "WHISTLE_LOG_LEVEL": "DEBUG",
-        },
-        tmp_path / "worker.log",
+    worker = worker_process(
+        address,
+        database.url,
+        task_queue,
+        tmp_path,
+        WHISTLE_CODEC_KEYS=keys,
+        WHISTLE_LOG_FORMAT="json",
+        WHISTLE_LOG_LEVEL="DEBUG",
     )
     worker.start()
     try:

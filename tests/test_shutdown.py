@@ -12,9 +12,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from schemas.org import load_directory
 from schemas.policy import load_policy
-from tests.chaos.servers import WorkerProcess
 from tests.domain_fixtures import blow, verify
-from tests.helpers import TestClient, new_intake, wait_until
+from tests.helpers import TestClient, new_intake, wait_until, worker_process
 from tests.pg import TestDatabase
 from tests.test_notify import Webhook
 from whistle.settings import DATA_DIR
@@ -28,16 +27,13 @@ async def test_a_stopped_worker_finishes_the_command_it_holds_before_it_exits(
     hook = Webhook(delay=3.0)  # the whistle's notification keeps the worker busy for 3 s
     server = await asyncio.start_server(hook.handle, "127.0.0.1", 0)
     task_queue = f"shutdown-{uuid.uuid4().hex[:8]}"
-    worker = WorkerProcess(
-        {
-            "TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
-            "DATABASE_URL": database.url,
-            "WHISTLE_TASK_QUEUE": task_queue,
-            "WHISTLE_HOME": str(tmp_path / "home"),
-            "WHISTLE_WEBHOOK_URL": f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/hook",
-            "WHISTLE_SHUTDOWN_GRACE": "20",
-        },
-        tmp_path / "worker.log",
+    worker = worker_process(
+        dev_env.client.service_client.config.target_host,
+        database.url,
+        task_queue,
+        tmp_path,
+        WHISTLE_WEBHOOK_URL=f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/hook",
+        WHISTLE_SHUTDOWN_GRACE="20",
     )
     client = TestClient(
         dev_env.client,
