@@ -20,6 +20,7 @@ from activities.event_store import EventStore, Pool, apply_migrations, create_po
 from activities.notify import Notifier
 from activities.publish import Publisher
 from activities.reports import ReportActivities
+from activities.store import BatchStore
 from whistle import devstack
 from whistle.connection import connect_temporal
 from whistle.logging import configure_logging, get_logger
@@ -62,6 +63,7 @@ def build_worker(
         task_queue=task_queue,
         workflows=list(WORKFLOWS),
         activities=[
+            BatchStore(pool).store,
             Publisher(store, notifier).publish,
             store.append_events,
             notifier.notify,

@@ -199,7 +199,7 @@ class EventStore:
         (left by a lost task) are removed, and a write from a task older than the case's last writer is
         refused, so a lost task's straggler cannot undo the redone one.
         """
-        _check_batch(input)
+        check_batch(input.complaint_id, input.events)
         by_seq = {recorded.seq: recorded.event for recorded in input.events}
         first, last = min(by_seq), max(by_seq)
         advanced = await self._advance(input, by_seq, first, last)
@@ -229,7 +229,7 @@ class EventStore:
                     _WRITE_EVENTS,
                     input.complaint_id,
                     list(by_seq),
-                    *_event_columns(events),
+                    *event_columns(events),
                     input.workflow_id,
                     input.run_id,
                 )
@@ -245,7 +245,7 @@ class EventStore:
                 fold_from = written[0] if written else last + 1
                 state = await self._state_through(connection, input.complaint_id, fold_from - 1, row)
                 for seq in range(fold_from, last + 1):
-                    state = _fold_one(state, by_seq[seq], input.complaint_id)
+                    state = fold_one(state, by_seq[seq], input.complaint_id)
                 assert state is not None
                 await upsert_case(connection, state, last, _writer(input))
             elif input.history_length is not None:
@@ -279,14 +279,14 @@ class EventStore:
         events = [by_seq[seq] for seq in range(first, last + 1)]
         state = folded.state
         for event in events:
-            state = _fold_one(state, event, input.complaint_id)
+            state = fold_one(state, event, input.complaint_id)
         async with self._pool.acquire() as connection:
             try:
                 written = await connection.fetch(
                     _ADVANCE,
                     input.complaint_id, *_case_columns(state, last), input.history_length,
                     folded.last_seq, input.run_id, folded.writer_history_length,
-                    list(range(first, last + 1)), *_event_columns(events), input.workflow_id,
+                    list(range(first, last + 1)), *event_columns(events), input.workflow_id,
                 )  # fmt: skip
             except asyncpg.UniqueViolationError:
                 return None  # rows past the case's last_seq: only the full path clears those
@@ -354,7 +354,7 @@ def _case_columns(state: CaseState, last_seq: int) -> list[Any]:
     return [*(getattr(view, name) for name in _VIEW_COLUMNS), last_seq, state_json]
 
 
-def _event_columns(events: list[Event]) -> list[list[Any]]:
+def event_columns(events: list[Event]) -> list[list[Any]]:
     """The batch's ``type``, ``at`` and ``payload`` arrays, in the order ``_WRITE_EVENTS`` and ``_ADVANCE`` unnest
     them (personal data withheld from the payload)."""
     return [
@@ -364,17 +364,17 @@ def _event_columns(events: list[Event]) -> list[list[Any]]:
     ]
 
 
-def _check_batch(input: AppendEventsInput) -> None:
+def check_batch(complaint_id: str, events: list[RecordedEvent]) -> None:
     """A batch names one case and each seq once; anything else is a bug in the caller, not a retry."""
-    strangers = {recorded.complaint_id for recorded in input.events} - {input.complaint_id}
+    strangers = {recorded.complaint_id for recorded in events} - {complaint_id}
     if strangers:
-        raise ValueError(f"batch for {input.complaint_id} holds events of {sorted(strangers)}")
-    seqs = [recorded.seq for recorded in input.events]
+        raise ValueError(f"batch for {complaint_id} holds events of {sorted(strangers)}")
+    seqs = [recorded.seq for recorded in events]
     if len(set(seqs)) != len(seqs):
-        raise ValueError(f"batch for {input.complaint_id} repeats a seq: {seqs}")
+        raise ValueError(f"batch for {complaint_id} repeats a seq: {seqs}")
 
 
-def _fold_one(state: CaseState | None, event: Event, complaint_id: str) -> CaseState:
+def fold_one(state: CaseState | None, event: Event, complaint_id: str) -> CaseState:
     if state is not None:
         return state.apply(event)
     if not isinstance(event, ComplaintFiled):

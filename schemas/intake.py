@@ -62,7 +62,7 @@ class ComplaintIntake(Model):
         return value
 
 
-WORKFLOW_GENERATION = 1
+WORKFLOW_GENERATION = 2
 """The generation new cases are filed under: the newest one every worker of this release runs.
 
 A generation names the workflow patches a case has from its filing (``workflows/complaint.py``, ``BUILT_IN``),

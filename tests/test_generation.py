@@ -62,16 +62,23 @@ async def run_happy_path(client: TestClient, pool: Pool) -> Counter[str]:
 
 async def test_current_generation_records_no_patch_markers(client: TestClient, pool: Pool) -> None:
     counts = await run_happy_path(client, pool)
-    # One publish marker per workflow task, and only the case's own visible changes: filing and four stages.
-    assert counts["EVENT_TYPE_MARKER_RECORDED"] == counts["EVENT_TYPE_WORKFLOW_TASK_COMPLETED"], counts
+    # No marker at all (events leave through store activities), and only the case's own visible changes: filing
+    # and four stages.
+    assert counts["EVENT_TYPE_MARKER_RECORDED"] == 0, counts
+    assert counts["EVENT_TYPE_ACTIVITY_TASK_SCHEDULED"] >= 1, counts
     assert counts["EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES"] == 5, counts
 
 
-async def test_case_from_before_generations_still_asks_its_history(client: TestClient, pool: Pool) -> None:
-    counts = await run_happy_path(GenerationClient(client, generation=0), pool)
+@pytest.mark.parametrize(("generation", "patches"), [(0, 2), (1, 1)])
+async def test_case_from_an_older_generation_asks_its_history(
+    client: TestClient, pool: Pool, generation: int, patches: int
+) -> None:
+    """An older client's case asks for each patch its generation lacks (generation 0: overdue-stays-visible and
+    store-trails; generation 1: store-trails; local-publish is not asked once store-trails is on)."""
+    counts = await run_happy_path(GenerationClient(client, generation=generation), pool)
     # Each patch leaves its marker and the SDK's TemporalChangeVersion upsert, and the case behaves the same.
-    assert counts["EVENT_TYPE_MARKER_RECORDED"] == counts["EVENT_TYPE_WORKFLOW_TASK_COMPLETED"] + 2, counts
-    assert counts["EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES"] == 5 + 2, counts
+    assert counts["EVENT_TYPE_MARKER_RECORDED"] == patches, counts
+    assert counts["EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES"] == 5 + patches, counts
 
 
 async def test_case_from_a_newer_generation_waits_for_a_newer_worker(client: TestClient) -> None:

@@ -1,8 +1,9 @@
 """What a case's Temporal history says it stored and sent, read back from the history itself.
 
-Cases started before ``LOCAL_PUBLISH`` record their events as the inputs of ``append_events`` activities and
-their notifications as the inputs of ``notify``; later cases record both as the results of ``publish`` local
-activities (a marker per step), with ``notify`` inputs only for notifications ``publish`` could not send.
+Cases started under ``STORE_TRAILS`` record both as the inputs of their ``store`` activities. Cases started
+before ``LOCAL_PUBLISH`` record their events as the inputs of ``append_events`` activities and their
+notifications as the inputs of ``notify``; cases between the two record both as the results of ``publish``
+local activities (a marker per step), with ``notify`` inputs only for notifications ``publish`` could not send.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from temporalio.converter import DataConverter
 from activities.event_store import AppendEventsInput
 from activities.notify import NotifyInput
 from activities.publish import PUBLISH, PublishResult
+from activities.store import STORE, StoreInput
 from schemas.events import RecordedEvent
 from schemas.notification import Notification
 
@@ -43,6 +45,9 @@ async def recorded_in(handle: WorkflowHandle[Any, Any], converter: DataConverter
                 recorded.events.extend(item.events)
             elif isinstance(item, NotifyInput):
                 recorded.notifications.extend(item.notifications)
+            elif isinstance(item, StoreInput):
+                recorded.events.extend(item.events)
+                recorded.notifications.extend(item.notifications)
             else:
                 recorded.events.extend(item.events)
                 recorded.notifications.extend(item.notified)
@@ -51,11 +56,11 @@ async def recorded_in(handle: WorkflowHandle[Any, Any], converter: DataConverter
 
 async def _items(
     history_event: HistoryEvent, converter: DataConverter
-) -> AsyncIterator[AppendEventsInput | NotifyInput | PublishResult]:
+) -> AsyncIterator[AppendEventsInput | NotifyInput | StoreInput | PublishResult]:
     if history_event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
         attributes = history_event.activity_task_scheduled_event_attributes
-        kinds: dict[str, type[AppendEventsInput] | type[NotifyInput]] = {
-            "append_events": AppendEventsInput, "notify": NotifyInput,
+        kinds: dict[str, type[AppendEventsInput] | type[NotifyInput] | type[StoreInput]] = {
+            "append_events": AppendEventsInput, "notify": NotifyInput, STORE: StoreInput,
         }  # fmt: skip
         kind = kinds.get(attributes.activity_type.name)
         if kind is not None:

@@ -49,7 +49,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import search_attributes
     from workflows.decider import decide, file_complaint
     from workflows.notices import notices_for, warning_for, warning_key, warning_time
-    from workflows.outbox import Outbox
+    from workflows.outbox import Mode, Outbox
 
 OVERDUE_STAYS_VISIBLE = "overdue-stays-visible"
 """Patch (2026-11): WhistleNextDeadline holds a missed deadline until its stage moves on, so a case stays on the
@@ -60,7 +60,13 @@ LOCAL_PUBLISH = "local-publish"
 decided them (``publish``) instead of an ``append_events`` and a ``notify`` activity each with a workflow task
 of its own. Cases started before it keep the two activities for their whole run."""
 
-BUILT_IN = {OVERDUE_STAYS_VISIBLE: 1, LOCAL_PUBLISH: 1}
+STORE_TRAILS = "store-trails"
+"""Patch (2026-12): each batch of events and its notifications go to the ordinary ``store`` activity, recorded
+in the history before it runs, so the store never leads the history and a database outage costs the history
+nothing while it lasts; notifications leave through PostgreSQL's outbox. Cases started before it keep
+``local-publish`` (or the two activities before that) for their whole run."""
+
+BUILT_IN = {OVERDUE_STAYS_VISIBLE: 1, LOCAL_PUBLISH: 1, STORE_TRAILS: 2}
 """The generation from which each patch is part of a case from its filing (see ``WORKFLOW_GENERATION``).
 
 A case of that generation or later runs with the patch without asking ``workflow.patched``, so its history has
@@ -87,10 +93,12 @@ class ComplaintWorkflow:
         self._generation = case.generation
         filed = file_complaint(case, workflow.now())
         self._state: CaseState = start(filed[0])  # type: ignore[arg-type]
-        self._outbox = Outbox(
-            RecordedEvent(complaint_id=case.complaint_id, seq=1, event=filed[0]),
-            local=self._has(LOCAL_PUBLISH),
-        )
+        mode: Mode = "activities"
+        if self._has(STORE_TRAILS):
+            mode = "trailing"
+        elif self._has(LOCAL_PUBLISH):
+            mode = "local"
+        self._outbox = Outbox(RecordedEvent(complaint_id=case.complaint_id, seq=1, event=filed[0]), mode=mode)
         self._warned: set[str] = set()
         self._calendar_alarms: set[int] = set()
         self._changes = 0
@@ -112,6 +120,7 @@ class ComplaintWorkflow:
             )
         self._outbox.start()
         while True:
+            self._stop_if_refused()
             self._note_fired_alarms()
             self._fire_due_clocks()
             self._upsert_search_attributes()
@@ -120,7 +129,16 @@ class ComplaintWorkflow:
             await self._wait_for_change_or_clock()
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._outbox.close()
+        self._stop_if_refused()
         return view_of(self._state)
+
+    def _stop_if_refused(self) -> None:
+        """Fail the case if the store refused its events for good: its history and the store would disagree."""
+        if self._outbox.refused is not None:
+            raise ApplicationError(
+                f"the event store refused this run's events: {self._outbox.refused.cause or self._outbox.refused}",
+                type="StoreRefused", non_retryable=True,
+            )  # fmt: skip
 
     def _has(self, patch: str) -> bool:
         """Whether the case runs with ``patch``: built into its generation, or else as its history says."""
@@ -168,7 +186,9 @@ class ComplaintWorkflow:
             self._alarms[kind] = (asyncio.create_task(asyncio.sleep(delay)), wake)
         seen = self._changes
         pending = [alarm for alarm, _ in self._alarms.values()]
-        await workflow.wait_condition(lambda: self._changes != seen or any(alarm.done() for alarm in pending))
+        await workflow.wait_condition(
+            lambda: self._changes != seen or any(alarm.done() for alarm in pending) or self._outbox.refused is not None
+        )
 
     @workflow.query
     def status(self) -> CaseView:
