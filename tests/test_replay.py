@@ -9,12 +9,14 @@ replaying until that patch is deprecated (see the README's "Changing the workflo
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
+from temporalio.workflow import NondeterminismError
 
 from worker import WORKER_TUNING
 from workflows.complaint import ComplaintWorkflow
@@ -46,3 +48,19 @@ async def test_recorded_history_replays_on_current_code(path: Path) -> None:
     runner = WORKER_TUNING["workflow_runner"]  # as the worker runs it
     replayer = Replayer(workflows=[ComplaintWorkflow], data_converter=pydantic_data_converter, workflow_runner=runner)
     await replayer.replay_workflow(load(path))
+
+
+async def test_replay_fails_when_a_task_decides_other_events_than_recorded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each store activity's id carries a digest of its batch, so code that decides differently (here: every event
+    a second later) no longer matches the recorded activity and the replay fails instead of passing quietly."""
+    import workflows.decider
+
+    decide = workflows.decider.decide
+    monkeypatch.setattr(
+        workflows.decider, "decide", lambda state, command, now: decide(state, command, now + timedelta(seconds=1))
+    )
+    history = next(path for path in sorted((HISTORIES / "v5").glob("*.json")) if '"verify"' in path.read_text())
+    runner = WORKER_TUNING["workflow_runner"]
+    replayer = Replayer(workflows=[ComplaintWorkflow], data_converter=pydantic_data_converter, workflow_runner=runner)
+    with pytest.raises(NondeterminismError):
+        await replayer.replay_workflow(load(history))
