@@ -108,7 +108,7 @@ def _send(complaint_id: str, build: Callable[[], PersonCommand], as_json: bool) 
     with _reported():
         settings = _settings()
         command = build()
-        client, view = ask(settings, lambda client: client.execute(complaint_id, command))
+        client, view = ask(settings, lambda client: client.execute(complaint_id, command), database=False)
     _show_view(client, view, as_json)
 
 
@@ -293,7 +293,7 @@ def withdraw(
 def status(complaint_id: CaseId, as_json: JsonFlag = False) -> None:
     with _reported():
         settings = _settings()
-        client, view = ask(settings, lambda client: client.status(complaint_id))
+        client, view = ask(settings, lambda client: client.status(complaint_id), database=False)
     _show_view(client, view, as_json)
 
 
@@ -302,7 +302,7 @@ def history(complaint_id: CaseId, as_json: JsonFlag = False) -> None:
     """The case's timeline in domain words, read from its Temporal history."""
     with _reported():
         settings = _settings()
-        client, entries = ask(settings, lambda client: client.history(complaint_id), worker=False)
+        client, entries = ask(settings, lambda client: client.history(complaint_id), worker=False, database=False)
     if as_json:
         output.print_json(entries)
     else:

@@ -316,6 +316,25 @@ class WhistleClient:
                 raise CaseNotFound(complaint_id) from None
             raise
 
+    async def community_of(self, complaint_id: str) -> str:
+        """The case's community, read without running the workflow: from its ``WhistleCommunity`` search attribute,
+        which ``describe`` takes from the server's own record of the execution (set at the start, never changed).
+
+        A query would make a worker replay the case's whole history when it has not cached it; an access check
+        before every command must not cost that. The PostgreSQL read model would not run the workflow either, but
+        it trails the history (a case filed a moment ago is not in it yet) and is away while PostgreSQL is. A case
+        started without the attribute (outside the SDK) is asked by query, the one case that still runs a task.
+        """
+        handle = self.temporal.get_workflow_handle(workflow_id_for(complaint_id))
+        try:
+            described = await handle.describe()
+        except RPCError as error:
+            if error.status == RPCStatusCode.NOT_FOUND:
+                raise CaseNotFound(complaint_id) from None
+            raise
+        community = described.typed_search_attributes.get(search_attributes.COMMUNITY)
+        return community if community is not None else (await self.status(complaint_id)).community
+
     async def events(self, complaint_id: str) -> list[RecordedEvent]:
         """The case's domain events, read from its Temporal history (what its appends recorded)."""
         handle = self.temporal.get_workflow_handle(workflow_id_for(complaint_id))
