@@ -36,7 +36,8 @@ app = typer.Typer(
     help=(
         "Whistle (吹哨报到): durable complaint cases for community governance.\n\n"
         "Commands use TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE and DATABASE_URL when set, and otherwise start "
-        "(or find) the embedded stack under .whistle/.\n\n"
+        "(or find) the embedded stack under .whistle/. Case commands, status and history need only Temporal: "
+        "they answer while PostgreSQL is down.\n\n"
         "Commands that act on a case (verify ... withdraw) and status need a worker polling the task queue: "
         "run `whistle worker` in another terminal. Only `whistle demo` runs its own.\n\n"
         "Who acts: each case command names its actor with a readable flag: --grid-worker (verify), --by "

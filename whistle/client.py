@@ -20,7 +20,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities import registry
 from activities.calendar import calendar_for_filing
-from activities.event_store import Pool, create_pool
+from activities.event_store import Pool, apply_migrations, create_pool
 from schemas.commands import (
     AnswerExtension,
     AskResident,
@@ -388,8 +388,13 @@ class WhistleClient:
         if self._pool is None:
             if self.database_url is None:
                 raise RuntimeError("database: this client has no database_url, which reports need")
-            self._pool = await create_pool(self.database_url)
-            self._owns_pool = True
+            pool = await create_pool(self.database_url)
+            try:
+                await apply_migrations(pool)  # the registry may be newer than the database (no worker started yet)
+            except BaseException:
+                await pool.close()
+                raise
+            self._pool, self._owns_pool = pool, True
         return self._pool
 
     async def _existing(self, complaint_id: str) -> SubmitResult | None:
