@@ -126,12 +126,16 @@ async def test_the_cli_answers_commands_while_the_embedded_postgres_is_down(tmp_
     """A command, a status and a history need only Temporal: with the stack's PostgreSQL stopped, and unable to
     start again, they are answered. The worker stores into the suite's own database."""
     temporal_port, ui_port, codec_port = free_ports(3)
-    ports = {"temporal_port": temporal_port, "ui_port": ui_port, "codec_port": codec_port}
-    settings = Settings(home=tmp_path / "home", temporal_address=None, database_url=None, codec_keys=None, **ports)
+    settings = Settings(
+        home=tmp_path / "home", temporal_port=temporal_port, ui_port=ui_port, codec_port=codec_port,
+        temporal_address=None, database_url=None, codec_keys=None,
+    )  # fmt: skip
     environment = {
         **{name: value for name, value in os.environ.items() if name not in {"TEMPORAL_ADDRESS", "DATABASE_URL"}},
         "WHISTLE_HOME": str(settings.home),
-        **{f"WHISTLE_{name.upper()}": str(port) for name, port in ports.items()},
+        "WHISTLE_TEMPORAL_PORT": str(temporal_port),
+        "WHISTLE_UI_PORT": str(ui_port),
+        "WHISTLE_CODEC_PORT": str(codec_port),
         "WHISTLE_LOG_FORMAT": "json",
     }
     try:

@@ -42,8 +42,10 @@ class _RecordingOutbound(OutboundInterceptor):
 @pytest.fixture
 async def recorded(dev_env: WorkflowEnvironment, pool: Pool) -> AsyncIterator[tuple[Served, QueryRecorder]]:
     recorder = QueryRecorder()
-    config = dev_env.client.config()
-    temporal = Client(**{**config, "interceptors": [recorder]})
+    base = dev_env.client
+    temporal = Client(
+        base.service_client, namespace=base.namespace, data_converter=base.data_converter, interceptors=[recorder]
+    )
     async with serving(temporal, pool) as served:
         yield served, recorder
 
