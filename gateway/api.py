@@ -3,6 +3,9 @@
 Each command is ``POST /api/v1/complaints/{id}/<command>`` with the command's own fields; who acts is never
 in the body (a body naming an ``actor`` is refused) but taken from the API key, after the checks in
 ``gateway.access``. The case then checks it again, so a refusal there is ``409`` with the decider's reason.
+A command's check reads the case's community from Temporal's record of the workflow (``describe``), never by a
+query, so sending one runs exactly one workflow task: the Update's. The reads (status, history) answer with
+the case's view and so ask the workflow for it.
 """
 
 from __future__ import annotations
@@ -178,10 +181,10 @@ def _command_route(name: str, body_model: type[Body], command_model: type[Person
             ),
         ] = None,
     ) -> CaseView:
-        view = await gateway.ask(gateway.client.status(complaint_id))
+        community = await gateway.ask(gateway.client.community_of(complaint_id))  # no query: no workflow task
         owner = await gateway.owner(complaint_id)
         department = getattr(body, "department", None)
-        actor = access.check_command(principal, name, view, owner, department)
+        actor = access.check_command(principal, name, community, owner, department)
         key_department = principal.subject if principal.role == "department" else None
         command = build_command(command_model, body, actor, department or key_department)
         update_id = f"{principal.key_id}:{idempotency_key}" if idempotency_key else None  # one caller's keys

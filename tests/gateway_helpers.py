@@ -21,7 +21,6 @@ from gateway.context import Gateway
 from gateway.keys import create_key
 from tests.helpers import TestClient, running_worker
 from tests.ports import free_port
-from whistle.client import WhistleClient
 from whistle.settings import DATA_DIR
 
 
@@ -47,14 +46,14 @@ async def serving(
 ) -> AsyncIterator[Served]:
     """A worker on a fresh task queue and the gateway app in front of it, on ``http://127.0.0.1:<port>``."""
     async with running_worker(temporal, pool, policy=policy) as worker_client:
-        client = WhistleClient(
+        client = TestClient(  # with the database, as `whistle serve` has it: submit goes through the registry
             temporal,
             task_queue=worker_client.task_queue,
             directory=worker_client.directory,
             policy=worker_client.policy,
             pool=pool,
         )
-        client.submit = worker_client.submit  # type: ignore[method-assign]  # so leftovers are terminated
+        client.filed = worker_client.filed  # so leftovers are terminated
         app = create_app(Gateway(client, pool, open311_community=open311_community, timeout=20.0))
         port = free_port()
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))

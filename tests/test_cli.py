@@ -173,6 +173,15 @@ async def test_a_rejected_command_exits_non_zero_with_one_line_and_adds_nothing_
     assert withdrawn.json()["outcome"] == "withdrawn"
 
 
+async def test_a_filed_id_resent_with_another_body_is_refused_in_one_line(cli: Cli) -> None:
+    case = new_id()
+    assert (await cli("submit", "-", "--json", stdin=intake(case))).code == 0
+    edited = await cli("submit", "-", "--json", stdin=intake(case, title="同一编号，另一件事"))
+    assert edited.code == 1 and edited.stdout == ""
+    [line] = edited.stderr_lines
+    assert line.startswith(f"rejected: complaint_id: {case!r} was already filed with a different body")
+
+
 async def test_input_the_cli_cannot_parse_exits_2_with_one_line_naming_the_field(cli: Cli) -> None:
     too_long = await cli("submit", "-", stdin=intake(new_id(), title="灯" * 201))
     assert too_long.code == 2

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import socket
+import sys
 from pathlib import Path
 
 import asyncpg
@@ -14,10 +17,13 @@ from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client
 
+from activities.event_store import Pool
+from tests.helpers import new_intake, running_worker
 from tests.pg import fresh_database
 from tests.ports import free_ports
 from whistle import devstack
 from whistle.codec import ENCODING, codec_for
+from whistle.connection import connect_temporal
 from whistle.settings import Settings
 from workflows.search_attributes import ALL_KEYS
 
@@ -114,3 +120,52 @@ async def test_fresh_database_keeps_its_data_across_a_postgres_restart() -> None
             assert await connection.fetchval("select note from marker") == "kept"
         finally:
             await connection.close()
+
+
+async def test_the_cli_answers_commands_while_the_embedded_postgres_is_down(tmp_path: Path, pool: Pool) -> None:
+    """A command, a status and a history need only Temporal: with the stack's PostgreSQL stopped, and unable to
+    start again, they are answered. The worker stores into the suite's own database."""
+    temporal_port, ui_port, codec_port = free_ports(3)
+    settings = Settings(
+        home=tmp_path / "home", temporal_port=temporal_port, ui_port=ui_port, codec_port=codec_port,
+        temporal_address=None, database_url=None, codec_keys=None,
+    )  # fmt: skip
+    environment = {
+        **{name: value for name, value in os.environ.items() if name not in {"TEMPORAL_ADDRESS", "DATABASE_URL"}},
+        "WHISTLE_HOME": str(settings.home),
+        "WHISTLE_TEMPORAL_PORT": str(temporal_port),
+        "WHISTLE_UI_PORT": str(ui_port),
+        "WHISTLE_CODEC_PORT": str(codec_port),
+        "WHISTLE_LOG_FORMAT": "json",
+    }
+    try:
+        stack = await asyncio.to_thread(devstack.up, settings)
+        temporal = await connect_temporal(stack.temporal_address, stack.namespace, settings=settings)  # its dev key
+        async with running_worker(temporal, pool) as client:
+            filed = await client.submit(new_intake())
+            pgdata = settings.home / "pgdata"
+            await asyncio.to_thread(devstack.stop_postgres, pgdata)
+            pgdata.rename(settings.home / "pgdata.unreachable")  # and it cannot come up again: no data directory
+            pgdata.write_text("not a data directory\n")
+
+            async def whistle(*args: str) -> tuple[int, str, str]:
+                process = await asyncio.create_subprocess_exec(
+                    sys.executable, "-c", "from whistle.cli import main; main()", *args,
+                    env={**environment, "WHISTLE_TASK_QUEUE": client.task_queue},
+                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+                )  # fmt: skip
+                stdout, stderr = await asyncio.wait_for(process.communicate(), 90)
+                return process.returncode or 0, stdout.decode(), stderr.decode()
+
+            code, out, err = await whistle("verify", filed.complaint_id, "--grid-worker", "gw-hongqi-1", "--json")
+            assert code == 0, err
+            assert json.loads(out)["event_count"] == 2  # filed, verified
+            code, out, err = await whistle("status", filed.complaint_id, "--json")
+            assert code == 0 and json.loads(out)["complaint_id"] == filed.complaint_id, err
+            code, out, err = await whistle("history", filed.complaint_id, "--json")
+            assert code == 0 and [entry["type"] for entry in json.loads(out)][:2] == [
+                "ComplaintFiled", "GridVerified",
+            ], err  # fmt: skip
+            assert devstack.status(settings)["postgres"]["pid"] is None
+    finally:
+        await asyncio.to_thread(devstack.down, settings)

@@ -105,6 +105,19 @@ async def test_file_act_and_read_through_the_json_api(served: Served, http: http
     assert report.status_code == 200 and report.json()["by"] == "community"
 
 
+async def test_a_filed_id_with_another_body_is_a_conflict(served: Served, http: httpx.AsyncClient) -> None:
+    integrator = await served.key("integrator", "app-integrator")
+    intake = intake_json()
+    assert (await call(http, integrator, "POST", "/api/v1/complaints", intake)).status_code == 201
+
+    edited = await call(http, integrator, "POST", "/api/v1/complaints", {**intake, "title": "同一编号，另一件事"})
+    assert edited.status_code == 409, edited.text
+    assert edited.json()["field"] == "complaint_id" and "different body" in edited.json()["reason"]
+    supervisor = await served.key("supervisor", "dubanchu")
+    shown = await call(http, supervisor, "GET", f"/api/v1/complaints/{intake['complaint_id']}")
+    assert shown.json()["title"] == intake["title"]
+
+
 async def test_keys_act_only_within_their_own_reach(served: Served, http: httpx.AsyncClient) -> None:
     intake = intake_json()
     complaint_id = intake["complaint_id"]

@@ -36,7 +36,8 @@ app = typer.Typer(
     help=(
         "Whistle (吹哨报到): durable complaint cases for community governance.\n\n"
         "Commands use TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE and DATABASE_URL when set, and otherwise start "
-        "(or find) the embedded stack under .whistle/.\n\n"
+        "(or find) the embedded stack under .whistle/. Case commands, status and history need only Temporal: "
+        "they answer while PostgreSQL is down.\n\n"
         "Commands that act on a case (verify ... withdraw) and status need a worker polling the task queue: "
         "run `whistle worker` in another terminal. Only `whistle demo` runs its own.\n\n"
         "Who acts: each case command names its actor with a readable flag: --grid-worker (verify), --by "
@@ -108,7 +109,7 @@ def _send(complaint_id: str, build: Callable[[], PersonCommand], as_json: bool) 
     with _reported():
         settings = _settings()
         command = build()
-        client, view = ask(settings, lambda client: client.execute(complaint_id, command))
+        client, view = ask(settings, lambda client: client.execute(complaint_id, command), database=False)
     _show_view(client, view, as_json)
 
 
@@ -293,7 +294,7 @@ def withdraw(
 def status(complaint_id: CaseId, as_json: JsonFlag = False) -> None:
     with _reported():
         settings = _settings()
-        client, view = ask(settings, lambda client: client.status(complaint_id))
+        client, view = ask(settings, lambda client: client.status(complaint_id), database=False)
     _show_view(client, view, as_json)
 
 
@@ -302,7 +303,7 @@ def history(complaint_id: CaseId, as_json: JsonFlag = False) -> None:
     """The case's timeline in domain words, read from its Temporal history."""
     with _reported():
         settings = _settings()
-        client, entries = ask(settings, lambda client: client.history(complaint_id), worker=False)
+        client, entries = ask(settings, lambda client: client.history(complaint_id), worker=False, database=False)
     if as_json:
         output.print_json(entries)
     else:

@@ -12,13 +12,15 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
+import asyncpg
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities import registry
 from activities.calendar import calendar_for_filing
-from activities.event_store import Pool, create_pool
+from activities.event_store import Pool, apply_migrations, create_pool
 from schemas.commands import (
     AnswerExtension,
     AskResident,
@@ -50,6 +52,7 @@ from schemas.policy import SlaPolicy, load_policy
 from schemas.state import Stage
 from schemas.view import CaseView
 from whistle import reports, search
+from whistle.logging import get_logger
 from whistle.recorded import recorded_in
 from whistle.reports import Report, ReportGroupBy
 from whistle.search import CaseFilter, CaseSummary
@@ -106,6 +109,13 @@ def _workflow_not_ready(error: RPCError) -> bool:
     return any(detail.type_url.endswith(".WorkflowNotReadyFailure") for detail in error.grpc_status.details)
 
 
+def _registered(filing: registry.Filing) -> SubmitResult:
+    """The existing case a bound filing names: read from the registry, so it answers after Temporal's retention too."""
+    assert filing.run_id is not None
+    workflow_id = filing.workflow_id or workflow_id_for(filing.complaint_id)
+    return SubmitResult(complaint_id=filing.complaint_id, workflow_id=workflow_id, run_id=filing.run_id, duplicate=True)
+
+
 def workflow_id_for(complaint_id: str) -> str:
     return f"complaint-{complaint_id}"
 
@@ -142,7 +152,8 @@ class WhistleClient:
         database_url: str | None = None,
         pool: Pool | None = None,
     ) -> None:
-        """``database_url`` (or an open ``pool``, which the caller keeps and closes) is needed by ``report`` only."""
+        """``database_url`` (or an open ``pool``, which the caller keeps and closes) is needed by ``report``, and
+        turns on the filing registry in ``submit``; commands, status and history need Temporal only."""
         self.temporal = temporal
         self.task_queue = task_queue
         self.directory = directory
@@ -163,7 +174,7 @@ class WhistleClient:
         )
 
     async def close(self) -> None:
-        """Close the database pool this client opened for ``report`` (a pool passed in is left open)."""
+        """Close the database pool this client opened (a pool passed in is left open)."""
         if self._pool is not None and self._owns_pool:
             await self._pool.close()
             self._pool = None
@@ -184,15 +195,32 @@ class WhistleClient:
         )
 
     async def submit(self, intake: ComplaintIntake, *, now: datetime | None = None) -> SubmitResult:
-        """File a complaint. The same ``complaint_id`` twice returns the existing case, never a second one."""
+        """File a complaint. The same ``complaint_id`` twice returns the existing case, never a second one.
+
+        With a database (``database_url`` or ``pool``: the CLI, the gateway and the demo always have one) the id
+        is registered first in the filing registry (``activities/registry.py``), which outlives Temporal's
+        retention: a resend of the same intake (``registry.body_digest``) returns the case it filed, even after
+        Temporal purged it, and starts it if the first attempt registered the id but never reached Temporal; a
+        different body raises ``FilingConflict`` (a ``CommandRejected`` on ``complaint_id``) and starts nothing.
+        Two concurrent submits of one id start one workflow (Temporal's id-reuse policy picks the winner).
+
+        Without a database only Temporal guards the id, as before the registry: that holds while Temporal
+        retains the case, any body resent is the existing case, and after a purge the id would be filed anew.
+        """
+        database = await self._database() if self._has_database else None
+        digest = registry.body_digest(intake)
         try:
             case = self.build_case(intake, now or datetime.now(UTC))
         except CommandRejected:
             # A resent ticket whose details no longer check out (say the directory changed) is still a duplicate.
-            if intake.complaint_id is not None and (existing := await self._existing(intake.complaint_id)):
+            if intake.complaint_id is not None and (existing := await self._filed(database, intake, digest)):
                 return existing
             raise
         workflow_id = workflow_id_for(case.complaint_id)
+        if database is not None:
+            filing = await registry.register(database, case.complaint_id, digest)
+            if filing.run_id is not None:
+                return _registered(filing)
         attributes = TypedSearchAttributes(
             [
                 SearchAttributePair(search_attributes.STAGE, "discovered"),
@@ -214,10 +242,33 @@ class WhistleClient:
             existing = await self._existing(case.complaint_id)
             if existing is None:  # started and gone between the two calls: only a retention purge does that
                 raise
+            await self._bind(database, existing)
             return existing
-        return SubmitResult(
+        started = SubmitResult(
             complaint_id=case.complaint_id, workflow_id=workflow_id, run_id=handle.result_run_id or "", duplicate=False
         )
+        await self._bind(database, started)
+        return started
+
+    async def _filed(self, database: Pool | None, intake: ComplaintIntake, digest: str) -> SubmitResult | None:
+        """The case an intake the directory now refutes was filed as, if it was (a conflict if with another body)."""
+        assert intake.complaint_id is not None
+        filing = None if database is None else await registry.lookup(database, intake.complaint_id)
+        if filing is not None and filing.body_digest not in (None, digest):
+            raise registry.FilingConflict(intake.complaint_id)
+        if filing is not None and filing.run_id is not None:
+            return _registered(filing)
+        return await self._existing(intake.complaint_id)
+
+    async def _bind(self, database: Pool | None, result: SubmitResult) -> None:
+        """Tie the registered id to the run Temporal started. If PostgreSQL fails just now the case still stands:
+        its first append binds it, and a resend meanwhile finds the run in Temporal."""
+        if database is None or not result.run_id:
+            return
+        try:
+            await registry.bind_run(database, result.complaint_id, result.workflow_id, result.run_id)
+        except (OSError, asyncpg.PostgresError) as error:
+            get_logger(complaint_id=result.complaint_id).warning("filing not bound to its run yet", error=str(error))
 
     async def execute(self, complaint_id: str, command: PersonCommand, *, update_id: str | None = None) -> CaseView:
         """Send ``command``; returns the case's new view or raises ``CommandRejected`` / ``CaseNotFound``.
@@ -265,6 +316,25 @@ class WhistleClient:
                 raise CaseNotFound(complaint_id) from None
             raise
 
+    async def community_of(self, complaint_id: str) -> str:
+        """The case's community, read without running the workflow: from its ``WhistleCommunity`` search attribute,
+        which ``describe`` takes from the server's own record of the execution (set at the start, never changed).
+
+        A query would make a worker replay the case's whole history when it has not cached it; an access check
+        before every command must not cost that. The PostgreSQL read model would not run the workflow either, but
+        it trails the history (a case filed a moment ago is not in it yet) and is away while PostgreSQL is. A case
+        started without the attribute (outside the SDK) is asked by query, the one case that still runs a task.
+        """
+        handle = self.temporal.get_workflow_handle(workflow_id_for(complaint_id))
+        try:
+            described = await handle.describe()
+        except RPCError as error:
+            if error.status == RPCStatusCode.NOT_FOUND:
+                raise CaseNotFound(complaint_id) from None
+            raise
+        community = described.typed_search_attributes.get(search_attributes.COMMUNITY)
+        return community if community is not None else (await self.status(complaint_id)).community
+
     async def events(self, complaint_id: str) -> list[RecordedEvent]:
         """The case's domain events, read from its Temporal history (what its appends recorded)."""
         handle = self.temporal.get_workflow_handle(workflow_id_for(complaint_id))
@@ -310,12 +380,21 @@ class WhistleClient:
         """
         return await reports.build_report(await self._database(), by, since=since, now=now or datetime.now(UTC))
 
+    @property
+    def _has_database(self) -> bool:
+        return self._pool is not None or self.database_url is not None
+
     async def _database(self) -> Pool:
         if self._pool is None:
             if self.database_url is None:
                 raise RuntimeError("database: this client has no database_url, which reports need")
-            self._pool = await create_pool(self.database_url)
-            self._owns_pool = True
+            pool = await create_pool(self.database_url)
+            try:
+                await apply_migrations(pool)  # the registry may be newer than the database (no worker started yet)
+            except BaseException:
+                await pool.close()
+                raise
+            self._pool, self._owns_pool = pool, True
         return self._pool
 
     async def _existing(self, complaint_id: str) -> SubmitResult | None:

@@ -50,17 +50,23 @@ READY_TIMEOUT = 60.0
 
 
 @dataclass(frozen=True)
-class StackInfo:
-    """Where the servers are, for the caller to connect to (and to print for the user)."""
+class TemporalInfo:
+    """Where Temporal is, for the caller to connect to (and to print for the user)."""
 
     temporal_address: str
     namespace: str
     ui_url: str | None
-    database_url: str
 
     def to_json(self) -> dict[str, str | None]:
         """A plain dict, ready for ``json.dumps``."""
         return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class StackInfo(TemporalInfo):
+    """Where the servers are: Temporal, and PostgreSQL's ``whistle`` database."""
+
+    database_url: str
 
 
 def up(settings: Settings) -> StackInfo:
@@ -70,6 +76,18 @@ def up(settings: Settings) -> StackInfo:
     registered, the codec server answers on ``settings.codec_port`` (where the UI is told to call it), and
     PostgreSQL accepts a connection to the ``whistle`` database. Migrations are the caller's job.
     """
+    temporal, database_url = _up(settings, postgres=True)
+    assert database_url is not None
+    return StackInfo(temporal.temporal_address, temporal.namespace, temporal.ui_url, database_url)
+
+
+def up_temporal(settings: Settings) -> TemporalInfo:
+    """``up`` for what needs Temporal alone (a command, a status, a history): the embedded PostgreSQL is neither
+    started nor waited for, so these answer while it is down."""
+    return _up(settings, postgres=False)[0]
+
+
+def _up(settings: Settings, *, postgres: bool) -> tuple[TemporalInfo, str | None]:
     home = settings.home.expanduser().resolve()
     home.mkdir(parents=True, exist_ok=True)
     with _home_lock(home):
@@ -81,13 +99,13 @@ def up(settings: Settings) -> StackInfo:
             temporal_address = f"127.0.0.1:{settings.temporal_port}"
             ui_url = f"http://127.0.0.1:{settings.ui_port}"
         database_url = settings.database_url
-        if database_url is None:
+        if database_url is None and postgres:
             admin_url = start_postgres(home / "pgdata")
             database_url = asyncio.run(ensure_database(admin_url, DATABASE_NAME))
         if settings.temporal_address is None:
             asyncio.run(_wait_for_temporal(temporal_address, settings.temporal_namespace, home))
             _wait_for_codec(settings.codec_port, home)
-    return StackInfo(temporal_address, settings.temporal_namespace, ui_url, database_url)
+    return TemporalInfo(temporal_address, settings.temporal_namespace, ui_url), database_url
 
 
 def down(settings: Settings) -> None:

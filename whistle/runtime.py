@@ -61,13 +61,26 @@ async def open_session(settings: Settings) -> Session:
     return Session(stack, WhistleClient.from_settings(temporal, settings, database_url=stack.database_url))
 
 
+async def open_temporal_client(settings: Settings) -> WhistleClient:
+    """A ``WhistleClient`` for what needs Temporal alone: the embedded PostgreSQL is not brought up (its client has
+    a database only when ``DATABASE_URL`` names one, and then only connects to it if asked to)."""
+    temporal_info = await asyncio.to_thread(devstack.up_temporal, settings)
+    temporal = await connect_temporal(temporal_info.temporal_address, temporal_info.namespace, settings=settings)
+    return WhistleClient.from_settings(temporal, settings)
+
+
 def ask(
-    settings: Settings, question: Callable[[WhistleClient], Awaitable[T]], *, worker: bool = True
+    settings: Settings,
+    question: Callable[[WhistleClient], Awaitable[T]],
+    *,
+    worker: bool = True,
+    database: bool = True,
 ) -> tuple[WhistleClient, T]:
-    """Connect and ask, from synchronous code. ``worker``: the answer needs one, so give up after a while."""
+    """Connect and ask, from synchronous code. ``worker``: the answer needs one, so give up after a while.
+    ``database``: the question needs PostgreSQL (filing, reports); without it only Temporal is brought up."""
 
     async def asking() -> tuple[WhistleClient, T]:
-        client = (await open_session(settings)).client
+        client = (await open_session(settings)).client if database else await open_temporal_client(settings)
         if not worker:
             return client, await question(client)
         try:
