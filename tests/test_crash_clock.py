@@ -4,11 +4,11 @@ Two ways in: the case's next workflow task waits on the dead worker's sticky que
 then goes to the new worker; or a status query reaches the new worker first and replays the case for it.
 Either way the clock must fire, and the history must replay afterwards exactly as it ran.
 
-The query-first way used to fail on temporalio 1.35 (SDK core): the query replays the case into the worker's
-cache, and the next workflow task runs on that copy with a stale ``workflow.now()`` (the time of the last task
-before the query), so the clock was re-armed instead of fired and the next replay was non-deterministic. The
-workflow now reads its time as never earlier than the wake of a timer that has fired
-(``ComplaintWorkflow._now``); without that this test fails every run.
+The query-first way used to fail (seen with temporalio 1.35): the next workflow task after the query-driven
+replay ran with a stale ``workflow.now()``, so the clock was re-armed instead of fired and the next replay was
+non-deterministic. Cases of generation 2 decide a clock from the timer that fired and stamp its event with the
+clock's due time (``CLOCKS_FROM_TIMERS``), so the time the task reads no longer decides anything here; older
+cases keep the floor on their time (``ComplaintWorkflow._now``).
 """
 
 from __future__ import annotations

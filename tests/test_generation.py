@@ -69,12 +69,13 @@ async def test_current_generation_records_no_patch_markers(client: TestClient, p
     assert counts["EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES"] == 5, counts
 
 
-@pytest.mark.parametrize(("generation", "patches"), [(0, 2), (1, 1)])
+@pytest.mark.parametrize(("generation", "patches"), [(0, 3), (1, 2)])
 async def test_case_from_an_older_generation_asks_its_history(
     client: TestClient, pool: Pool, generation: int, patches: int
 ) -> None:
-    """An older client's case asks for each patch its generation lacks (generation 0: overdue-stays-visible and
-    store-trails; generation 1: store-trails; local-publish is not asked once store-trails is on)."""
+    """An older client's case asks for each patch its generation lacks (generation 0: overdue-stays-visible,
+    store-trails and clocks-from-timers; generation 1: the last two; local-publish is not asked once store-trails
+    is on)."""
     counts = await run_happy_path(GenerationClient(client, generation=generation), pool)
     # Each patch leaves its marker and the SDK's TemporalChangeVersion upsert, and the case behaves the same.
     assert counts["EVENT_TYPE_MARKER_RECORDED"] == patches, counts

@@ -66,7 +66,12 @@ in the history before it runs, so the store never leads the history and a databa
 nothing while it lasts; notifications leave through PostgreSQL's outbox. Cases started before it keep
 ``local-publish`` (or the two activities before that) for their whole run."""
 
-BUILT_IN = {OVERDUE_STAYS_VISIBLE: 1, LOCAL_PUBLISH: 1, STORE_TRAILS: 2}
+CLOCKS_FROM_TIMERS = "clocks-from-timers"
+"""Patch (2026-12): a clock runs out when the timer set for it fires, and its event is stamped with the clock's
+due time, not the time the worker happened to read: the decision depends on the history alone (the fired timer),
+never on ``workflow.now()``. Cases started before it read the time through the old floor (``_now``)."""
+
+BUILT_IN = {OVERDUE_STAYS_VISIBLE: 1, LOCAL_PUBLISH: 1, STORE_TRAILS: 2, CLOCKS_FROM_TIMERS: 2}
 """The generation from which each patch is part of a case from its filing (see ``WORKFLOW_GENERATION``).
 
 A case of that generation or later runs with the patch without asking ``workflow.patched``, so its history has
@@ -99,6 +104,7 @@ class ComplaintWorkflow:
         elif self._has(LOCAL_PUBLISH):
             mode = "local"
         self._outbox = Outbox(RecordedEvent(complaint_id=case.complaint_id, seq=1, event=filed[0]), mode=mode)
+        self._clocks_from_timers = self._has(CLOCKS_FROM_TIMERS)
         self._warned: set[str] = set()
         self._calendar_alarms: set[int] = set()
         self._changes = 0
@@ -108,7 +114,7 @@ class ComplaintWorkflow:
         self._visible: tuple[object, ...] | None = None
         """The stage, departments, escalation level and next deadline the search attributes were last set from."""
         self._woken_at: datetime | None = None
-        """The latest wake time of a timer that has fired: the case's time is never earlier than this."""
+        """The latest wake time of a timer that has fired: the clocks due by then have run out."""
 
     @workflow.run
     async def run(self, case: ComplaintInput) -> CaseView:
@@ -145,21 +151,21 @@ class ComplaintWorkflow:
         return self._generation >= BUILT_IN[patch] or workflow.patched(patch)
 
     def _now(self) -> datetime:
-        """``workflow.now()``, but never earlier than the wake time of a timer that has already fired.
+        """The time a command is decided at: ``workflow.now()``.
 
-        In a correct run the two agree: a timer fires at or after its wake, so the task it wakes starts later.
-        They differ only under an SDK fault (temporalio 1.35): a case replayed into the cache to answer a query
-        runs its next task with the time of the task before, so a clock whose timer just fired would look not
-        yet due, be set again instead of fired, and the next replay (with the true time) would fail. Reading
-        the time through here fires it, as the replay will. So no patch: no history that replays today changes.
+        Cases from before ``CLOCKS_FROM_TIMERS`` read it as never earlier than the wake of a fired timer: their clocks
+        ran out by the time read, and an SDK fault (temporalio 1.35; README, "Known limits") could hand the task
+        after a query-driven replay the time of the task before, so a clock whose timer had fired looked not due.
         """
         now = workflow.now()
+        if self._clocks_from_timers:
+            return now
         if self._woken_at is not None and self._woken_at > now:
             return self._woken_at
         return now
 
     def _note_fired_alarms(self) -> None:
-        """Move the case's time floor up to the wake of every timer that has fired."""
+        """Move ``_woken_at`` up to the wake of every timer that has fired."""
         for alarm, at in self._alarms.values():
             if alarm.done() and (self._woken_at is None or at > self._woken_at):
                 self._woken_at = at
@@ -386,15 +392,16 @@ class ComplaintWorkflow:
         if update is not None:
             self._checked[update.id] = (self._changes, now, events)
 
-    def _execute(self, command: Command) -> CaseView:
+    def _execute(self, command: Command, at: datetime | None = None) -> CaseView:
         """Decide (or take the validator's decision, if the case has not changed since) and apply the events.
 
         Reused only if decided on the same state at the same ``workflow.now()``: the decider is pure, so that
-        changes nothing but the cost; on replay validators do not run and the handler decides itself.
+        changes nothing but the cost; on replay validators do not run and the handler decides itself. ``at`` is
+        the decision's time when it is not the task's (a clock runs out at its due time).
         """
         update = workflow.current_update_info()
         checked = self._checked.pop(update.id, None) if update is not None else None
-        now = self._now()
+        now = at or self._now()
         if checked is not None and checked[:2] == (self._changes, now):
             events = checked[2]
         else:
@@ -421,19 +428,32 @@ class ComplaintWorkflow:
                 )
 
     def _fire_due_clocks(self) -> None:
-        """Turn every clock that has run out into its event, earliest first; send warnings that are due."""
-        now = self._now()
+        """Turn every clock that has run out into its event, earliest first; send warnings that are due.
+
+        Under ``CLOCKS_FROM_TIMERS`` what has run out is what the fired timers say (due by ``_woken_at``), and each
+        clock runs out, and each warning goes, at its own time: the history decides, not the time read.
+        """
+        if self._clocks_from_timers:
+            now = self._woken_at
+            if now is None:
+                return
+        else:
+            now = self._now()
         while True:
             due = [d for d in self._state.open_deadlines() if d.clock.due <= now]
             if not due:
                 break
             first = min(due, key=lambda deadline: deadline.clock.due)
-            self._execute(ReachDeadline(kind=first.kind, department=first.department))
+            at = first.clock.due if self._clocks_from_timers else None
+            self._execute(ReachDeadline(kind=first.kind, department=first.department), at=at)
         for deadline in self._state.open_deadlines():
             key = warning_key(deadline)
-            if key not in self._warned and warning_time(self._state, deadline) <= now:
+            warn_at = warning_time(self._state, deadline)
+            if key not in self._warned and warn_at <= now:
                 self._warned.add(key)
-                self._outbox.add_notices([warning_for(self._state, deadline, now)])
+                self._outbox.add_notices(
+                    [warning_for(self._state, deadline, warn_at if self._clocks_from_timers else now)]
+                )
 
     def _next_wakes(self) -> dict[str, datetime | None]:
         """When the next clock runs out and the next warning is due (None: nothing to watch, as when parked)."""
