@@ -108,6 +108,6 @@ async def _postgres_outage(plan: FaultPlan, stage: Stage) -> Growth:
     await asyncio.sleep(max(0.0, down + plan.postgres_outage - stage.clock()))
     after = {complaint_id: await history_length(stage.client, complaint_id) for complaint_id in held}
     await stage.database.start_postgres()
-    stage.sampler.thaw()
+    await stage.sampler.thaw()
     stage.hold.end()
     return Growth.of([after[complaint_id] - before[complaint_id] for complaint_id in held])

@@ -20,8 +20,12 @@ class Stretch:
     start: float
     end: float
 
-    def covers(self, moment: float, *, settle: float = 0.0) -> bool:
-        return self.start <= moment <= self.end + settle
+    def covers(self, moment: float) -> bool:
+        return self.start <= moment <= self.end
+
+    def touches(self, sent: float, answered: float, settle: float) -> bool:
+        """Whether a command in flight from ``sent`` to ``answered`` met this fault or its settling."""
+        return sent <= self.end + settle and answered >= self.start
 
 
 @dataclass(frozen=True)
@@ -81,7 +85,10 @@ class Timeline:
         return Latency.of([took for sent, took in self.commands if any(w.covers(sent) for w in windows)])
 
     def latency_calm(self, settle: float) -> Latency:
-        """Commands sent while no fault lasted, nor in the ``settle`` seconds after one."""
-        return Latency.of(
-            [took for sent, took in self.commands if not any(w.covers(sent, settle=settle) for w in self.stretches)]
-        )
+        """Commands that met no fault from their sending to their answer, nor the ``settle`` seconds after one."""
+        calm = [
+            took
+            for sent, took in self.commands
+            if not any(w.touches(sent, sent + took, settle) for w in self.stretches)
+        ]
+        return Latency.of(calm)

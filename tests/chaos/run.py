@@ -160,8 +160,7 @@ async def _drive_under_faults(
             report.problems.append(f"{complaint_id} ({path.name}) closed {view.outcome}, not {path.outcome}")
         return number, complaint_id
 
-    pool = await create_pool(database.url)
-    sampler = StoreSampler(pool, driver.client, crew.fleet, rng, plan.sample_size, clock)
+    sampler = StoreSampler(database.url, driver.client, crew.fleet, rng, plan.sample_size, clock)
     stage = Stage(temporal, worker, database, webhook, driver.client, crew.fleet, crew.hold, sampler, crew.timeline,
                   clock, say)  # fmt: skip
     cases = [asyncio.create_task(one_case(number)) for number in range(plan.cases)]
@@ -170,6 +169,7 @@ async def _drive_under_faults(
         asyncio.create_task(sampler.run(plan.sample_every)),
         asyncio.create_task(_tell_progress(plan, report, stage)),
     ]
+    await sampler.open()
     try:
         try:
             await inflict_faults(plan, report, rng, stage)
@@ -188,12 +188,12 @@ async def _drive_under_faults(
             else:
                 done[outcome[0]] = outcome[1]
     finally:
-        await pool.close()
-    fresh = await create_pool(database.url)  # the sampler's pool lived through the outage; start clean
+        await sampler.close()
+    pool = await create_pool(database.url)
     try:
-        await _check_every_case(report, driver, fresh, done)
+        await _check_every_case(report, driver, pool, done)
     finally:
-        await fresh.close()
+        await pool.close()
 
 
 def _take_samples(report: FaultReport, sampler: StoreSampler, plan: FaultPlan, timeline: Timeline) -> None:

@@ -21,7 +21,7 @@ import asyncpg
 from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError
 
-from activities.event_store import Pool, load_events
+from activities.event_store import Pool, create_pool, load_events
 from schemas.events import RecordedEvent
 from tests.chaos.fleet import Fleet
 from whistle.client import WhistleClient
@@ -47,9 +47,10 @@ def lead_over(stored: list[RecordedEvent], history: list[RecordedEvent]) -> str 
 class StoreSampler:
     """Samples ``size`` cases every round, open ones first; ``violations`` says when and where the store led."""
 
-    def __init__(self, pool: Pool, client: WhistleClient, fleet: Fleet, rng: random.Random, size: int,
+    def __init__(self, database_url: str, client: WhistleClient, fleet: Fleet, rng: random.Random, size: int,
                  clock: Callable[[], float]) -> None:  # fmt: skip
-        self.pool = pool
+        self.database_url = database_url
+        self.pool: Pool | None = None
         self.client = client
         self.fleet = fleet
         self.rng = rng
@@ -62,14 +63,27 @@ class StoreSampler:
         self.violations: list[str] = []
         self._frozen: dict[str, list[RecordedEvent]] | None = None
 
+    async def open(self) -> None:
+        self.pool = await create_pool(self.database_url)
+
+    async def close(self) -> None:
+        pool, self.pool = self.pool, None
+        if pool is not None:
+            await pool.close()
+
     async def freeze(self) -> None:
-        """Keep the store as it is now, to sample against while PostgreSQL is down."""
+        """Keep the store as it is now, to sample against while PostgreSQL is down. The pool is closed
+        meanwhile: it would only retry its connections against a server that is not there."""
+        assert self.pool is not None
         frozen: dict[str, list[RecordedEvent]] = {}
         for complaint_id in list(self.fleet.cases):
             frozen[complaint_id] = await load_events(self.pool, complaint_id)
         self._frozen = frozen
+        await self.close()
 
-    def thaw(self) -> None:
+    async def thaw(self) -> None:
+        """PostgreSQL is back: sample the live store again."""
+        await self.open()
         self._frozen = None
 
     async def run(self, interval: float) -> None:
@@ -94,8 +108,10 @@ class StoreSampler:
         try:
             if frozen is not None:
                 stored = frozen.get(complaint_id, [])
-            else:
+            elif self.pool is not None:
                 stored = await load_events(self.pool, complaint_id)
+            else:
+                return  # between the freeze and the outage: nothing to read the store with
             history = await self.client.events(complaint_id)
         except _UNREADABLE:
             self.unreadable += 1
