@@ -1,5 +1,10 @@
-"""The fault suite, small enough for every test run: cases survive a killed worker, a restarted Temporal server
-and a PostgreSQL outage with nothing lost and nothing written twice. ``make chaos`` runs the full size."""
+"""The fault suite, small enough for every test run: 40 cases through two worker SIGKILLs, a Temporal restart, a
+PostgreSQL outage and a silent webhook. ``make chaos`` runs the full size.
+
+One run serves both tests: the first holds the suite's old promise (nothing lost, nothing written twice), the
+second the new one of issue 13 (the store never ahead of the history at any sample, and faults that cost the
+history nothing and never slow a command).
+"""
 
 from __future__ import annotations
 
@@ -7,18 +12,56 @@ import os
 
 import pytest
 
-from tests.chaos.run import FaultPlan, run_fault_suite
+from tests.chaos.report import FaultPlan, FaultReport
+from tests.chaos.run import run_fault_suite
+
+PLAN = FaultPlan(
+    cases=40,
+    spread=45.0,
+    pause=0.5,
+    worker_kills=2,
+    temporal_restarts=1,
+    postgres_outage=12.0,
+    webhook_silence=12.0,
+    settle=3.0,
+    resting=6,
+    sample_every=1.0,
+    sample_size=4,
+)
+
+pytestmark = pytest.mark.skipif(
+    "DATABASE_URL" in os.environ, reason="the suite stops PostgreSQL, so it needs one of its own"
+)
+
+_reports: list[FaultReport] = []
 
 
-@pytest.mark.skipif("DATABASE_URL" in os.environ, reason="the suite stops PostgreSQL, so it needs one of its own")
-async def test_cases_survive_worker_kills_a_temporal_restart_and_a_database_outage(
+async def _the_run(capsys: pytest.CaptureFixture[str]) -> FaultReport:
+    """The one fault run of this module (started by whichever test asks first), its summary printed once."""
+    if not _reports:
+        _reports.append(await run_fault_suite(PLAN, say=None))
+        with capsys.disabled():
+            print(f"\n{_reports[0].summary()}")
+            for exit in _reports[0].unexpected_worker_exits:
+                print(f"  worker {exit[:300]}")
+    return _reports[0]
+
+
+async def test_cases_survive_worker_kills_a_temporal_restart_a_database_outage_and_a_silent_webhook(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    plan = FaultPlan(cases=40, spread=20.0, pause=0.5, worker_kills=2, temporal_restarts=1, postgres_outage=6.0)
-    report = await run_fault_suite(plan)
-    with capsys.disabled():
-        print(f"\n{report.summary()}")
-        for exit in report.unexpected_worker_exits:
-            print(f"  worker {exit[:300]}")
-    assert report.ok, report.summary() + "\n" + "\n".join(report.problems)
-    assert len(report.faults) == 4
+    report = await _the_run(capsys)
+    assert report.lost_nothing, report.summary() + "\n" + "\n".join(report.problems)
+    assert len(report.faults) == 5
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 13 items 1-3: today events and notifications leave through the publish local activity inside "
+    "the workflow task, so an outage grows histories and a silent webhook holds commands; remove this mark "
+    "when the store activity and the notification outbox land",
+)
+async def test_the_store_never_leads_and_faults_cost_the_history_nothing(capsys: pytest.CaptureFixture[str]) -> None:
+    report = await _the_run(capsys)
+    assert report.store_trailed, "\n".join(report.leads[:10])
+    assert not report.costs, report.summary()

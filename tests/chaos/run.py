@@ -2,9 +2,12 @@
 
 The servers are real and owned by the run: a Temporal dev server on a SQLite file (restarted on the same
 file), a PostgreSQL in a temporary directory (stopped for an outage and started again), and the worker as a
-separate process (killed with SIGKILL and started again, as a supervisor would). Afterwards every case must
-have reached its path's end, the event store must hold exactly the events the Temporal history recorded (in
-order, no gap, no duplicate), and every read-model row must equal the fold of the case's stored events.
+separate process (killed with SIGKILL and started again, as a supervisor would), and a webhook receiver that
+goes silent for a stretch. All through the run a sampler checks that the store holds nothing the history
+does not (``tests/chaos/sampling.py``); the outage is measured on held cases (``tests/chaos/outage.py``).
+Afterwards every case must have reached its path's end, the event store must hold exactly the events the
+Temporal history recorded (in order, no gap, no duplicate), and every read-model row must equal the fold of
+the case's stored events.
 """
 
 from __future__ import annotations
@@ -14,12 +17,12 @@ import contextlib
 import os
 import random
 import shutil
+import statistics
+import sys
 import tempfile
 import time
 import uuid
-from collections import Counter
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable
 from functools import partial
 from pathlib import Path
 
@@ -30,64 +33,29 @@ from activities.event_store import Pool, create_pool, load_case, load_events
 from schemas.org import load_directory
 from schemas.state import fold
 from schemas.view import view_of
-from tests.chaos.scenarios import ESCALATING, LAPSING, PATHS, PRODUCTION, Driver, Tally
+from tests.chaos.faults import Stage, inflict_faults
+from tests.chaos.fleet import Fleet
+from tests.chaos.measures import Timeline
+from tests.chaos.outage import OutageHold, history_length
+from tests.chaos.report import FaultPlan, FaultReport
+from tests.chaos.sampling import StoreSampler
+from tests.chaos.scenarios import ESCALATING, LAPSING, PATHS, PRODUCTION, Crew, Driver
 from tests.chaos.servers import DevServer, WorkerProcess
+from tests.chaos.webhook import Webhook
 from tests.pg import TestDatabase, fresh_database
 from whistle.client import WhistleClient
 from whistle.codec import EncryptionCodec, new_key_entry, parse_keys
 from whistle.connection import data_converter
 from whistle.settings import DATA_DIR
 
+__all__ = ["FaultPlan", "FaultReport", "run_fault_suite"]
 
-@dataclass(frozen=True)
-class FaultPlan:
-    """How hard to push: ``cases`` spread over ``spread`` seconds, the faults at random moments inside it."""
-
-    cases: int = 300
-    spread: float = 120.0
-    pause: float = 1.0
-    """Up to this many seconds between a case's commands, so a case lives through faults."""
-    worker_kills: int = 5
-    temporal_restarts: int = 1
-    postgres_outage: float = 30.0
-    """Seconds PostgreSQL stays down (0: no outage)."""
-    seed: int | None = None
+PROGRESS_EVERY = 30.0
+"""Seconds between progress lines: a full run takes half an hour and should not look hung."""
 
 
-@dataclass
-class FaultReport:
-    plan: FaultPlan
-    seed: int
-    faults: list[str] = field(default_factory=list)
-    unexpected_worker_exits: list[str] = field(default_factory=list)
-    """For each time the worker exited on its own: its exit code and its last log line."""
-    closed_as_expected: int = 0
-    events_stored: int = 0
-    read_models_equal: int = 0
-    problems: list[str] = field(default_factory=list)
-    tally: Tally = field(default_factory=Tally)
-    seconds: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems and self.closed_as_expected == self.plan.cases
-
-    def summary(self) -> str:
-        kinds = Counter(fault.split(" ")[0] for fault in self.faults)
-        did = (
-            f"{self.plan.cases} cases over {len(PATHS)} paths; {kinds['worker-sigkill']} worker SIGKILLs, "
-            f"{kinds['temporal-restart']} Temporal restarts, PostgreSQL down "
-            f"{self.plan.postgres_outage:.0f}s x{kinds['postgres-outage']}"
-        )
-        found = (
-            f"{self.closed_as_expected}/{self.plan.cases} closed as expected, {self.events_stored} events stored = "
-            f"history, {self.read_models_equal} read models = fold, {len(self.problems)} problems"
-        )
-        extra = f"{self.tally.commands} commands, {self.tally.resends} resends"
-        if self.unexpected_worker_exits:
-            extra += f", {len(self.unexpected_worker_exits)} unplanned worker exits restarted"
-        verdict = "OK" if self.ok else "FAILED: " + "; ".join(self.problems[:3])
-        return f"fault suite {verdict} | did: {did} | found: {found} | {extra} | seed {self.seed}, {self.seconds:.0f}s"
+def _to_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 @contextlib.asynccontextmanager
@@ -100,14 +68,16 @@ async def _temporary_directory() -> AsyncIterator[Path]:
             shutil.rmtree(directory, ignore_errors=True)
 
 
-async def run_fault_suite(plan: FaultPlan) -> FaultReport:
-    """Run ``plan`` end to end on servers of its own. What it finds goes in the report; it raises only when it
-    cannot run (a server that does not start)."""
+async def run_fault_suite(plan: FaultPlan, say: Callable[[str], None] | None = _to_stderr) -> FaultReport:
+    """Run ``plan`` end to end on servers of its own, telling ``say`` how it goes (None: quietly). What it finds
+    goes in the report; it raises only when it cannot run (a server that does not start)."""
     seed = plan.seed if plan.seed is not None else random.randrange(1 << 30)
     report = FaultReport(plan, seed)
     rng = random.Random(seed)
     started = time.monotonic()
     keys = new_key_entry("chaos")
+    webhook = Webhook()
+    await webhook.start()
     async with _temporary_directory() as directory, fresh_database() as database:
         if os.environ.get("WHISTLE_KEEP_FAULT_DIR"):
             (directory / "codec.keys").write_text(keys)  # to read the kept histories afterwards
@@ -121,6 +91,7 @@ async def run_fault_suite(plan: FaultPlan) -> FaultReport:
                 "WHISTLE_TASK_QUEUE": f"chaos-{uuid.uuid4().hex[:8]}",
                 "WHISTLE_CODEC_KEYS": keys,
                 "WHISTLE_HOME": str(directory / "home"),
+                "WHISTLE_WEBHOOK_URL": webhook.url,
                 "WHISTLE_LOG_FORMAT": "json",
                 "WHISTLE_LOG_LEVEL": "WARNING",
             },
@@ -128,12 +99,17 @@ async def run_fault_suite(plan: FaultPlan) -> FaultReport:
         )
         worker.start()
         try:
-            await _drive_under_faults(plan, report, rng, temporal, worker, database, EncryptionCodec(parse_keys(keys)))
+            await _drive_under_faults(
+                plan, report, rng, temporal, worker, database, webhook, EncryptionCodec(parse_keys(keys)),
+                say or (lambda _line: None),
+            )  # fmt: skip
         finally:
             worker.stop()
             temporal.stop()
+            await webhook.stop()
         if report.problems:
             report.problems.append(f"worker log tail: {_tail(directory / 'worker.log')}")
+    report.webhook_unanswered = webhook.unanswered
     report.seconds = time.monotonic() - started
     return report
 
@@ -151,7 +127,9 @@ async def _drive_under_faults(
     temporal: DevServer,
     worker: WorkerProcess,
     database: TestDatabase,
+    webhook: Webhook,
     codec: EncryptionCodec,
+    say: Callable[[str], None],
 ) -> None:
     # The SDK's own retry warnings would bury the summary line; its errors still show.
     quiet = Runtime(telemetry=TelemetryConfig(logging=LoggingConfig(filter=TelemetryFilter("ERROR", "ERROR"))))
@@ -162,38 +140,81 @@ async def _drive_under_faults(
         name: WhistleClient(client, task_queue=task_queue, directory=directory, policy=policy)
         for name, policy in (("production", PRODUCTION), ("lapsing", LAPSING), ("escalating", ESCALATING))
     }
-    driver = Driver(clients["production"], report.tally, plan.pause, rng)
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+
+    def clock() -> float:
+        return loop.time() - began
+
+    outage = plan.postgres_outage > 0 and database.pgdata is not None
+    crew = Crew(Fleet(), OutageHold(resting=plan.resting, enabled=outage), Timeline(), clock)
+    driver = Driver(clients["production"], report.tally, plan.pause, rng, crew, patience=plan.postgres_outage + 600)
 
     async def one_case(number: int) -> tuple[int, str]:
         await asyncio.sleep(plan.spread * number / max(plan.cases, 1))
         path = PATHS[number % len(PATHS)]
         complaint_id = await path.drive(driver, clients)
         view = await driver.finished(complaint_id)
+        crew.fleet.closed(complaint_id)
         if view.outcome != path.outcome:
             report.problems.append(f"{complaint_id} ({path.name}) closed {view.outcome}, not {path.outcome}")
         return number, complaint_id
 
+    sampler = StoreSampler(database.url, driver.client, crew.fleet, rng, plan.sample_size, clock)
+    stage = Stage(temporal, worker, database, webhook, driver.client, crew.fleet, crew.hold, sampler, crew.timeline,
+                  clock, say)  # fmt: skip
     cases = [asyncio.create_task(one_case(number)) for number in range(plan.cases)]
-    supervisor = asyncio.create_task(_supervise(worker, report))
+    watchers = [
+        asyncio.create_task(_supervise(worker, report)),
+        asyncio.create_task(sampler.run(plan.sample_every)),
+        asyncio.create_task(_tell_progress(plan, report, stage)),
+    ]
+    await sampler.open()
     try:
-        await _inflict_faults(plan, report, rng, temporal, worker, database)
-        finished = await asyncio.gather(*cases, return_exceptions=True)
+        try:
+            await inflict_faults(plan, report, rng, stage)
+            say(f"[{clock():5.0f}s] every fault done; waiting for the cases to close")
+            finished = await asyncio.gather(*cases, return_exceptions=True)
+        finally:
+            for task in watchers + cases:
+                task.cancel()
+        await sampler.round("at the end")
+        _take_samples(report, sampler, plan, crew.timeline)
+        done: dict[int, str] = {}
+        for outcome in finished:
+            if isinstance(outcome, BaseException):
+                cause = f" caused by {outcome.cause!r}" if isinstance(outcome, WorkflowFailureError) else ""
+                report.problems.append(f"a driver failed: {outcome!r}{cause}")
+            else:
+                done[outcome[0]] = outcome[1]
     finally:
-        supervisor.cancel()
-        for task in cases:
-            task.cancel()
-    done: dict[int, str] = {}
-    for outcome in finished:
-        if isinstance(outcome, BaseException):
-            cause = f" caused by {outcome.cause!r}" if isinstance(outcome, WorkflowFailureError) else ""
-            report.problems.append(f"a driver failed: {outcome!r}{cause}")
-        else:
-            done[outcome[0]] = outcome[1]
+        await sampler.close()
     pool = await create_pool(database.url)
     try:
         await _check_every_case(report, driver, pool, done)
     finally:
         await pool.close()
+
+
+def _take_samples(report: FaultReport, sampler: StoreSampler, plan: FaultPlan, timeline: Timeline) -> None:
+    report.samples = sampler.samples
+    report.samples_during_outage = sampler.during_outage
+    report.unreadable_samples = sampler.unreadable
+    report.leads = sampler.violations
+    report.outage_latency = timeline.latency_during("postgres-outage")
+    report.silence_latency = timeline.latency_during("webhook-silence")
+    report.calm_latency = timeline.latency_calm(plan.settle)
+
+
+async def _tell_progress(plan: FaultPlan, report: FaultReport, stage: Stage) -> None:
+    while True:
+        await asyncio.sleep(PROGRESS_EVERY)  # a pace for the log, not a wait for an event
+        fleet = stage.fleet
+        stage.say(
+            f"[{stage.clock():5.0f}s] filed {len(fleet)}/{plan.cases}, open {len(fleet.open())}, "
+            f"faults {len(report.faults)}, {report.tally.commands} commands, samples {stage.sampler.samples} "
+            f"({len(stage.sampler.violations)} with the store ahead), webhook held {stage.webhook.unanswered}"
+        )
 
 
 async def _supervise(worker: WorkerProcess, report: FaultReport) -> None:
@@ -206,49 +227,14 @@ async def _supervise(worker: WorkerProcess, report: FaultReport) -> None:
             worker.start()
 
 
-async def _inflict_faults(
-    plan: FaultPlan,
-    report: FaultReport,
-    rng: random.Random,
-    temporal: DevServer,
-    worker: WorkerProcess,
-    database: TestDatabase,
-) -> None:
-    """The faults in a random order at random moments within the spread; each ends before the next starts."""
-    faults = ["worker"] * plan.worker_kills + ["temporal"] * plan.temporal_restarts
-    if plan.postgres_outage > 0 and database.pgdata is not None:
-        faults.append("postgres")
-    rng.shuffle(faults)
-    window = plan.spread + plan.pause * 6
-    moments = sorted(rng.uniform(2.0, window) for _ in faults)
-    clock = asyncio.get_running_loop().time
-    start = clock()
-    for kind, moment in zip(faults, moments, strict=True):
-        await asyncio.sleep(max(0.0, start + moment - clock()))
-        at = clock() - start
-        if kind == "worker":
-            worker.down_on_purpose = True
-            worker.kill()
-            await asyncio.sleep(rng.uniform(0.5, 3.0))
-            worker.start()
-            worker.down_on_purpose = False
-            report.faults.append(f"worker-sigkill at {at:.1f}s")
-        elif kind == "temporal":
-            await temporal.restart()
-            report.faults.append(f"temporal-restart at {at:.1f}s ({clock() - start - at:.1f}s down)")
-        else:
-            await database.stop_postgres()
-            await asyncio.sleep(plan.postgres_outage)
-            await database.start_postgres()
-            report.faults.append(f"postgres-outage at {at:.1f}s ({plan.postgres_outage:.0f}s)")
-
-
 async def _check_every_case(report: FaultReport, driver: Driver, pool: Pool, done: dict[int, str]) -> None:
     expected_total = 0
+    lengths: dict[str, int] = {}
     for number, complaint_id in sorted(done.items()):
         path = PATHS[number % len(PATHS)]
         stored = await load_events(pool, complaint_id)
         history = await driver.patiently(partial(driver.client.events, complaint_id))
+        lengths[complaint_id] = await driver.patiently(partial(history_length, driver.client, complaint_id))
         types = tuple(recorded.event.type for recorded in stored)
         seqs = [recorded.seq for recorded in stored]
         expected_total += len(path.events)
@@ -267,6 +253,9 @@ async def _check_every_case(report: FaultReport, driver: Driver, pool: Pool, don
                     report.closed_as_expected += 1
             else:
                 report.problems.append(f"{complaint_id}: the read model is not the fold of its events")
+    if lengths:
+        report.longest_history = max(lengths.items(), key=lambda item: item[1])
+        report.median_history = statistics.median(lengths.values())
     total = await pool.fetchval("select count(*) from events")
     if total != expected_total:
         report.problems.append(f"the store holds {total} events, the paths expect {expected_total}")

@@ -23,6 +23,9 @@ from schemas.events import Outcome
 from schemas.policy import SlaPolicy
 from schemas.state import fold
 from schemas.view import CaseView, view_of
+from tests.chaos.fleet import Fleet
+from tests.chaos.measures import Timeline
+from tests.chaos.outage import OutageHold
 from tests.domain_fixtures import blow, complete, decline, evaluate, order, report_in, verify
 from tests.helpers import new_intake
 from whistle.client import WhistleClient, workflow_id_for
@@ -83,19 +86,38 @@ class Tally:
     resends: int = 0
 
 
-class Driver:
-    """Sends one case's commands, resending through outages; ``pause`` spreads a case over the fault window."""
+@dataclass
+class Crew:
+    """What every driver shares: the cases filed, the outage hold, the command timeline and the run's clock."""
 
-    def __init__(self, client: WhistleClient, tally: Tally, pause: float, rng: random.Random) -> None:
+    fleet: Fleet
+    hold: OutageHold
+    timeline: Timeline
+    clock: Callable[[], float]
+    """Seconds since the run began."""
+
+
+class Driver:
+    """Sends one case's commands, resending through outages; ``pause`` spreads a case over the fault window.
+
+    Each command asks the outage hold first and is timed from its first send to its answer, resends included.
+    """
+
+    def __init__(
+        self, client: WhistleClient, tally: Tally, pause: float, rng: random.Random, crew: Crew, patience: float
+    ) -> None:
         self.client = client
         self.tally = tally
         self.pause = pause
         self.rng = rng
+        self.crew = crew
+        self.patience = patience
+        """Seconds a command is resent for before the driver gives up: longer than any outage in the plan."""
 
-    async def patiently(self, attempt: Callable[[], Awaitable[T]], within: float = 600.0) -> T:
+    async def patiently(self, attempt: Callable[[], Awaitable[T]], within: float | None = None) -> T:
         """``attempt`` until it does not fail with a connection error, for up to ``within`` seconds."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + within
+        deadline = loop.time() + (self.patience if within is None else within)
         while True:
             try:
                 return await attempt()
@@ -110,14 +132,23 @@ class Driver:
 
     async def send(self, complaint_id: str, command: PersonCommand) -> CaseView:
         await asyncio.sleep(self.rng.random() * self.pause)
+        case = self.crew.fleet.cases[complaint_id]
+        await self.crew.hold.before_command(case)
+        case.commands += 1
         update_id = f"chaos-{uuid.uuid4().hex}"
         self.tally.commands += 1
-        return await self.patiently(lambda: self.client.execute(complaint_id, command, update_id=update_id))
+        sent = self.crew.clock()
+        view = await self.patiently(lambda: self.client.execute(complaint_id, command, update_id=update_id))
+        self.crew.timeline.command(sent, self.crew.clock() - sent)
+        return view
 
     async def file(self, client: WhistleClient | None = None) -> tuple[str, str | None]:
         intake = new_intake()
         filing = client or self.client
+        sent = self.crew.clock()
         result = await self.patiently(lambda: filing.submit(intake))
+        self.crew.timeline.command(sent, self.crew.clock() - sent)
+        self.crew.hold.filed(self.crew.fleet.filed(result.complaint_id, holdable=filing is self.client))
         reporter = intake.reporter.model_dump()
         return result.complaint_id, reporter.get("resident_id")
 
