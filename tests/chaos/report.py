@@ -30,9 +30,11 @@ class FaultPlan:
     """Seconds PostgreSQL stays down (0: no outage)."""
     webhook_silence: float = 120.0
     """Seconds the webhook accepts connections and answers nothing (0: it always answers)."""
-    settle: float = 10.0
-    """Seconds between one fault's end and the next's start (a restarted worker needs a few to poll again);
-    commands sent that soon after a fault do not count as calm."""
+    settle: float = 12.0
+    """Seconds between one fault's end and the next's start; commands sent that soon after a fault do not count as
+    calm. More than the SDK's sticky schedule-to-start timeout (10 s): after a worker is killed, a case it had
+    cached waits that long on the dead worker's sticky queue before its next task goes to another worker, and
+    that wait must be charged to the kill, not to the fault that follows."""
     resting: int = 12
     """Cases filed early that wait for the outage, so its cost is measured on at least this many."""
     growth_limit: int = 10
