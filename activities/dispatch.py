@@ -114,7 +114,7 @@ class _Round(NamedTuple):
 _CLAIM = """
 with locked as (
     select id from notification_outbox
-    where receiver = $1 and status = 'pending'
+    where receiver = $1 and status = 'pending' and next_attempt_at <= now()
     order by id
     limit $2
     for update skip locked
@@ -140,7 +140,9 @@ returning outbox.id, outbox.notification, outbox.next_attempt_at
 """Claim the receiver's head of line: its first pending rows in id order, up to the first one that is not due
 (leased by another dispatcher, or waiting out a backoff) or that another dispatcher has locked right now. A
 locked row is skipped, never waited for, and never jumped over: the claim is a prefix of the receiver's queue
-or nothing. The new ``next_attempt_at`` is the lease, and the token the outcome is recorded with."""
+or nothing. ``locked`` checks ``next_attempt_at`` again on the row it locks (PostgreSQL re-reads a row another
+transaction changed meanwhile), so a claim that committed after this statement's snapshot was taken still
+counts. The new ``next_attempt_at`` is the lease, and the token the outcome is recorded with."""
 
 _DELIVERED = """
 update notification_outbox set status = 'delivered', delivered_at = now(), attempts = attempts + 1
