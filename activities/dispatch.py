@@ -93,11 +93,14 @@ class DeliveryPolicy:
     """Seconds between looks at the table when the last round found nothing to send."""
     max_error_pause: float = 30.0
     """The longest wait after a round failed (PostgreSQL down); the wait doubles from ``idle_poll`` up to it."""
+    lease_margin: float = 5.0
+    """Seconds a claim's lease lasts beyond sending its whole batch at the slowest."""
 
     @property
     def lease(self) -> timedelta:
-        """How long a claim holds its rows: enough to send a whole batch, so only a dead worker's claim expires."""
-        return timedelta(seconds=self.post_timeout * self.batch_size + 5.0)
+        """How long a claim holds its rows: enough to send a whole batch, so only a dead worker's claim expires
+        (about a minute with the defaults: a worker killed mid-delivery delays its receiver that long)."""
+        return timedelta(seconds=self.post_timeout * self.batch_size + self.lease_margin)
 
 
 @dataclass(frozen=True)

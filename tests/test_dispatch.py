@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -23,13 +24,14 @@ import asyncpg
 import httpx
 import pytest
 from structlog.testing import capture_logs
+from temporalio.testing import WorkflowEnvironment
 
 from activities.dispatch import DeliveryPolicy, Dispatcher
 from activities.event_store import Pool, create_pool
-from activities.notification_outbox import enqueue, list_notifications, requeue_dead
+from activities.notification_outbox import RECEIVER, enqueue, list_notifications, requeue_dead
 from schemas.calendar import CHINA_TIME
 from schemas.notification import Notification
-from tests.helpers import wait_until
+from tests.helpers import wait_until, worker_process
 from tests.pg import TestDatabase
 from tests.ports import free_port
 
@@ -394,3 +396,46 @@ async def test_whistle_notifications_lists_pending_and_dead_ones_and_requeues_th
 
     assert "已重新排队 1 条死信" in await whistle("--requeue-dead")
     assert [row["status"] for row in await rows(pool, receiver)] == ["pending", "pending"]
+
+
+async def test_rows_a_dead_worker_claimed_are_delivered_once_its_lease_expires(
+    pool: Pool, http: httpx.AsyncClient
+) -> None:
+    receiver = name("webhook")
+    batch = notifications(2)
+    await queue(pool, batch, receiver)
+    lease = DeliveryPolicy(post_timeout=0.2, batch_size=2, lease_margin=0.3)
+    async with serving(Receiver(free_port())) as hook:
+        crashed = Dispatcher(pool, None, http, policy=lease, receivers={receiver: hook.url})
+        claimed, _ = await crashed._claim(receiver)  # claims, then never sends nor records: a killed worker
+        survivor = Dispatcher(pool, None, http, policy=FAST, receivers={receiver: hook.url})
+
+        assert [row.notification.key for row in claimed] == [notification.key for notification in batch]
+        assert await survivor.run_once() == 0  # leased to the dead one
+        async with survivor.running():
+            await wait_until(all_delivered(pool, receiver), within=10)
+
+    assert hook.keys == [notification.key for notification in batch]
+
+
+async def test_the_worker_process_runs_the_dispatcher_and_stops_it_on_sigterm(
+    dev_env: WorkflowEnvironment, database: TestDatabase, pool: Pool, tmp_path: Path
+) -> None:
+    batch = notifications(2)
+    await queue(pool, batch, RECEIVER)  # the receiver a worker serves: its WHISTLE_WEBHOOK_URL
+    async with serving(Receiver(free_port())) as hook:
+        address = dev_env.client.service_client.config.target_host
+        worker = worker_process(address, database.url, name("dispatch"), tmp_path, WHISTLE_WEBHOOK_URL=hook.url)
+        worker.start()
+        try:
+            await wait_until(holds(lambda: {n.key for n in batch} <= set(hook.keys)), within=60)
+            assert worker.process is not None
+            os.killpg(worker.process.pid, signal.SIGTERM)
+            exit_code = await asyncio.to_thread(worker.process.wait, 30)
+        finally:
+            worker.kill()
+
+    assert exit_code == 0
+    assert [key for key in hook.keys if key in {n.key for n in batch}] == [n.key for n in batch]
+    log = (tmp_path / "worker.log").read_text(encoding="utf-8")
+    assert "worker stopped" in log and "s3cret" not in log
