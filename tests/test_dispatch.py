@@ -234,7 +234,7 @@ async def test_a_hanging_receiver_holds_up_neither_another_receiver_nor_the_tabl
     stuck, healthy = name("webhook"), name("audit")
     batch = notifications(3)
     await queue(pool, batch, stuck, healthy)
-    policy = DeliveryPolicy(post_timeout=60.0, first_backoff=0.05, idle_poll=0.02)
+    policy = DeliveryPolicy(post_timeout=60.0, first_backoff=0.05, batch_size=1, idle_poll=0.02)  # a round a row
     async with AsyncExitStack() as stack:
         hanging = await stack.enter_async_context(serving(Receiver(free_port())))
         answering = await stack.enter_async_context(serving(Receiver(free_port())))
