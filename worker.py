@@ -16,6 +16,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.dispatch import Dispatcher
 from activities.event_store import EventStore, Pool, apply_migrations, create_pool
 from activities.notify import Notifier
 from activities.publish import Publisher
@@ -94,7 +95,10 @@ async def run_worker(settings: Settings) -> None:
             )
             stop_on_signals(worker, log)
             log.info("worker polling")
-            await worker.run()
+            # The dispatcher stops once the worker has (its in-flight activities may still enqueue), after
+            # the POST it has in flight; what it claimed and did not send is due again at once for the others.
+            async with Dispatcher(pool, settings.webhook_url, http).running():
+                await worker.run()
             log.info("worker stopped")
     finally:
         await pool.close()

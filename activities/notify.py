@@ -11,9 +11,12 @@ from __future__ import annotations
 import httpx
 from temporalio import activity
 
+from activities.dispatch import WebhookRejected, log_notification, post_notification
 from schemas.common import Model
 from schemas.notification import Notification
 from whistle.logging import get_logger
+
+__all__ = ["WEBHOOK_TIMEOUT", "Notifier", "NotifyInput", "WebhookRejected"]
 
 WEBHOOK_TIMEOUT = 10.0
 """Seconds for one POST; a receiver slower than that is treated as down and retried later."""
@@ -23,10 +26,6 @@ class NotifyInput(Model):
     """The notifications one workflow step produced, sent in order."""
 
     notifications: list[Notification]
-
-
-class WebhookRejected(RuntimeError):
-    """The webhook answered with a non-2xx status; raised so the activity is retried."""
 
 
 class Notifier:
@@ -67,27 +66,9 @@ class Notifier:
 
     def _log(self, notifications: list[Notification]) -> None:
         for notification in notifications:
-            # The message text is left out: it may quote what a resident wrote. Notifications carry no
-            # reporter name or phone, so nothing here is personal data.
-            get_logger(
-                complaint_id=notification.complaint_id,
-                kind=notification.kind,
-                topic=notification.topic,
-                audience=notification.audience,
-                key=notification.key,
-            ).info("notification", webhook=self._webhook_url is not None)
+            log_notification(notification, webhook=self._webhook_url is not None)
 
     @staticmethod
     async def _post_all(client: httpx.AsyncClient, url: str, notifications: list[Notification]) -> None:
         for notification in notifications:
-            response = await client.post(
-                url,
-                json=notification.model_dump(mode="json"),
-                headers={"Idempotency-Key": notification.key},
-                timeout=WEBHOOK_TIMEOUT,
-            )
-            if not response.is_success:
-                # The URL is left out of the error: it may hold a token, and errors land in the history.
-                raise WebhookRejected(
-                    f"webhook answered {response.status_code} for notification {notification.key}"
-                )
+            await post_notification(client, url, notification, WEBHOOK_TIMEOUT)

@@ -22,7 +22,6 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities import personal_data
-from activities.dispatch import enqueue
 from activities.event_store import (
     EVENT,
     FOLDED_CASES_KEPT,
@@ -34,6 +33,7 @@ from activities.event_store import (
     fold_one,
     upsert_case,
 )
+from activities.notification_outbox import enqueue
 from activities.registry import ForeignRun, bind_run
 from schemas.common import ComplaintId, Model
 from schemas.events import RecordedEvent

@@ -63,7 +63,8 @@ async def test_a_worker_killed_at_any_point_of_a_command_leaves_the_store_behind
             await assert_store_within_history(client, pool, complaint_id)
 
         async def stored_all() -> bool:
-            return len(await load_events(pool, complaint_id)) == (await handle.query(ComplaintWorkflow.state)).event_count
+            decided = (await handle.query(ComplaintWorkflow.state)).event_count
+            return len(await load_events(pool, complaint_id)) == decided
 
         await wait_until(stored_all, within=60)
         await handle.result()

@@ -25,6 +25,7 @@ from schemas.org import load_directory
 from schemas.view import CaseView
 from whistle import devstack, output
 from whistle.cli_gateway import keys_app, serve
+from whistle.cli_notifications import notifications
 from whistle.cli_supervise import list_cases, projections_app, report
 from whistle.client import CaseNotFound, WhistleClient
 from whistle.codec import CodecKeyError
@@ -58,6 +59,7 @@ app.command()(serve)
 app.command("list")(list_cases)
 app.command()(report)
 app.add_typer(projections_app, name="projections")
+app.command()(notifications)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 CaseId = Annotated[str, typer.Argument(metavar="ID", help="The complaint id.", show_default=False)]

@@ -49,6 +49,8 @@ def configure_logging(settings: Settings) -> None:
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level.upper())
     logging.getLogger("temporalio").setLevel(logging.WARNING)
+    # httpx logs each request with its full URL at INFO: a webhook URL may hold a token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("temporalio.workflow").setLevel(settings.log_level.upper())
     logging.getLogger("temporalio.activity").setLevel(settings.log_level.upper())
     _configured = True
