@@ -17,6 +17,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError
 
+from activities.dispatch import DeliveryPolicy, Dispatcher
 from activities.event_store import Pool
 from schemas.intake import ComplaintIntake
 from schemas.notification import Notification
@@ -69,6 +70,10 @@ class TestClient(WhistleClient):
                 await handle.terminate("test finished")
 
 
+TEST_DELIVERY = DeliveryPolicy(post_timeout=1.0, first_backoff=0.2, max_backoff=2.0, max_attempts=5, idle_poll=0.1)
+"""The dispatcher's knobs in tests: a hanging receiver costs a second per attempt, and quick retries."""
+
+
 @asynccontextmanager
 async def running_worker(
     temporal: Client,
@@ -78,12 +83,18 @@ async def running_worker(
     webhook_url: str | None = None,
     end_open_cases: bool = True,
 ) -> AsyncIterator[TestClient]:
-    """A real worker polling a task queue of its own, and an SDK client that files cases onto it.
+    """A real worker polling a task queue of its own, with the notification dispatcher beside it as in
+    ``worker.py``, and an SDK client that files cases onto it.
 
-    Cases the test left open are terminated when it ends.
+    Cases the test left open are terminated when it ends. The outbox is one table for the whole session, so a
+    test that reads what its webhook received picks its own cases' notifications out by complaint id.
     """
     task_queue = f"test-{uuid.uuid4().hex[:12]}"
-    async with httpx.AsyncClient() as http, build_worker(temporal, task_queue, pool, http, webhook_url):
+    async with (
+        httpx.AsyncClient() as http,
+        build_worker(temporal, task_queue, pool, http, webhook_url),
+        Dispatcher(pool, webhook_url, http, policy=TEST_DELIVERY).running(),
+    ):
         client = TestClient(
             temporal,
             task_queue=task_queue,
