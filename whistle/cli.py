@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from pydantic import ValidationError
@@ -30,7 +30,7 @@ from whistle.cli_supervise import list_cases, projections_app, report
 from whistle.client import CaseNotFound, WhistleClient
 from whistle.codec import CodecKeyError
 from whistle.logging import configure_logging
-from whistle.runtime import InvalidInput, NoWorker, ask, read_intake, start_stack
+from whistle.runtime import InvalidInput, NoWorker, ask, fail, read_intake, start_stack
 from whistle.settings import Settings
 
 app = typer.Typer(
@@ -67,10 +67,6 @@ NoteOption = Annotated[str, typer.Option("--note", help="A free-text note.")]
 NEEDS_WORKER = " Needs a running worker (`whistle worker`)."
 
 
-def _fail(message: str, code: int) -> NoReturn:
-    typer.echo(message.replace("\n", " "), err=True)
-    raise typer.Exit(code)
-
 
 @contextmanager
 def _reported() -> Iterator[None]:
@@ -78,15 +74,15 @@ def _reported() -> Iterator[None]:
     try:
         yield
     except CommandRejected as error:
-        _fail(f"rejected: {error}", 1)
+        fail(f"rejected: {error}", 1)
     except CaseNotFound as error:
-        _fail(f"not found: {error}", 1)
+        fail(f"not found: {error}", 1)
     except ValidationError as error:
-        _fail(f"invalid: {output.validation_message(error)}", 2)
+        fail(f"invalid: {output.validation_message(error)}", 2)
     except InvalidInput as error:
-        _fail(f"invalid: {error}", 2)
+        fail(f"invalid: {error}", 2)
     except (NoWorker, RPCError, RuntimeError, CodecKeyError) as error:
-        _fail(f"error: {error}", 1)
+        fail(f"error: {error}", 1)
     except KeyboardInterrupt:
         raise typer.Exit(130) from None  # Ctrl-C: quietly, with the shell's usual code
 

@@ -9,18 +9,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from starlette.types import ASGIApp
 
-from activities.event_store import Pool, apply_migrations, create_pool
+from activities.event_store import apply_migrations, create_pool
 from schemas.errors import CommandRejected
 from schemas.org import OrgDirectory
-from whistle import devstack, output
+from whistle import output
 from whistle.codec import CodecKeyError
 from whistle.logging import configure_logging, get_logger
-from whistle.runtime import open_session
+from whistle.runtime import fail, open_pool, open_session
 from whistle.settings import Settings
 
 keys_app = typer.Typer(help="API keys for the HTTP gateway: one per actor, stored hashed in PostgreSQL.")
@@ -31,26 +31,16 @@ ROLE_HELP = (
 )
 
 
-def _fail(message: str, code: int) -> NoReturn:
-    typer.echo(message.replace("\n", " "), err=True)
-    raise typer.Exit(code)
-
 
 @contextmanager
 def _reported() -> Iterator[None]:
     try:
         yield
     except CommandRejected as error:
-        _fail(f"invalid: {error}", 2)
+        fail(f"invalid: {error}", 2)
     except (OSError, RuntimeError) as error:
-        _fail(f"error: {error}", 1)
+        fail(f"error: {error}", 1)
 
-
-async def _pool(settings: Settings) -> Pool:
-    stack = await asyncio.to_thread(devstack.up, settings)
-    pool = await create_pool(stack.database_url)
-    await apply_migrations(pool)
-    return pool
 
 
 def serve(
@@ -151,7 +141,7 @@ def create(
         settings = Settings()
 
         async def creating() -> tuple[str, str]:
-            pool = await _pool(settings)
+            pool = await open_pool(settings)
             try:
                 return await create_key(pool, load_directory(settings.org), role, given[0], label)
             finally:
@@ -173,7 +163,7 @@ def list_(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] =
         settings = Settings()
 
         async def listing() -> list[dict[str, str | None]]:
-            pool = await _pool(settings)
+            pool = await open_pool(settings)
             try:
                 return [
                     {
@@ -206,12 +196,12 @@ def revoke(key_id: Annotated[str, typer.Argument(metavar="KEY_ID", help="The key
         settings = Settings()
 
         async def revoking() -> bool:
-            pool = await _pool(settings)
+            pool = await open_pool(settings)
             try:
                 return await revoke_key(pool, key_id)
             finally:
                 await pool.close()
 
         if not asyncio.run(revoking()):
-            _fail(f"not found: no live key {key_id!r}", 1)
+            fail(f"not found: no live key {key_id!r}", 1)
     output.console.print(f"key {key_id} revoked")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, Literal, NoReturn
+from typing import Annotated, Literal
 
 import asyncpg
 import typer
@@ -17,7 +17,6 @@ from pydantic import TypeAdapter, ValidationError
 from rich import box
 from rich.table import Table
 
-from activities.event_store import Pool, apply_migrations, create_pool
 from activities.notification_outbox import (
     OutboxCounts,
     OutboxEntry,
@@ -25,18 +24,15 @@ from activities.notification_outbox import (
     list_notifications,
     requeue_dead,
 )
-from whistle import devstack, output
+from whistle import output
 from whistle.logging import configure_logging
+from whistle.runtime import fail, open_pool
 from whistle.settings import Settings
 
 STATUS_LABELS = {"pending": "待发送", "delivered": "已送达", "dead": "死信"}
 KIND_LABELS = {"event": "事件", "warning": "预警"}
 SHOWN: TypeAdapter[Literal["pending", "dead", "all"]] = TypeAdapter(Literal["pending", "dead", "all"])
 
-
-def _fail(message: str, code: int) -> NoReturn:
-    typer.echo(message.replace("\n", " "), err=True)
-    raise typer.Exit(code)
 
 
 @contextmanager
@@ -47,16 +43,10 @@ def _reported() -> Iterator[Settings]:
         configure_logging(settings)
         yield settings
     except ValidationError as error:
-        _fail(f"invalid: {output.validation_message(error)}", 2)
+        fail(f"invalid: {output.validation_message(error)}", 2)
     except (asyncpg.PostgresError, RuntimeError, OSError) as error:
-        _fail(f"error: {error}", 1)
+        fail(f"error: {error}", 1)
 
-
-async def _pool(settings: Settings) -> Pool:
-    stack = await asyncio.to_thread(devstack.up, settings)
-    pool = await create_pool(stack.database_url)
-    await apply_migrations(pool)
-    return pool
 
 
 def notifications(
@@ -75,7 +65,7 @@ def notifications(
         shown = SHOWN.validate_python(status) if status is not None else "undelivered"
 
         async def reading() -> tuple[int | None, OutboxCounts, list[OutboxEntry]]:
-            pool = await _pool(settings)
+            pool = await open_pool(settings)
             try:
                 requeued = await requeue_dead(pool, complaint_id=complaint) if requeue else None
                 counts = await count_notifications(pool, complaint_id=complaint)

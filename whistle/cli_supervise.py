@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from pydantic import TypeAdapter, ValidationError
@@ -23,7 +23,7 @@ from whistle import devstack, output
 from whistle.logging import configure_logging
 from whistle.projections import RebuildResult, rebuild
 from whistle.reports import Report, ReportGroupBy
-from whistle.runtime import open_session
+from whistle.runtime import fail, open_session
 from whistle.search import CaseFilter, CaseSummary
 from whistle.settings import Settings
 
@@ -36,10 +36,6 @@ BOARD_LABELS = {"red": "红榜", "black": "黑榜"}
 GROUPINGS: TypeAdapter[ReportGroupBy] = TypeAdapter(ReportGroupBy)
 
 
-def _fail(message: str, code: int) -> NoReturn:
-    typer.echo(message.replace("\n", " "), err=True)
-    raise typer.Exit(code)
-
 
 @contextmanager
 def _reported() -> Iterator[Settings]:
@@ -49,9 +45,9 @@ def _reported() -> Iterator[Settings]:
         configure_logging(settings)
         yield settings
     except ValidationError as error:
-        _fail(f"invalid: {output.validation_message(error)}", 2)
+        fail(f"invalid: {output.validation_message(error)}", 2)
     except (RPCError, RuntimeError, OSError) as error:
-        _fail(f"error: {error}", 1)
+        fail(f"error: {error}", 1)
 
 
 def list_cases(

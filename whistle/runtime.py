@@ -12,11 +12,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
+import typer
 import yaml
 
-from activities.event_store import apply_migrations, create_pool
+from activities.event_store import Pool, apply_migrations, create_pool
 from schemas.intake import ComplaintIntake
 from whistle import devstack
 from whistle.client import WhistleClient
@@ -120,3 +121,17 @@ async def start_stack(settings: Settings) -> devstack.StackInfo:
     finally:
         await pool.close()
     return stack
+
+
+def fail(message: str, code: int) -> NoReturn:
+    """End a CLI command with ``message`` as one line on stderr and exit code ``code``."""
+    typer.echo(message.replace("\n", " "), err=True)
+    raise typer.Exit(code)
+
+
+async def open_pool(settings: Settings) -> Pool:
+    """A pool on the configured database (the embedded stack brought up when none is), migrated."""
+    stack = await asyncio.to_thread(devstack.up, settings)
+    pool = await create_pool(stack.database_url)
+    await apply_migrations(pool)
+    return pool
