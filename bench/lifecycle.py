@@ -222,7 +222,11 @@ async def history_sizes(client: WhistleClient) -> dict[str, tuple[int, int]]:
 
 
 async def deadline_lateness(client: WhistleClient, pool: Any, cases: int, concurrency: int, window: int) -> list[float]:
-    """Seconds between each missed report-in's due time and the escalation it raised (event ``at``).
+    """Seconds between each missed report-in's due time and its escalation reaching the store (``recorded_at``).
+
+    Not the event's ``at``: a clock's events carry its due time (``CLOCKS_FROM_TIMERS``), so that would read 0.
+    The store's write time adds what supervisors wait for besides the timer: the workflow task and the store
+    activity.
 
     The window is long enough that every case is whistled before the first one runs out, so the figure is
     the timers' accuracy with ``cases`` escalations due within a few seconds, not the filing backlog."""
@@ -240,7 +244,7 @@ async def deadline_lateness(client: WhistleClient, pool: Any, cases: int, concur
 
     await _gather_limited(cases, concurrency, one)
     query = """
-        select (e.payload->>'at')::timestamptz - (o.payload->>'due')::timestamptz as late
+        select e.recorded_at - (o.payload->>'due')::timestamptz as late
         from events o join events e on e.complaint_id = o.complaint_id and e.type = 'EscalatedToFirstSecretary'
         where o.type = 'ReportInOverdue' and o.complaint_id = any($1::text[])
     """
