@@ -216,8 +216,8 @@ async def open_cases(
 
 async def store_figures(pool: Any, options: argparse.Namespace, figures: dict[str, Any]) -> None:
     rates = figures["store"] = await store.append_rates(pool, options.store_cases, 8, uuid.uuid4().hex[:6])
-    say("event store appends", f"{rates['activity']:.0f} events/s through the store activity's write vs {rates['raw']:.0f} "
-        f"events/s raw inserts: ratio {rates['activity'] / rates['raw']:.2f}")  # fmt: skip
+    say("event store appends", f"{rates['activity']:.0f} events/s through the store activity's write vs "
+        f"{rates['raw']:.0f} events/s raw inserts: ratio {rates['activity'] / rates['raw']:.2f}")  # fmt: skip
     rebuild = figures["rebuild"] = await store.rebuild_rate(pool)
     say("projection rebuild", f"{rebuild['events_per_s']:.0f} events/s, {rebuild['cases_per_s']:.0f} cases/s "
         f"({rebuild['events']} events of {rebuild['cases']} cases)")  # fmt: skip
