@@ -17,17 +17,20 @@ from tests.chaos.run import run_fault_suite
 
 PLAN = FaultPlan(
     cases=40,
-    spread=45.0,
+    spread=100.0,
     pause=0.5,
     worker_kills=2,
     temporal_restarts=1,
-    postgres_outage=12.0,
-    webhook_silence=12.0,
-    settle=12.0,
+    postgres_outage=10.0,
+    webhook_silence=10.0,
+    settle=11.0,
     resting=6,
     sample_every=1.0,
     sample_size=4,
+    seed=20261202,
 )
+"""A fixed seed, so every run of ``make test`` schedules the same faults; ``make chaos`` draws a fresh one. The
+spread holds all five faults and their settling (about 85 s), so each stretch meets commands."""
 
 pytestmark = pytest.mark.skipif(
     "DATABASE_URL" in os.environ, reason="the suite stops PostgreSQL, so it needs one of its own"
