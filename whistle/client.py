@@ -161,6 +161,7 @@ class WhistleClient:
         self.database_url = database_url
         self._pool = pool
         self._owns_pool = False
+        self._opening = asyncio.Lock()
 
     @classmethod
     def from_settings(cls, temporal: Client, settings: Settings, *, database_url: str | None = None) -> WhistleClient:
@@ -385,6 +386,10 @@ class WhistleClient:
         return self._pool is not None or self.database_url is not None
 
     async def _database(self) -> Pool:
+        async with self._opening:  # concurrent first calls (the demo files its cases at once) share one pool
+            return await self._open_database()
+
+    async def _open_database(self) -> Pool:
         if self._pool is None:
             if self.database_url is None:
                 raise RuntimeError("database: this client has no database_url, which reports need")

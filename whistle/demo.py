@@ -21,6 +21,7 @@ from rich.cells import set_cell_size
 from rich.markup import escape
 from rich.rule import Rule
 
+from activities.dispatch import Dispatcher
 from activities.event_store import Pool, apply_migrations, create_pool, list_cases
 from schemas import commands
 from schemas.actors import Actor
@@ -319,7 +320,7 @@ async def run_demo(settings: Settings) -> None:
         await apply_migrations(pool)
         async with httpx.AsyncClient() as http:
             worker = build_worker(client.temporal, settings.task_queue, pool, http, settings.webhook_url)
-            async with worker:
+            async with worker, Dispatcher(pool, settings.webhook_url, http).running():  # as worker.py runs them
                 cases = await play(client, started)
         await show_results(client, cases, pool)
     finally:
