@@ -7,13 +7,11 @@ worker sends what ``--requeue-dead`` puts back in the queue.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated, Literal
 
 import asyncpg
 import typer
-from pydantic import TypeAdapter, ValidationError
+from pydantic import TypeAdapter
 from rich import box
 from rich.table import Table
 
@@ -25,28 +23,11 @@ from activities.notification_outbox import (
     requeue_dead,
 )
 from whistle import output
-from whistle.logging import configure_logging
-from whistle.runtime import fail, open_pool
-from whistle.settings import Settings
+from whistle.runtime import open_pool, reported_settings
 
 STATUS_LABELS = {"pending": "待发送", "delivered": "已送达", "dead": "死信"}
 KIND_LABELS = {"event": "事件", "warning": "预警"}
 SHOWN: TypeAdapter[Literal["pending", "dead", "all"]] = TypeAdapter(Literal["pending", "dead", "all"])
-
-
-
-@contextmanager
-def _reported() -> Iterator[Settings]:
-    """The environment's settings; a failure becomes one line on stderr and a non-zero exit."""
-    try:
-        settings = Settings()
-        configure_logging(settings)
-        yield settings
-    except ValidationError as error:
-        fail(f"invalid: {output.validation_message(error)}", 2)
-    except (asyncpg.PostgresError, RuntimeError, OSError) as error:
-        fail(f"error: {error}", 1)
-
 
 
 def notifications(
@@ -61,7 +42,7 @@ def notifications(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
 ) -> None:
     """Notifications not delivered yet (pending, dead), from the outbox the worker's dispatcher sends."""
-    with _reported() as settings:
+    with reported_settings(asyncpg.PostgresError, RuntimeError, OSError) as settings:
         shown = SHOWN.validate_python(status) if status is not None else "undelivered"
 
         async def reading() -> tuple[int | None, OutboxCounts, list[OutboxEntry]]:

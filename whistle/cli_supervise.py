@@ -7,25 +7,21 @@ the SDK, ``projections rebuild`` refolds the read models from the event store. N
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Annotated
 
 import typer
-from pydantic import TypeAdapter, ValidationError
+from pydantic import TypeAdapter
 from rich import box
 from rich.table import Table
 from temporalio.service import RPCError
 
 from activities.event_store import apply_migrations, create_pool
 from whistle import devstack, output
-from whistle.logging import configure_logging
 from whistle.projections import RebuildResult, rebuild
 from whistle.reports import Report, ReportGroupBy
-from whistle.runtime import fail, open_session
+from whistle.runtime import open_session, reported_settings
 from whistle.search import CaseFilter, CaseSummary
-from whistle.settings import Settings
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 
@@ -34,20 +30,6 @@ projections_app = typer.Typer(help="The PostgreSQL read models folded from the e
 GROUP_LABELS = {"community": "社区", "department": "职能部门", "first_secretary": "第一书记"}
 BOARD_LABELS = {"red": "红榜", "black": "黑榜"}
 GROUPINGS: TypeAdapter[ReportGroupBy] = TypeAdapter(ReportGroupBy)
-
-
-
-@contextmanager
-def _reported() -> Iterator[Settings]:
-    """The environment's settings; a failure becomes one line on stderr and a non-zero exit."""
-    try:
-        settings = Settings()
-        configure_logging(settings)
-        yield settings
-    except ValidationError as error:
-        fail(f"invalid: {output.validation_message(error)}", 2)
-    except (RPCError, RuntimeError, OSError) as error:
-        fail(f"error: {error}", 1)
 
 
 def list_cases(
@@ -62,7 +44,7 @@ def list_cases(
     as_json: JsonFlag = False,
 ) -> None:
     """Cases matching every filter given, newest first, from Temporal's visibility store (search attributes)."""
-    with _reported() as settings:
+    with reported_settings(RPCError, RuntimeError, OSError) as settings:
         case_filter = CaseFilter.model_validate({"stage": stage})
 
         async def listing() -> tuple[output.Names, list[CaseSummary]]:
@@ -89,7 +71,7 @@ def report(
 ) -> None:
     """Response, resolution and satisfaction rates with the red/black ranking (红黑榜), from the read models."""
     day: date | None = since.date() if since else None
-    with _reported() as settings:
+    with reported_settings(RPCError, RuntimeError, OSError) as settings:
         grouping: ReportGroupBy = GROUPINGS.validate_python(by.replace("-", "_"))
 
         async def reporting() -> Report:
@@ -109,7 +91,7 @@ def report(
 @projections_app.command("rebuild")
 def rebuild_projections(as_json: JsonFlag = False) -> None:
     """Drop every read model and fold it again from the event store, in one transaction."""
-    with _reported() as settings:
+    with reported_settings(RPCError, RuntimeError, OSError) as settings:
 
         async def rebuilding() -> RebuildResult:
             stack = await asyncio.to_thread(devstack.up, settings)

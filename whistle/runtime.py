@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,12 +17,14 @@ from typing import Any, NoReturn, TypeVar
 
 import typer
 import yaml
+from pydantic import ValidationError
 
 from activities.event_store import Pool, apply_migrations, create_pool
 from schemas.intake import ComplaintIntake
-from whistle import devstack
+from whistle import devstack, output
 from whistle.client import WhistleClient
 from whistle.connection import connect_temporal
+from whistle.logging import configure_logging
 from whistle.settings import Settings
 
 T = TypeVar("T")
@@ -135,3 +138,17 @@ async def open_pool(settings: Settings) -> Pool:
     pool = await create_pool(stack.database_url)
     await apply_migrations(pool)
     return pool
+
+
+@contextmanager
+def reported_settings(*failures: type[BaseException]) -> Iterator[Settings]:
+    """The environment's settings, logging configured; a bad setting or one of ``failures`` ends the command with
+    one line on stderr and a non-zero exit, never a traceback."""
+    try:
+        settings = Settings()
+        configure_logging(settings)
+        yield settings
+    except ValidationError as error:
+        fail(f"invalid: {output.validation_message(error)}", 2)
+    except failures as error:
+        fail(f"error: {error}", 1)
