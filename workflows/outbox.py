@@ -76,7 +76,6 @@ class Outbox:
     def __init__(self, first: RecordedEvent, *, mode: Mode) -> None:
         self._complaint_id = first.complaint_id
         self._mode = mode
-        self._local = mode == "local"
         self._pending: list[RecordedEvent | Notification] = []
         """Under ``trailing``: events and notifications in the order they were decided, waiting for ``store``."""
         self._batches = 0
@@ -101,7 +100,7 @@ class Outbox:
         if self._mode == "trailing":
             self._pending.extend(notices)
         else:
-            (self._fresh_notices if self._local else self._notices).extend(notices)
+            (self._fresh_notices if self._mode == "local" else self._notices).extend(notices)
 
     def start(self) -> None:
         """Start the loops (events first, then notifications: the order their commands were always issued in)."""
@@ -109,7 +108,7 @@ class Outbox:
             self._loops = [asyncio.create_task(self._store())]
             return
         self._loops = [
-            asyncio.create_task(self._publish() if self._local else self._drain_events()),
+            asyncio.create_task(self._publish() if self._mode == "local" else self._drain_events()),
             asyncio.create_task(self._drain_notices()),
         ]
 
@@ -227,7 +226,7 @@ class Outbox:
 
         def last_call() -> bool:
             # Under local-publish, publish can still hand back undelivered notices while the case closes.
-            return self._events_sent if self._local else self._closing
+            return self._events_sent if self._mode == "local" else self._closing
 
         while True:
             await workflow.wait_condition(lambda: bool(self._notices) or last_call())
