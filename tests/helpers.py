@@ -22,7 +22,7 @@ from activities.event_store import Pool
 from schemas.intake import ComplaintIntake
 from schemas.notification import Notification
 from schemas.org import load_directory
-from schemas.policy import load_policy
+from schemas.policy import SlaPolicy, load_policy
 from tests.chaos.servers import WorkerProcess
 from tests.domain_fixtures import make_intake
 from whistle.client import SubmitResult, WhistleClient, workflow_id_for
@@ -70,6 +70,16 @@ class TestClient(WhistleClient):
                 await handle.terminate("test finished")
 
 
+def sample_client(
+    temporal: Client, task_queue: str, *, policy: SlaPolicy | None = None, database_url: str | None = None
+) -> TestClient:
+    """An SDK client on the sample org directory and (unless given) the sample policy, filing onto ``task_queue``."""
+    return TestClient(
+        temporal, task_queue=task_queue, directory=load_directory(DATA_DIR / "org.yaml"),
+        policy=policy or load_policy(DATA_DIR / "policy.yaml"), database_url=database_url,
+    )  # fmt: skip
+
+
 TEST_DELIVERY = DeliveryPolicy(post_timeout=1.0, first_backoff=0.2, max_backoff=2.0, max_attempts=5, idle_poll=0.1)
 """The dispatcher's knobs in tests: a hanging receiver costs a second per attempt, and quick retries."""
 
@@ -95,12 +105,7 @@ async def running_worker(
         build_worker(temporal, task_queue, pool, http, webhook_url),
         Dispatcher(pool, webhook_url, http, policy=TEST_DELIVERY).running(),
     ):
-        client = TestClient(
-            temporal,
-            task_queue=task_queue,
-            directory=load_directory(DATA_DIR / "org.yaml"),
-            policy=load_policy(policy),
-        )
+        client = sample_client(temporal, task_queue, policy=load_policy(policy))
         try:
             yield client
         finally:

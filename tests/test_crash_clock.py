@@ -21,13 +21,11 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
-from schemas.org import load_directory
 from tests.chaos.scenarios import ESCALATING
 from tests.domain_fixtures import blow, verify
-from tests.helpers import TestClient, new_intake, wait_until, worker_process
+from tests.helpers import new_intake, sample_client, wait_until, worker_process
 from tests.pg import TestDatabase
 from whistle.client import workflow_id_for
-from whistle.settings import DATA_DIR
 from worker import WORKER_TUNING
 from workflows.complaint import ComplaintWorkflow
 
@@ -42,9 +40,7 @@ async def test_a_clock_that_ran_out_after_its_worker_died_fires_on_the_next(
 ) -> None:
     task_queue = f"crash-clock-{uuid.uuid4().hex[:8]}"
     worker = worker_process(dev_env.client.service_client.config.target_host, database.url, task_queue, tmp_path)
-    client = TestClient(
-        dev_env.client, task_queue=task_queue, directory=load_directory(DATA_DIR / "org.yaml"), policy=ESCALATING
-    )
+    client = sample_client(dev_env.client, task_queue, policy=ESCALATING)
     worker.start()
     try:
         complaint_id = (await client.submit(new_intake())).complaint_id

@@ -16,13 +16,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.event_store import Pool, load_events
 from schemas.commands import PersonCommand
-from schemas.org import load_directory
-from schemas.policy import load_policy
 from tests.domain_fixtures import blow, complete, evaluate, report_in, verify
-from tests.helpers import TestClient, new_intake, wait_until, worker_process
+from tests.helpers import TestClient, new_intake, sample_client, wait_until, worker_process
 from tests.pg import TestDatabase
 from whistle.client import workflow_id_for
-from whistle.settings import DATA_DIR
 from workflows.complaint import ComplaintWorkflow
 
 LEAD = "urban_management"
@@ -41,10 +38,7 @@ async def test_a_worker_killed_at_any_point_of_a_command_leaves_the_store_behind
 ) -> None:
     task_queue = f"kill-points-{tmp_path.name[-8:]}"
     worker = worker_process(dev_env.client.service_client.config.target_host, database.url, task_queue, tmp_path)
-    client = TestClient(
-        dev_env.client, task_queue=task_queue, directory=load_directory(DATA_DIR / "org.yaml"),
-        policy=load_policy(DATA_DIR / "policy.yaml"),
-    )  # fmt: skip
+    client = sample_client(dev_env.client, task_queue)
     commands: list[PersonCommand] = [
         verify(), blow(LEAD, lead=LEAD), report_in(LEAD), complete(LEAD), evaluate("satisfied"),
     ]  # fmt: skip

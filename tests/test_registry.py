@@ -20,12 +20,9 @@ from activities import registry
 from activities.event_store import Pool, load_events
 from activities.registry import FilingConflict, ForeignRun
 from schemas.errors import CommandRejected
-from schemas.org import load_directory
-from schemas.policy import load_policy
-from tests.helpers import TestClient, new_intake, running_worker, wait_until
+from tests.helpers import TestClient, new_intake, running_worker, sample_client, wait_until
 from tests.pg import TestDatabase
 from whistle.client import workflow_id_for
-from whistle.settings import DATA_DIR
 
 
 @pytest.fixture
@@ -192,10 +189,7 @@ def test_the_digest_is_of_the_body_not_its_spelling() -> None:
 async def test_concurrent_first_filings_share_one_pool(dev_env: WorkflowEnvironment, database: TestDatabase) -> None:
     """A client given a database URL opens its pool on first use; filings sent at once (the demo files all its
     cases together) must share it, not open a pool each (ten connections apiece: PostgreSQL ran out of them)."""
-    client = TestClient(
-        dev_env.client, task_queue=f"pool-{uuid.uuid4().hex[:8]}", directory=load_directory(DATA_DIR / "org.yaml"),
-        policy=load_policy(DATA_DIR / "policy.yaml"), database_url=database.url,
-    )  # fmt: skip
+    client = sample_client(dev_env.client, f"pool-{uuid.uuid4().hex[:8]}", database_url=database.url)
     try:
         pools = await asyncio.gather(*(client._database() for _ in range(8)))
         assert len({id(pool) for pool in pools}) == 1

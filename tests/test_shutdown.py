@@ -10,13 +10,10 @@ from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
-from schemas.org import load_directory
-from schemas.policy import load_policy
 from tests.domain_fixtures import blow, verify
-from tests.helpers import TestClient, new_intake, wait_until, worker_process
+from tests.helpers import new_intake, sample_client, wait_until, worker_process
 from tests.pg import TestDatabase
 from tests.test_notify import Webhook
-from whistle.settings import DATA_DIR
 
 LEAD = "urban_management"
 
@@ -35,12 +32,7 @@ async def test_a_stopped_worker_finishes_the_command_it_holds_before_it_exits(
         WHISTLE_WEBHOOK_URL=f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/hook",
         WHISTLE_SHUTDOWN_GRACE="20",
     )
-    client = TestClient(
-        dev_env.client,
-        task_queue=task_queue,
-        directory=load_directory(DATA_DIR / "org.yaml"),
-        policy=load_policy(DATA_DIR / "policy.yaml"),
-    )
+    client = sample_client(dev_env.client, task_queue)
     async with server:
         worker.start()
         try:
