@@ -1,36 +1,43 @@
-"""The reporter's name and phone, kept out of the events and read models and in a table of their own.
+"""The reporter's name, phone and resident id: kept in ``personal_data``, never in Temporal (a claim check).
 
-Supervisors read ``events`` and ``complaints``; neither holds a resident's name or phone. Where a stored
-document (a ``ComplaintFiled`` payload, a case's folded ``state``) would hold the reporter, it holds
-``WITHHELD`` instead (still a valid ``Reporter``, so every reader's validation passes), and the real
-reporter is in ``personal_data``, one row per case, which the migration grants to nobody but its owner.
-The store's own readers (``load_events``, ``load_case``) put the reporter back, so the store still equals
-the Temporal history.
+The SDK ``deposit``s the reporter here before it starts a case and gives the case a ``ReporterReference``, an
+opaque random reference; the workflow input, its history, its Updates and the read models hold only that.
+Whatever needs the person resolves the reference at the edge: ``resident_actor`` matches a resident acting in
+person to their case, the notification receivers and a supervisor's view look the reporter up here.
 
-Why a table rather than encrypting the fields in place: erasing a resident's data (a deletion request, the
-end of a retention period) is one ``delete from personal_data``, and the append-only events never change;
-access is a database grant, which a deployment already manages. The ``resident_id`` stays in the events:
-it is the integrator's pseudonymous id, and the fold needs it to know who may rate or withdraw.
+Cases filed before the claim check carry the ``Reporter`` in their history (encrypted by the codec). For those,
+a stored document (a ``ComplaintFiled`` payload, a case's folded ``state``) holds ``WITHHELD`` in place of the
+name and phone, the real ones are kept here by the store's append (``keep``), and the store's own readers
+(``load_events``, ``load_case``) put them back, so the store still equals the history.
+
+Why a table rather than encrypting the fields in place: erasing a resident's data (a deletion request, the end
+of a retention period) is one statement here, and the append-only events never change; access is a database
+grant, which a deployment already manages.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
 from schemas.events import ComplaintFiled, Event
+from schemas.intake import Reporter, ReporterReference
 
 WITHHELD: dict[str, str] = {"name": "（已另存）", "phone": "00000"}
-"""What a stored document shows for the reporter's name and phone."""
+"""What a stored document of a pre-claim-check case shows for the reporter's name and phone."""
 
 Document = dict[str, Any]
 
 
 def _with_reporter(document: Document, fields: dict[str, Any]) -> Document:
+    """``document`` with ``fields`` over its reporter, if it is a filing whose reporter is a person, not a reference."""
     case = document.get("case")
     if not isinstance(case, dict) or not isinstance(case.get("intake"), dict):
         return document
     intake = case["intake"]
+    if "name" not in intake.get("reporter", {}):
+        return document
     reporter = {**intake["reporter"], **fields}
     return {**document, "case": {**case, "intake": {**intake, "reporter": reporter}}}
 
@@ -45,10 +52,34 @@ def restored(document: Document, reporter: dict[str, Any] | None) -> Document:
     return document if reporter is None else _with_reporter(document, reporter)
 
 
+def new_reference() -> str:
+    """A fresh reference: random, so it tells nothing about the person or the case."""
+    return f"pd-{uuid.uuid4().hex}"
+
+
+async def deposit(connection: Any, complaint_id: str, reporter: Reporter) -> ReporterReference:
+    """Keep the reporter of a case about to be filed, and return the reference the case is to carry.
+
+    Idempotent per complaint id: a resent filing gets the reference kept the first time (the registry has made
+    sure it is the same body), so a start retried after a lost connection carries the same input.
+    """
+    kept = reporter.model_dump(mode="json", exclude_none=True)
+    reference: str | None = await connection.fetchval(
+        "insert into personal_data (complaint_id, reporter, reference) values ($1, $2, $3) "
+        "on conflict (complaint_id) do update set reference = coalesce(personal_data.reference, excluded.reference) "
+        "returning reference",
+        complaint_id,
+        kept,
+        new_reference(),
+    )
+    assert reference is not None
+    return ReporterReference(reference=reference, resident_account=reporter.resident_id is not None)
+
+
 async def keep(connection: Any, complaint_id: str, events: Sequence[Event]) -> None:
-    """Store the reporter of a ``ComplaintFiled`` in the batch; a retried append writes nothing twice."""
+    """Keep the reporter of a pre-claim-check ``ComplaintFiled`` in the batch; a retried append writes nothing twice."""
     for event in events:
-        if isinstance(event, ComplaintFiled):
+        if isinstance(event, ComplaintFiled) and isinstance(event.case.intake.reporter, Reporter):
             reporter = event.case.intake.reporter.model_dump(mode="json", include={"name", "phone"})
             await connection.execute(
                 "insert into personal_data (complaint_id, reporter) values ($1, $2) on conflict do nothing",
@@ -58,8 +89,37 @@ async def keep(connection: Any, complaint_id: str, events: Sequence[Event]) -> N
 
 
 async def reporter_of(connection: Any, complaint_id: str) -> dict[str, Any] | None:
-    """The kept name and phone of the case's reporter, or None."""
+    """The kept name and phone of a pre-claim-check case's reporter, for its stored documents; None otherwise."""
     reporter: dict[str, Any] | None = await connection.fetchval(
-        "select reporter from personal_data where complaint_id = $1", complaint_id
+        "select reporter from personal_data where complaint_id = $1 and reference is null", complaint_id
     )
     return reporter
+
+
+async def resident_actor(connection: Any, complaint_id: str, resident_id: str) -> str | None:
+    """The actor id under which the resident ``resident_id`` acts on this case in person, or None if they may not.
+
+    A claim-checked case knows its resident by reference: the resident who filed it acts as
+    ``resident:<reference>``, anyone else is nobody to it. A case filed before the claim check (or unknown to
+    this database) names its resident itself, so their id is sent as it is and the workflow decides.
+    """
+    row = await connection.fetchrow(
+        "select reference, reporter ->> 'resident_id' as resident_id from personal_data where complaint_id = $1",
+        complaint_id,
+    )
+    if row is None or row["reference"] is None:
+        return resident_id
+    return row["reference"] if row["resident_id"] == resident_id else None
+
+
+async def resident_of(connection: Any, complaint_id: str) -> str | None:
+    """The integrator's resident id of the case's reporter, if they filed with one (for access checks at the edge).
+
+    A case filed before the claim check keeps it in its own events, so its read model names it."""
+    resident: str | None = await connection.fetchval(
+        "select coalesce("
+        " (select reporter ->> 'resident_id' from personal_data where complaint_id = $1),"
+        " (select state #>> '{case,intake,reporter,resident_id}' from complaints where complaint_id = $1))",
+        complaint_id,
+    )
+    return resident

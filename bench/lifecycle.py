@@ -14,9 +14,10 @@ from typing import Any
 
 from temporalio.client import Client
 
+from activities.personal_data import new_reference
 from bench.baseline import BaselineWorkflow
 from schemas.commands import PersonCommand, WithdrawComplaint
-from schemas.intake import ComplaintIntake
+from schemas.intake import ComplaintIntake, ReporterReference
 from schemas.policy import SlaPolicy
 from tests.domain_fixtures import blow, complete, evaluate, make_intake, order, report_in, resident, verify
 from tests.helpers import wait_until
@@ -151,7 +152,7 @@ async def baseline_paths(client: WhistleClient, task_queue: str, cases: int, loa
     temporal = client.temporal
 
     async def one(_: int) -> None:
-        case = client.build_case(new_intake(), datetime.now(UTC))
+        case = client.build_case(new_intake(), datetime.now(UTC), ReporterReference(reference=new_reference()))
         handle = await temporal.start_workflow(
             BaselineWorkflow.run, case, id=f"baseline-{uuid.uuid4().hex}", task_queue=task_queue
         )
@@ -177,10 +178,7 @@ async def history_of(temporal: Client, workflow_id: str) -> tuple[int, int]:
 
 async def history_sizes(client: WhistleClient) -> dict[str, tuple[int, int]]:
     """Temporal history events (and bytes) of one closed case per lifecycle path."""
-    missing = WhistleClient(
-        client.temporal, task_queue=client.task_queue, directory=client.directory,
-        policy=seconds_policy(report_in="2s"),
-    )  # fmt: skip
+    missing = client.with_policy(seconds_policy(report_in="2s"))
 
     async def drive(using: WhistleClient, commands: list[Any], wait_for_escalation: bool = False) -> str:
         filed = await using.submit(new_intake())
@@ -230,10 +228,7 @@ async def deadline_lateness(client: WhistleClient, pool: Any, cases: int, concur
 
     The window is long enough that every case is whistled before the first one runs out, so the figure is
     the timers' accuracy with ``cases`` escalations due within a few seconds, not the filing backlog."""
-    timed = WhistleClient(
-        client.temporal, task_queue=client.task_queue, directory=client.directory,
-        policy=seconds_policy(report_in=f"{window}s"),
-    )  # fmt: skip
+    timed = client.with_policy(seconds_policy(report_in=f"{window}s"))
     ids: list[str] = []
 
     async def one(_: int) -> None:

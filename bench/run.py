@@ -81,7 +81,7 @@ async def measure(stack: BenchStack, options: argparse.Namespace) -> dict[str, A
     concurrency = options.concurrency
 
     def client_on(task_queue: str) -> WhistleClient:
-        return WhistleClient(temporal, task_queue=task_queue, directory=directory, policy=policy)
+        return WhistleClient(temporal, task_queue=task_queue, directory=directory, policy=policy, pool=pool)
 
     phases = set(options.phases.split(","))
     if "lifecycle" in phases:

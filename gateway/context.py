@@ -11,6 +11,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
 from temporalio.service import RPCError
 
+from activities import personal_data
 from activities.event_store import Pool
 from gateway.errors import ApiError
 from gateway.keys import Principal, authenticate
@@ -45,16 +46,11 @@ class Gateway:
             raise ApiError(503, "temporal", f"the Temporal server did not answer: {error.message}") from None
 
     async def owner(self, complaint_id: str) -> str | None:
-        """The resident a case belongs to: as filed through the gateway, else as the intake names them."""
+        """The resident a case belongs to: as filed through the gateway, else as its kept reporter names them."""
         owner: str | None = await self.pool.fetchval(
             "select resident_id from gateway_filings where complaint_id = $1", complaint_id
         )
-        if owner is None:
-            owner = await self.pool.fetchval(
-                "select state #>> '{case,intake,reporter,resident_id}' from complaints where complaint_id = $1",
-                complaint_id,
-            )
-        return owner
+        return owner if owner is not None else await personal_data.resident_of(self.pool, complaint_id)
 
     async def filed_by_resident(self, resident: str) -> set[str]:
         rows = await self.pool.fetch("select complaint_id from gateway_filings where resident_id = $1", resident)

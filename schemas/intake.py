@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, Field, field_validator
+from pydantic import AwareDatetime, Field, StringConstraints, field_validator
 
 from schemas.actors import ActorId
 from schemas.calendar import WorkCalendar
@@ -36,6 +36,32 @@ class Reporter(Model):
     name: Name
     phone: str = Field(pattern=r"^\+?[0-9][0-9-]{4,19}$")
     resident_id: ActorId | None = None
+
+    def resident_actor(self) -> str | None:
+        """The actor id a resident acting in person sends (cases filed before the claim check: the resident id)."""
+        return self.resident_id
+
+
+PersonalDataRef = Annotated[str, StringConstraints(pattern=r"^pd-[0-9a-f]{32}$")]
+"""An opaque reference to one reporter's row in ``personal_data``: random, so it says nothing about the person."""
+
+
+class ReporterReference(Model):
+    """The reporter as a case carries it: a claim check, never the person (PIPL; see the README's *Personal data*).
+
+    The name, phone and integrator's resident id stay in PostgreSQL's ``personal_data`` under ``reference``;
+    whatever needs them (a notification to the reporter, a supervisor's view) resolves the reference at the
+    edge. ``resident_account`` says whether the reporter filed with a resident id of their own: such a resident
+    may rate or withdraw in person, and the SDK sends their commands as actor ``resident:<reference>`` once it
+    has matched their resident id to this case's row.
+    """
+
+    reference: PersonalDataRef
+    resident_account: bool = False
+
+    def resident_actor(self) -> str | None:
+        """The actor id a resident acting in person sends: the reference, when the reporter has an account."""
+        return self.reference if self.resident_account else None
 
 
 class ComplaintIntake(Model):
@@ -72,11 +98,19 @@ know the new generation: a worker that meets a newer one fails the workflow task
 """
 
 
+class CaseIntake(ComplaintIntake):
+    """The intake as its case carries it: the reporter is a ``ReporterReference`` (cases filed before the claim
+    check carry the ``Reporter`` itself, and keep replaying with it). Field order is the filed intake's, so an
+    older case's events serialise as they were recorded."""
+
+    reporter: ReporterReference | Reporter  # type: ignore[assignment]
+
+
 class ComplaintInput(Model):
     """The workflow's one input: the intake with its id settled, and everything the case runs under."""
 
     complaint_id: ComplaintId
-    intake: ComplaintIntake
+    intake: CaseIntake
     context: CaseContext
     policy: CasePolicy
     calendar: WorkCalendar

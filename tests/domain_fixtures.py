@@ -31,7 +31,7 @@ from schemas.commands import (
 )
 from schemas.common import parse_duration
 from schemas.events import ComplaintFiled, Event
-from schemas.intake import ComplaintInput, ComplaintIntake
+from schemas.intake import CaseIntake, ComplaintInput, ComplaintIntake, ReporterReference
 from schemas.org import OrgDirectory, load_directory
 from schemas.policy import SlaPolicy, Urgency, load_policy
 from schemas.state import CaseState, start
@@ -125,14 +125,20 @@ def make_case(
     sla: SlaPolicy | None = None,
     complaint_id: str = "t-0001",
     intake: ComplaintIntake | None = None,
+    reporter: ReporterReference | None = None,
 ) -> ComplaintInput:
-    """The workflow input a case is filed with: the intake, its slice of the directory, policy and calendar."""
+    """The workflow input a case is filed with: the intake, its slice of the directory, policy and calendar.
+
+    The case carries ``reporter`` (the claim check, as the SDK files it) when given, else the intake's reporter
+    itself as cases filed before the claim check do: the domain's rules read a resident acting in person the same
+    way in both (``RESIDENT`` here, the reference there), so the decider's tests act as ``resident()``."""
     if intake is None:
         intake = make_intake(category=category, community=community, grid=grid, urgency=urgency)
     context = directory().context_for(intake.community, intake.grid, intake.category)
     case_policy = (sla or policy()).for_case(intake.urgency, intake.category)
+    carried = CaseIntake.model_validate(intake.model_dump() | ({"reporter": reporter} if reporter else {}))
     return ComplaintInput(
-        complaint_id=complaint_id, intake=intake, context=context, policy=case_policy, calendar=CALENDAR
+        complaint_id=complaint_id, intake=carried, context=context, policy=case_policy, calendar=CALENDAR
     )
 
 

@@ -46,14 +46,7 @@ async def serving(
 ) -> AsyncIterator[Served]:
     """A worker on a fresh task queue and the gateway app in front of it, on ``http://127.0.0.1:<port>``."""
     async with running_worker(temporal, pool, policy=policy) as worker_client:
-        client = TestClient(  # with the database, as `whistle serve` has it: submit goes through the registry
-            temporal,
-            task_queue=worker_client.task_queue,
-            directory=worker_client.directory,
-            policy=worker_client.policy,
-            pool=pool,
-        )
-        client.filed = worker_client.filed  # so leftovers are terminated
+        client = worker_client  # with the database, as `whistle serve` has it: submit goes through the registry
         app = create_app(Gateway(client, pool, open311_community=open311_community, timeout=20.0))
         port = free_port()
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import time
 import uuid
@@ -14,12 +15,12 @@ from typing import Any
 
 import httpx
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHistory
 from temporalio.service import RPCError
 
 from activities.dispatch import DeliveryPolicy, Dispatcher
 from activities.event_store import Pool
-from schemas.intake import ComplaintIntake
+from schemas.intake import ComplaintIntake, Reporter
 from schemas.notification import Notification
 from schemas.org import load_directory
 from schemas.policy import SlaPolicy, load_policy
@@ -43,11 +44,33 @@ class TestClient(WhistleClient):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.filed: list[str] = []
+        self.intakes: dict[str, ComplaintIntake] = {}
+        """What this client filed, as sent: no reporter's name, phone or resident id may be in any history."""
+
+    def with_policy(self, policy: SlaPolicy) -> TestClient:
+        """A client filing under ``policy`` onto the same task queue and database, sharing what this one tracks (its
+        cases are ended and checked with this one's)."""
+        sibling = TestClient(
+            self.temporal, task_queue=self.task_queue, directory=self.directory, policy=policy,
+            database_url=self.database_url, pool=self._pool,
+        )  # fmt: skip
+        sibling.filed, sibling.intakes = self.filed, self.intakes
+        return sibling
 
     async def submit(self, intake: ComplaintIntake, *, now: datetime | None = None) -> SubmitResult:
         result = await super().submit(intake, now=now)
         self.filed.append(result.complaint_id)
+        self.intakes.setdefault(result.complaint_id, intake)
         return result
+
+    async def assert_no_personal_data_in_histories(self) -> None:
+        """The claim check: no reporter's name, phone or resident id in the raw history of any case this client
+        filed, read with no codec, neither as plain text nor inside a payload (decoded from its base64)."""
+        secrets = {text for intake in self.intakes.values() for text in reporter_secrets(intake.reporter)}
+        for complaint_id in self.filed:
+            history = await self.temporal.get_workflow_handle(workflow_id_for(complaint_id)).fetch_history()
+            found = personal_data_in(history, secrets)
+            assert not found, f"{complaint_id}: its Temporal history holds {sorted(found)}"
 
     async def terminate_filed(self) -> None:
         """Terminate every case this client filed, without asking first (``describe`` cannot parse the
@@ -71,13 +94,36 @@ class TestClient(WhistleClient):
 
 
 def sample_client(
-    temporal: Client, task_queue: str, *, policy: SlaPolicy | None = None, database_url: str | None = None
+    temporal: Client,
+    task_queue: str,
+    *,
+    policy: SlaPolicy | None = None,
+    database_url: str | None = None,
+    pool: Pool | None = None,
 ) -> TestClient:
-    """An SDK client on the sample org directory and (unless given) the sample policy, filing onto ``task_queue``."""
+    """An SDK client on the sample org directory and (unless given) the sample policy, filing onto ``task_queue``;
+    filing needs its database (``database_url``, or a ``pool`` the caller keeps)."""
     return TestClient(
         temporal, task_queue=task_queue, directory=load_directory(DATA_DIR / "org.yaml"),
-        policy=policy or load_policy(DATA_DIR / "policy.yaml"), database_url=database_url,
+        policy=policy or load_policy(DATA_DIR / "policy.yaml"), database_url=database_url, pool=pool,
     )  # fmt: skip
+
+
+def reporter_secrets(reporter: Reporter) -> list[str]:
+    """What of a reporter must never reach Temporal: name, phone and the integrator's resident id."""
+    return [text for text in (reporter.name, reporter.phone, reporter.resident_id) if text]
+
+
+def personal_data_in(history: WorkflowHistory, secrets: set[str]) -> set[str]:
+    """Which of ``secrets`` a raw history holds: in its JSON (payloads there are base64) or in any event's bytes,
+    where every payload's data is as the SDK wrote it (plain JSON without a codec)."""
+    blob = history.to_json().encode() + b"".join(event.SerializeToString() for event in history.events)
+    return {secret for secret in secrets if any(form in blob for form in traces(secret))}
+
+
+def traces(text: str) -> list[bytes]:
+    """The forms ``text`` could take in stored bytes: UTF-8, and JSON's \\u escapes."""
+    return [text.encode(), json.dumps(text).strip('"').encode()]
 
 
 TEST_DELIVERY = DeliveryPolicy(post_timeout=1.0, first_backoff=0.2, max_backoff=2.0, max_attempts=5, idle_poll=0.1)
@@ -105,9 +151,10 @@ async def running_worker(
         build_worker(temporal, task_queue, pool, http, webhook_url),
         Dispatcher(pool, webhook_url, http, policy=TEST_DELIVERY).running(),
     ):
-        client = sample_client(temporal, task_queue, policy=load_policy(policy))
+        client = sample_client(temporal, task_queue, policy=load_policy(policy), pool=pool)
         try:
             yield client
+            await client.assert_no_personal_data_in_histories()
         finally:
             if record_to := os.environ.get("WHISTLE_RECORD_HISTORIES"):
                 await client.record_histories(Path(record_to))

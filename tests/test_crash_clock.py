@@ -21,6 +21,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
+from activities.event_store import Pool
 from tests.chaos.scenarios import ESCALATING
 from tests.domain_fixtures import blow, verify
 from tests.helpers import new_intake, sample_client, wait_until, worker_process
@@ -36,11 +37,11 @@ LEAD, SECOND = "urban_management", "market_regulation"
     "query_first", [False, True], ids=["task-first", "query-first"]
 )
 async def test_a_clock_that_ran_out_after_its_worker_died_fires_on_the_next(
-    dev_env: WorkflowEnvironment, database: TestDatabase, tmp_path: Path, query_first: bool
+    dev_env: WorkflowEnvironment, database: TestDatabase, pool: Pool, tmp_path: Path, query_first: bool
 ) -> None:
     task_queue = f"crash-clock-{uuid.uuid4().hex[:8]}"
     worker = worker_process(dev_env.client.service_client.config.target_host, database.url, task_queue, tmp_path)
-    client = sample_client(dev_env.client, task_queue, policy=ESCALATING)
+    client = sample_client(dev_env.client, task_queue, policy=ESCALATING, pool=pool)
     worker.start()
     try:
         complaint_id = (await client.submit(new_intake())).complaint_id

@@ -213,9 +213,7 @@ async def test_working_day_deadline_beyond_the_calendar_data_raises_the_alarm(
     long_handling = client.policy.model_copy(
         update={"default": client.policy.default.model_copy(update={"handling": parse_duration("200wd")})}
     )
-    planner = WhistleClient(
-        client.temporal, task_queue=client.task_queue, directory=client.directory, policy=long_handling
-    )
+    planner = client.with_policy(long_handling)
     complaint_id = await file_case(planner)
     await client.execute(complaint_id, VerifyComplaint(actor=grid_worker()))
     await client.execute(complaint_id, BlowWhistle(actor=secretary(), departments=[LEAD]))

@@ -781,7 +781,8 @@ def play(seed: dict[str, Any]) -> CaseState:
     grid_worker = people.grid.grid_workers[0].id
     secretary = people.community.secretary.id
     first_secretary = people.community.first_secretary.id
-    rater = resident(case.intake.reporter.resident_id) if case.intake.reporter.resident_id else operator()
+    resident_id = case.intake.reporter.resident_actor()
+    rater = resident(resident_id) if resident_id else operator()
     path: str = seed["path"]
     departments: list[str] = seed["departments"]
     now = NOW

@@ -21,6 +21,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from activities.event_store import AppendEventsInput, EventStore, Pool, load_case, load_events
+from activities.registry import FilingConflict
 from schemas.commands import PersonCommand, RecordProgress, WithdrawComplaint
 from schemas.errors import CommandRejected
 from schemas.events import Outcome
@@ -74,7 +75,7 @@ async def clients(dev_env: WorkflowEnvironment, pool: Pool) -> AsyncIterator[Cli
     async with running_worker(dev_env.client, pool, policy=DATA_DIR / "demo_policy.yaml") as demo:
 
         def filing_with(policy: SlaPolicy) -> TestClient:
-            return TestClient(demo.temporal, task_queue=demo.task_queue, directory=demo.directory, policy=policy)
+            return demo.with_policy(policy)
 
         production = filing_with(load_policy(DATA_DIR / "policy.yaml"))
         lapsing = filing_with(RATING_WINDOW_OF_TWO_SECONDS)
@@ -377,8 +378,8 @@ async def test_same_complaint_filed_twice_is_one_case(clients: Clients, pool: Po
     first, again = sorted(both, key=lambda result: result.duplicate)
     assert (first.duplicate, again.duplicate) == (False, True)
     assert again.model_copy(update={"duplicate": False}) == first
-    edited = await client.submit(intake.model_copy(update={"title": "烧烤店油烟直排（补充材料）"}))
-    assert edited.model_copy(update={"duplicate": False}) == first and edited.duplicate
+    with pytest.raises(FilingConflict):  # the id is filed: another body under it starts nothing
+        await client.submit(intake.model_copy(update={"title": "烧烤店油烟直排（补充材料）"}))
 
     same_id = f"WorkflowId = '{first.workflow_id}'"
 
@@ -408,7 +409,7 @@ async def test_closed_case_filed_again_returns_the_closed_case(
     assert read_model is not None
     run_id = (await handle_for(client, complaint_id).describe()).run_id
 
-    again = await client.submit(read_model.case.intake)
+    again = await client.submit(client.intakes[complaint_id])  # the intake as first sent, reporter and all
     assert (again.complaint_id, again.run_id, again.duplicate) == (complaint_id, run_id, True)
     assert (await client.status(complaint_id)).outcome == "withdrawn"
     with pytest.raises(CommandRejected) as rejected:

@@ -27,7 +27,7 @@ from schemas.actors import Actor
 from schemas.calendar import WorkCalendar
 from schemas.commands import BlowWhistle, Command, CompletePart, ReportIn, VerifyComplaint
 from schemas.events import RecordedEvent
-from schemas.intake import ComplaintInput, ComplaintIntake, Location, Reporter
+from schemas.intake import CaseIntake, ComplaintInput, Location, ReporterReference
 from schemas.org import Category, Community, Department, Grid, OrgDirectory, Person, Street
 from schemas.policy import CasePolicy
 from schemas.state import fold
@@ -79,7 +79,7 @@ HANDLED: list[Command] = [
 
 def history(complaint_id: str, commands: list[Command]) -> list[RecordedEvent]:
     """The events the real decider records for filing ``complaint_id`` and then running ``commands``."""
-    intake = ComplaintIntake(
+    intake = CaseIntake(
         complaint_id=complaint_id,
         source="grid_patrol",
         community="steelworks",
@@ -88,7 +88,7 @@ def history(complaint_id: str, commands: list[Command]) -> list[RecordedEvent]:
         title="3号楼前路灯不亮",
         description="3号楼前三盏路灯一周不亮, 老人夜里出门不便。",
         location=Location(address="老山东里3号楼"),
-        reporter=Reporter(name="孙阿姨", phone="13800000000"),
+        reporter=ReporterReference(reference=f"pd-{'0' * 32}"),
         reported_at=FILED_AT,
     )
     case = ComplaintInput(

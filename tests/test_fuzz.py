@@ -240,12 +240,7 @@ async def test_malformed_and_out_of_place_commands_leave_the_case_untouched(
 
 async def test_flood_of_progress_notes_stops_at_the_cap(dev_env: WorkflowEnvironment, pool: Pool) -> None:
     async with running_worker(dev_env.client, pool) as worker_client:
-        client = TestClient(
-            worker_client.temporal,
-            task_queue=worker_client.task_queue,
-            directory=worker_client.directory,
-            policy=_policy_with_cap(3),
-        )
+        client = worker_client.with_policy(_policy_with_cap(3))
         case = (await client.submit(new_intake(complaint_id=f"FLOOD-{uuid.uuid4().hex[:8]}"))).complaint_id
         await client.execute(case, verify())
         await client.execute(case, blow(LEAD))

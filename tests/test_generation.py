@@ -16,7 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.event_store import Pool, load_events
 from schemas.commands import PersonCommand
-from schemas.intake import WORKFLOW_GENERATION, ComplaintInput, ComplaintIntake
+from schemas.intake import WORKFLOW_GENERATION, ComplaintInput, ComplaintIntake, ReporterReference
 from tests.domain_fixtures import blow, complete, evaluate, report_in, verify
 from tests.helpers import TestClient, history_event_types, new_intake, running_worker, wait_until
 from whistle.client import workflow_id_for
@@ -35,13 +35,14 @@ class GenerationClient(TestClient):
 
     def __init__(self, client: TestClient, generation: int) -> None:
         super().__init__(
-            client.temporal, task_queue=client.task_queue, directory=client.directory, policy=client.policy
-        )
-        self.filed = client.filed  # the worker fixture ends them
+            client.temporal, task_queue=client.task_queue, directory=client.directory, policy=client.policy,
+            pool=client._pool,
+        )  # fmt: skip
+        self.filed, self.intakes = client.filed, client.intakes  # the worker fixture ends and checks them
         self.generation = generation
 
-    def build_case(self, intake: ComplaintIntake, now: datetime) -> ComplaintInput:
-        return super().build_case(intake, now).model_copy(update={"generation": self.generation})
+    def build_case(self, intake: ComplaintIntake, now: datetime, reporter: ReporterReference) -> ComplaintInput:
+        return super().build_case(intake, now, reporter).model_copy(update={"generation": self.generation})
 
 
 @pytest.fixture(scope="module")

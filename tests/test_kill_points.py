@@ -38,7 +38,7 @@ async def test_a_worker_killed_at_any_point_of_a_command_leaves_the_store_behind
 ) -> None:
     task_queue = f"kill-points-{tmp_path.name[-8:]}"
     worker = worker_process(dev_env.client.service_client.config.target_host, database.url, task_queue, tmp_path)
-    client = sample_client(dev_env.client, task_queue)
+    client = sample_client(dev_env.client, task_queue, pool=pool)
     commands: list[PersonCommand] = [
         verify(), blow(LEAD, lead=LEAD), report_in(LEAD), complete(LEAD), evaluate("satisfied"),
     ]  # fmt: skip

@@ -47,16 +47,11 @@ async def client(time_env: WorkflowEnvironment, pool: Pool) -> AsyncIterator[Tes
 
 def raising(client: WhistleClient) -> WhistleClient:
     """The same client, filing under the shipped policy with 哨源升级 switched on."""
-    policy = client.policy.model_copy(
-        update={"default": client.policy.default.model_copy(update={"raise_grade_on_miss": True})}
-    )
-    return TestClient(client.temporal, task_queue=client.task_queue, directory=client.directory, policy=policy)
+    return filing_with(client, raise_grade_on_miss=True)
 
 
 async def whistled(client: WhistleClient, filer: WhistleClient | None = None) -> str:
     complaint_id = (await (filer or client).submit(new_intake())).complaint_id
-    if filer is not None and isinstance(client, TestClient):
-        client.filed.append(complaint_id)  # so the module ends it with its own
     await client.execute(complaint_id, VerifyComplaint(actor=grid_worker()))
     await client.execute(complaint_id, BlowWhistle(actor=secretary(), departments=[LEAD]))
     return complaint_id
@@ -162,8 +157,10 @@ async def test_a_parked_case_reminds_its_first_secretary_every_review_period(
 
 
 def filing_with(client: WhistleClient, **changes: object) -> TestClient:
+    """The same client (its cases ended and checked with its own), filing under the policy with ``changes``."""
+    assert isinstance(client, TestClient)
     policy = client.policy.model_copy(update={"default": client.policy.default.model_copy(update=changes)})
-    return TestClient(client.temporal, task_queue=client.task_queue, directory=client.directory, policy=policy)
+    return client.with_policy(policy)
 
 
 async def test_results_nobody_reviews_escalate_to_the_first_secretary(

@@ -148,11 +148,8 @@ async def test_reporting_in_without_waiting_for_the_whistle(client: TestClient, 
 
 
 async def test_results_sent_back_by_the_review_then_accepted(client: TestClient, pool: Pool) -> None:
-    reviewing = TestClient(
-        client.temporal, task_queue=client.task_queue, directory=client.directory,
-        policy=client.policy.model_copy(update={"default": client.policy.default.model_copy(
-            update={"review_before_evaluation": True})}),
-    )
+    reviewing = client.with_policy(client.policy.model_copy(update={"default": client.policy.default.model_copy(
+        update={"review_before_evaluation": True})}))
     complaint_id = (await reviewing.submit(new_intake())).complaint_id
     await client.execute(complaint_id, verify())
     await client.execute(complaint_id, BlowWhistle(actor=secretary(), departments=[LEAD]))

@@ -73,9 +73,7 @@ async def test_rebuild_from_the_event_store_equals_the_live_projections(
     dev_env: WorkflowEnvironment, pool: Pool
 ) -> None:
     async with running_worker(dev_env.client, pool) as client:
-        escalating = TestClient(
-            client.temporal, task_queue=client.task_queue, directory=client.directory, policy=ESCALATING
-        )
+        escalating = client.with_policy(ESCALATING)
         try:
             ids = await drive_mixed_cases(client, escalating)
 

@@ -29,15 +29,7 @@ from whistle.client import workflow_id_for
 async def client(dev_env: WorkflowEnvironment, pool: Pool) -> AsyncIterator[TestClient]:
     """An SDK client with a database, as the CLI, the gateway and the demo have, next to a real worker."""
     async with running_worker(dev_env.client, pool) as worker_client:
-        with_registry = TestClient(
-            dev_env.client,
-            task_queue=worker_client.task_queue,
-            directory=worker_client.directory,
-            policy=worker_client.policy,
-            pool=pool,
-        )
-        with_registry.filed = worker_client.filed  # so the worker's client ends what this one files
-        yield with_registry
+        yield worker_client
 
 
 async def runs_of(temporal: Client, complaint_id: str) -> list[str]:

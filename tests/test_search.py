@@ -55,7 +55,7 @@ async def cases(dev_env: WorkflowEnvironment, pool: Pool) -> AsyncIterator[tuple
     async with running_worker(dev_env.client, pool) as client:
 
         def filing_with(policy: SlaPolicy) -> TestClient:
-            return TestClient(client.temporal, task_queue=client.task_queue, directory=client.directory, policy=policy)
+            return client.with_policy(policy)
 
         escalating, laddering = filing_with(ESCALATING), filing_with(TOP_OF_THE_LADDER)
         try:

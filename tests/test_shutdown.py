@@ -10,6 +10,7 @@ from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
+from activities.event_store import Pool
 from tests.domain_fixtures import blow, verify
 from tests.helpers import new_intake, sample_client, wait_until, worker_process
 from tests.pg import TestDatabase
@@ -19,7 +20,7 @@ LEAD = "urban_management"
 
 
 async def test_a_stopped_worker_finishes_the_command_it_holds_before_it_exits(
-    dev_env: WorkflowEnvironment, database: TestDatabase, tmp_path: Path
+    dev_env: WorkflowEnvironment, database: TestDatabase, pool: Pool, tmp_path: Path
 ) -> None:
     hook = Webhook(delay=3.0)  # the whistle's notification keeps the worker busy for 3 s
     server = await asyncio.start_server(hook.handle, "127.0.0.1", 0)
@@ -32,7 +33,7 @@ async def test_a_stopped_worker_finishes_the_command_it_holds_before_it_exits(
         WHISTLE_WEBHOOK_URL=f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/hook",
         WHISTLE_SHUTDOWN_GRACE="20",
     )
-    client = sample_client(dev_env.client, task_queue)
+    client = sample_client(dev_env.client, task_queue, pool=pool)
     async with server:
         worker.start()
         try:

@@ -15,9 +15,11 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.event_store import OutOfSequence, Pool, load_case, load_events
+from activities.personal_data import new_reference
 from activities.registry import bind_run
 from activities.store import STORE_REFUSED, BatchStore, StoreInput
 from schemas.events import RecordedEvent
+from schemas.intake import ReporterReference
 from schemas.state import fold
 from tests.helpers import new_intake, running_worker
 from tests.test_lost_task_appends import story
@@ -91,7 +93,7 @@ async def test_a_run_started_for_an_id_another_run_owns_fails_without_storing(
     impostor run fails, leaving the owner's case as it was."""
     async with running_worker(dev_env.client, pool) as client:
         intake = new_intake()
-        case = client.build_case(intake, datetime.now(UTC))
+        case = client.build_case(intake, datetime.now(UTC), ReporterReference(reference=new_reference()))
         await bind_run(pool, case.complaint_id, workflow_id_for(case.complaint_id), "the-owners-run")
         handle = await client.temporal.start_workflow(
             ComplaintWorkflow.run, case, id=workflow_id_for(case.complaint_id), task_queue=client.task_queue

@@ -107,7 +107,8 @@ def _send(complaint_id: str, build: Callable[[], PersonCommand], as_json: bool) 
     with _reported():
         settings = _settings()
         command = build()
-        client, view = ask(settings, lambda client: client.execute(complaint_id, command), database=False)
+        in_person = command.actor.kind == "resident"  # matched to the case in personal_data, so PostgreSQL too
+        client, view = ask(settings, lambda client: client.execute(complaint_id, command), database=in_person)
     _show_view(client, view, as_json)
 
 
@@ -150,7 +151,8 @@ def submit(
 
 Department = Annotated[str, typer.Option("--department", help="The department's code; it is the actor.")]
 ResidentOption = Annotated[
-    str | None, typer.Option("--resident", help="Acting as the resident: the intake's reporter.resident_id.")
+    str | None,
+    typer.Option("--resident", help="Acting as the resident: the intake's reporter.resident_id (needs PostgreSQL)."),
 ]
 OperatorOption = Annotated[
     str | None, typer.Option("--operator", help="Acting as a 12345 hotline operator (their id).")

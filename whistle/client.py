@@ -18,7 +18,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities import registry
+from activities import personal_data, registry
 from activities.calendar import calendar_for_filing
 from activities.event_store import Pool, apply_migrations, create_pool
 from schemas.commands import (
@@ -46,7 +46,14 @@ from schemas.commands import (
 from schemas.common import Model
 from schemas.errors import CommandRejected
 from schemas.events import ComplaintFiled, RecordedEvent
-from schemas.intake import WORKFLOW_GENERATION, ComplaintInput, ComplaintIntake, check_not_future
+from schemas.intake import (
+    WORKFLOW_GENERATION,
+    CaseIntake,
+    ComplaintInput,
+    ComplaintIntake,
+    ReporterReference,
+    check_not_future,
+)
 from schemas.org import OrgDirectory, load_directory
 from schemas.policy import SlaPolicy, load_policy
 from schemas.state import Stage
@@ -58,6 +65,7 @@ from whistle.reports import Report, ReportGroupBy
 from whistle.search import CaseFilter, CaseSummary
 from whistle.settings import Settings
 from workflows import search_attributes
+from workflows.authority import RESIDENT_ONLY
 from workflows.complaint import ComplaintWorkflow
 
 UPDATE_NAMES: dict[type[Model], str] = {
@@ -174,6 +182,13 @@ class WhistleClient:
             database_url=database_url or settings.database_url,
         )
 
+    def with_policy(self, policy: SlaPolicy) -> WhistleClient:
+        """A client on the same connections (and database) that files new cases under ``policy``."""
+        return WhistleClient(
+            self.temporal, task_queue=self.task_queue, directory=self.directory, policy=policy,
+            database_url=self.database_url, pool=self._pool,
+        )  # fmt: skip
+
     async def close(self) -> None:
         """Close the database pool this client opened (a pool passed in is left open)."""
         if self._pool is not None and self._owns_pool:
@@ -181,15 +196,22 @@ class WhistleClient:
             self._pool = None
             self._owns_pool = False
 
-    def build_case(self, intake: ComplaintIntake, now: datetime) -> ComplaintInput:
-        """The workflow input for ``intake``; raises ``CommandRejected`` for anything the directory refutes."""
+    def settle(self, intake: ComplaintIntake, now: datetime) -> ComplaintIntake:
+        """``intake`` with its complaint id settled; raises ``CommandRejected`` for anything the directory refutes."""
         check_not_future(intake.reported_at, now)
-        context = self.directory.context_for(intake.community, intake.grid, intake.category)
-        complaint_id = intake.complaint_id or new_complaint_id(now)
+        self.directory.context_for(intake.community, intake.grid, intake.category)
+        return intake.model_copy(update={"complaint_id": intake.complaint_id or new_complaint_id(now)})
+
+    def build_case(self, intake: ComplaintIntake, now: datetime, reporter: ReporterReference) -> ComplaintInput:
+        """The workflow input for ``intake``, carrying ``reporter`` (the claim check) in place of the person; raises
+        ``CommandRejected`` for anything the directory refutes."""
+        settled = self.settle(intake, now)
+        assert settled.complaint_id is not None
+        case_intake = settled.model_dump(exclude={"reporter"}) | {"reporter": reporter}
         return ComplaintInput(
-            complaint_id=complaint_id,
-            intake=intake.model_copy(update={"complaint_id": complaint_id}),
-            context=context,
+            complaint_id=settled.complaint_id,
+            intake=CaseIntake.model_validate(case_intake),
+            context=self.directory.context_for(intake.community, intake.grid, intake.category),
             policy=self.policy.for_case(intake.urgency, intake.category),
             calendar=calendar_for_filing(intake.reported_at),
             generation=WORKFLOW_GENERATION,
@@ -198,30 +220,31 @@ class WhistleClient:
     async def submit(self, intake: ComplaintIntake, *, now: datetime | None = None) -> SubmitResult:
         """File a complaint. The same ``complaint_id`` twice returns the existing case, never a second one.
 
-        With a database (``database_url`` or ``pool``: the CLI, the gateway and the demo always have one) the id
-        is registered first in the filing registry (``activities/registry.py``), which outlives Temporal's
-        retention: a resend of the same intake (``registry.body_digest``) returns the case it filed, even after
+        Filing needs the database (``database_url`` or ``pool``). The id is registered first in the filing registry
+        (``activities/registry.py``), which outlives Temporal's retention, and the reporter is kept in
+        ``personal_data`` (``activities/personal_data.py``): the case carries only a reference to them. A resend
+        of the same intake (``registry.body_digest``) returns the case it filed, even after
         Temporal purged it, and starts it if the first attempt registered the id but never reached Temporal; a
         different body raises ``FilingConflict`` (a ``CommandRejected`` on ``complaint_id``) and starts nothing.
         Two concurrent submits of one id start one workflow (Temporal's id-reuse policy picks the winner).
-
-        Without a database only Temporal guards the id, as before the registry: that holds while Temporal
-        retains the case, any body resent is the existing case, and after a purge the id would be filed anew.
         """
-        database = await self._database() if self._has_database else None
+        database = await self._database()
         digest = registry.body_digest(intake)
+        now = now or datetime.now(UTC)
         try:
-            case = self.build_case(intake, now or datetime.now(UTC))
+            settled = self.settle(intake, now)
         except CommandRejected:
             # A resent ticket whose details no longer check out (say the directory changed) is still a duplicate.
             if intake.complaint_id is not None and (existing := await self._filed(database, intake, digest)):
                 return existing
             raise
+        assert settled.complaint_id is not None
+        filing = await registry.register(database, settled.complaint_id, digest)
+        if filing.run_id is not None:
+            return _registered(filing)
+        reporter = await personal_data.deposit(database, settled.complaint_id, intake.reporter)
+        case = self.build_case(settled, now, reporter)
         workflow_id = workflow_id_for(case.complaint_id)
-        if database is not None:
-            filing = await registry.register(database, case.complaint_id, digest)
-            if filing.run_id is not None:
-                return _registered(filing)
         attributes = TypedSearchAttributes(
             [
                 SearchAttributePair(search_attributes.STAGE, "discovered"),
@@ -251,20 +274,20 @@ class WhistleClient:
         await self._bind(database, started)
         return started
 
-    async def _filed(self, database: Pool | None, intake: ComplaintIntake, digest: str) -> SubmitResult | None:
+    async def _filed(self, database: Pool, intake: ComplaintIntake, digest: str) -> SubmitResult | None:
         """The case an intake the directory now refutes was filed as, if it was (a conflict if with another body)."""
         assert intake.complaint_id is not None
-        filing = None if database is None else await registry.lookup(database, intake.complaint_id)
+        filing = await registry.lookup(database, intake.complaint_id)
         if filing is not None and filing.body_digest not in (None, digest):
             raise registry.FilingConflict(intake.complaint_id)
         if filing is not None and filing.run_id is not None:
             return _registered(filing)
         return await self._existing(intake.complaint_id)
 
-    async def _bind(self, database: Pool | None, result: SubmitResult) -> None:
+    async def _bind(self, database: Pool, result: SubmitResult) -> None:
         """Tie the registered id to the run Temporal started. If PostgreSQL fails just now the case still stands:
         its first append binds it, and a resend meanwhile finds the run in Temporal."""
-        if database is None or not result.run_id:
+        if not result.run_id:
             return
         try:
             await registry.bind_run(database, result.complaint_id, result.workflow_id, result.run_id)
@@ -279,6 +302,7 @@ class WhistleClient:
         A command whose workflow task was lost (its worker died mid-task) is resent here with the same id.
         """
         update_id = update_id or f"cmd-{uuid.uuid4().hex}"
+        command = await self._as_the_case_knows(complaint_id, command)
         for pause in (*UNREADY_RESENDS, None):
             try:
                 return await self._execute_once(complaint_id, command, update_id)
@@ -287,6 +311,19 @@ class WhistleClient:
                     raise
             await asyncio.sleep(pause)
         raise AssertionError("unreachable")
+
+    async def _as_the_case_knows(self, complaint_id: str, command: PersonCommand) -> PersonCommand:
+        """``command`` with a resident acting in person named as the case knows them: by the reference to their
+        kept data, never by their resident id, which stays out of Temporal. A resident the case does not know is
+        refused here, before anything is sent."""
+        if command.actor.kind != "resident":
+            return command
+        if not self._has_database:
+            raise RuntimeError("database: a resident acting in person is matched to their case there; none is set")
+        actor_id = await personal_data.resident_actor(await self._database(), complaint_id, command.actor.id)
+        if actor_id is None:
+            raise CommandRejected("actor", RESIDENT_ONLY)
+        return command.model_copy(update={"actor": command.actor.model_copy(update={"id": actor_id})})
 
     async def _execute_once(self, complaint_id: str, command: PersonCommand, update_id: str) -> CaseView:
         handle = self.temporal.get_workflow_handle(workflow_id_for(complaint_id))
@@ -392,7 +429,7 @@ class WhistleClient:
     async def _open_database(self) -> Pool:
         if self._pool is None:
             if self.database_url is None:
-                raise RuntimeError("database: this client has no database_url, which reports need")
+                raise RuntimeError("database: this client has no database_url, which filing and reports need")
             pool = await create_pool(self.database_url)
             try:
                 await apply_migrations(pool)  # the registry may be newer than the database (no worker started yet)

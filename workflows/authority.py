@@ -1,7 +1,8 @@
 """Who may act on a case: the one check of a command's ``actor`` against the case's own people. Pure.
 
 The case carries its slice of the org directory (grid workers, secretaries, the first and street
-secretaries) and the resident id the integrator gave, so the check needs nothing but the state.
+secretaries) and the reporter's reference (``ReporterReference``: a resident acting in person is
+``resident:<reference>``, matched to their resident id at the edge), so the check needs nothing but the state.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from schemas.commands import (
 )
 from schemas.errors import CommandRejected
 from schemas.state import CaseState
+
+RESIDENT_ONLY = "only the resident who filed the case, or a hotline operator for them, may do this"
 
 
 def check_actor(state: CaseState, command: Command) -> None:
@@ -66,13 +69,11 @@ def check_actor(state: CaseState, command: Command) -> None:
             allowed |= {("department", code) for code in state.with_status("summoned", "reported_in")}
             _require(actor, allowed, "only the case's grid workers, secretary or departments ask the resident")
         case EvaluateOutcome() | WithdrawComplaint() | ResidentAnswer():
-            resident = state.case.intake.reporter.resident_id
+            resident = state.case.intake.reporter.resident_actor()
             if actor.kind == "operator":
                 return
             if actor.kind != "resident" or resident is None or actor.id != resident:
-                raise CommandRejected(
-                    "actor", "only the resident who filed the case, or a hotline operator for them, may do this"
-                )
+                raise CommandRejected("actor", RESIDENT_ONLY)
         case IssueDirective() | ReviewTermination():
             first, street = context.community.first_secretary.id, context.street.secretary.id
             _require(actor, {("first_secretary", first), ("street_secretary", street)},

@@ -74,15 +74,19 @@ class Timeline:
     """The run's commands (when each was sent, how long it took) and the faults' stretches."""
 
     commands: list[tuple[float, float]] = field(default_factory=list)
+    """Commands that need Temporal alone: officials' and operators' (the outage's promise is about these)."""
+    through_database: list[tuple[float, float]] = field(default_factory=list)
+    """Filings and residents' own commands, which go through PostgreSQL (the claim check) and so wait out an outage."""
     stretches: list[Stretch] = field(default_factory=list)
 
-    def command(self, sent: float, seconds: float) -> None:
-        self.commands.append((sent, seconds))
+    def command(self, sent: float, seconds: float, *, through_database: bool = False) -> None:
+        (self.through_database if through_database else self.commands).append((sent, seconds))
 
-    def latency_during(self, kind: str) -> Latency:
-        """Commands sent while a fault of ``kind`` lasted."""
+    def latency_during(self, kind: str, *, through_database: bool = False) -> Latency:
+        """Commands (``through_database``: filings and residents' commands) sent while a fault of ``kind`` lasted."""
         windows = [stretch for stretch in self.stretches if stretch.kind == kind]
-        return Latency.of([took for sent, took in self.commands if any(w.covers(sent) for w in windows)])
+        sent_then = self.through_database if through_database else self.commands
+        return Latency.of([took for sent, took in sent_then if any(w.covers(sent) for w in windows)])
 
     def latency_calm(self, settle: float) -> Latency:
         """Commands that met no fault from their sending to their answer, nor the ``settle`` seconds after one."""

@@ -67,6 +67,8 @@ class FaultReport:
     median_history: float = 0.0
     outage_growth: Growth = field(default_factory=Growth)
     outage_latency: Latency = field(default_factory=Latency)
+    outage_database_latency: Latency = field(default_factory=Latency)
+    """Filings and residents' own commands sent during the outage: they wait for PostgreSQL, by design."""
     silence_latency: Latency = field(default_factory=Latency)
     calm_latency: Latency = field(default_factory=Latency)
     webhook_unanswered: int = 0
@@ -121,7 +123,8 @@ class FaultReport:
         outage = f"held cases over the outage: {self.outage_growth}"
         latency = (
             f"commands during outage {self.outage_latency}; during silence {self.silence_latency}; "
-            f"calm {self.calm_latency}"
+            f"calm {self.calm_latency}\n  filings and residents' commands during outage (wait for PostgreSQL) "
+            f"{self.outage_database_latency}"
         )
         extra = f"{self.tally.commands} commands, {self.tally.resends} resends"
         if self.unexpected_worker_exits:

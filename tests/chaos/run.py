@@ -136,8 +136,12 @@ async def _drive_under_faults(
     client = await Client.connect(temporal.address, data_converter=data_converter(codec), runtime=quiet)
     directory = load_directory(DATA_DIR / "org.yaml")
     task_queue = worker.env["WHISTLE_TASK_QUEUE"]
+    # Filing (and a resident acting in person) goes through PostgreSQL: the registry and the claim check. Each
+    # client opens its pool on first use, which asyncpg reconnects after the outage.
     clients = {
-        name: WhistleClient(client, task_queue=task_queue, directory=directory, policy=policy)
+        name: WhistleClient(
+            client, task_queue=task_queue, directory=directory, policy=policy, database_url=database.url
+        )
         for name, policy in (("production", PRODUCTION), ("lapsing", LAPSING), ("escalating", ESCALATING))
     }
     loop = asyncio.get_running_loop()
@@ -189,6 +193,8 @@ async def _drive_under_faults(
                 done[outcome[0]] = outcome[1]
     finally:
         await sampler.close()
+        for filing in clients.values():
+            await filing.close()
     pool = await create_pool(database.url)
     try:
         await _check_every_case(report, driver, pool, done)
@@ -202,6 +208,7 @@ def _take_samples(report: FaultReport, sampler: StoreSampler, plan: FaultPlan, t
     report.unreadable_samples = sampler.unreadable
     report.leads = sampler.violations
     report.outage_latency = timeline.latency_during("postgres-outage")
+    report.outage_database_latency = timeline.latency_during("postgres-outage", through_database=True)
     report.silence_latency = timeline.latency_during("webhook-silence")
     report.calm_latency = timeline.latency_calm(plan.settle)
 

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import asyncpg
 from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -127,6 +128,9 @@ class Driver:
             except WorkflowUpdateRPCTimeoutOrCancelledError:
                 if loop.time() > deadline:
                     raise
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):  # PostgreSQL is down: file once it's back
+                if loop.time() > deadline:
+                    raise
             self.tally.resends += 1
             await asyncio.sleep(0.5 + self.rng.random())
 
@@ -139,7 +143,8 @@ class Driver:
         self.tally.commands += 1
         sent = self.crew.clock()
         view = await self.patiently(lambda: self.client.execute(complaint_id, command, update_id=update_id))
-        self.crew.timeline.command(sent, self.crew.clock() - sent)
+        in_person = command.actor.kind == "resident"  # matched to the case in PostgreSQL
+        self.crew.timeline.command(sent, self.crew.clock() - sent, through_database=in_person)
         return view
 
     async def file(self, client: WhistleClient | None = None) -> tuple[str, str | None]:
@@ -147,7 +152,7 @@ class Driver:
         filing = client or self.client
         sent = self.crew.clock()
         result = await self.patiently(lambda: filing.submit(intake))
-        self.crew.timeline.command(sent, self.crew.clock() - sent)
+        self.crew.timeline.command(sent, self.crew.clock() - sent, through_database=True)
         self.crew.hold.filed(self.crew.fleet.filed(result.complaint_id, holdable=filing is self.client))
         reporter = intake.reporter.model_dump()
         return result.complaint_id, reporter.get("resident_id")
