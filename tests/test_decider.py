@@ -27,6 +27,7 @@ from schemas.events import (
     ResolvedInGrid,
     WhistleBlown,
 )
+from schemas.intake import ReporterReference
 from schemas.state import CaseState
 from tests.domain_fixtures import (
     CALENDAR,
@@ -929,6 +930,26 @@ def test_a_case_filed_without_a_resident_id_is_rated_only_through_an_operator() 
     anonymous = make_case(intake=make_intake(reporter={"name": "苏慧敏", "phone": "13000000106"}))
     state = evaluating(case=anonymous)
     assert rejected(state, evaluate("satisfied", actor=resident())).field == "actor"
+    assert types(decide(state, evaluate("satisfied", actor=operator()), NOW))[0] == "ResidentEvaluated"
+
+
+REFERENCE = f"pd-{'ab' * 16}"
+
+
+def test_a_claim_checked_case_knows_its_resident_by_reference_only() -> None:
+    """The case carries a reference, never the resident id: the resident acts as ``resident:<reference>`` (the SDK
+    matches their id at the edge), and their own id, which the case no longer holds, is nobody to it."""
+    checked = make_case(reporter=ReporterReference(reference=REFERENCE, resident_account=True))
+    state = evaluating(case=checked)
+    accepted = decide(state, evaluate("satisfied", actor=resident(REFERENCE)), NOW)
+    assert types(accepted) == ["ResidentEvaluated", "CaseClosed"]
+    assert rejected(state, evaluate("satisfied", actor=resident(RESIDENT))).field == "actor"
+    assert types(decide(state, evaluate("satisfied", actor=operator()), NOW))[0] == "ResidentEvaluated"
+
+
+def test_a_claim_checked_case_without_a_resident_account_is_rated_only_through_an_operator() -> None:
+    state = evaluating(case=make_case(reporter=ReporterReference(reference=REFERENCE)))
+    assert rejected(state, evaluate("satisfied", actor=resident(REFERENCE))).field == "actor"
     assert types(decide(state, evaluate("satisfied", actor=operator()), NOW))[0] == "ResidentEvaluated"
 
 
