@@ -17,20 +17,24 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.dispatch import Dispatcher
+from activities.erasure import Retention
 from activities.event_store import EventStore, Pool, apply_migrations, create_pool
 from activities.notify import Notifier
 from activities.publish import Publisher
 from activities.reports import ReportActivities
 from activities.store import BatchStore
+from schemas.policy import RetentionRule, load_policy
 from whistle import devstack
+from whistle.codec import CodecKeyError, codec_for
 from whistle.connection import connect_temporal
 from whistle.logging import configure_logging, get_logger
-from whistle.report_schedule import ensure_daily_report_schedule
+from whistle.schedules import ensure_daily_report_schedule, ensure_retention_schedule
 from whistle.settings import Settings
 from workflows.complaint import ComplaintWorkflow
 from workflows.report import DailyReportWorkflow
+from workflows.retention import RetentionWorkflow
 
-WORKFLOWS: Sequence[type] = (ComplaintWorkflow, DailyReportWorkflow)
+WORKFLOWS: Sequence[type] = (ComplaintWorkflow, DailyReportWorkflow, RetentionWorkflow)
 
 WORKER_TUNING: dict[str, Any] = {
     "workflow_runner": SandboxedWorkflowRunner(
@@ -39,7 +43,7 @@ WORKER_TUNING: dict[str, Any] = {
 }
 """Worker options beyond the defaults; the benchmark's baseline worker uses the same, so ratios stay fair.
 
-The determinism guard is on: each workflow module (``workflows/complaint.py``, ``workflows/report.py``) is
+The determinism guard is on: each workflow module (``workflows/complaint.py``, ``report.py``, ``retention.py``) is
 imported afresh in Temporal's sandbox for every run, so a call to the clock, randomness or I/O in it is refused
 (``tests/test_determinism.py``). The pure domain it imports inside ``workflow.unsafe.imports_passed_through()``
 (schemas, the decider and the fold) is passed through, imported once per process: the sandbox cannot watch it,
@@ -55,8 +59,10 @@ def build_worker(
     webhook_url: str | None,
     *,
     shutdown_grace: float = 30.0,
+    retention: RetentionRule | None = None,
 ) -> Worker:
-    """A worker for ``task_queue`` with every workflow and activity Whistle has."""
+    """A worker for ``task_queue`` with every workflow and activity Whistle has; ``retention`` is the policy's rule
+    for residents' data (None: the retention run anonymises nothing)."""
     store = EventStore(pool)
     notifier = Notifier(webhook_url, http)
     return Worker(
@@ -69,6 +75,7 @@ def build_worker(
             store.append_events,
             notifier.notify,
             ReportActivities(pool).store_report_snapshot,
+            Retention(pool, retention.keep_closed_for if retention else None).anonymise_closed_cases,
         ],
         graceful_shutdown_timeout=timedelta(seconds=shutdown_grace),
         **WORKER_TUNING,
@@ -84,15 +91,17 @@ async def run_worker(settings: Settings) -> None:
         stack.temporal_address, stack.namespace, settings=settings, metrics_port=settings.metrics_port, patience=300
     )
     if client.data_converter.payload_codec is None:
-        log.warning("payloads are not encrypted: set WHISTLE_CODEC_KEYS (see whistle/codec.py)")
+        log.warning("payloads are not encrypted (WHISTLE_ALLOW_PLAINTEXT=true): set WHISTLE_CODEC_KEYS for real cases")
     pool = await create_pool(stack.database_url)
     try:
         await apply_migrations(pool)
         await ensure_daily_report_schedule(client, settings.task_queue)
+        await ensure_retention_schedule(client, settings.task_queue)
         async with httpx.AsyncClient() as http:
             worker = build_worker(
-                client, settings.task_queue, pool, http, settings.webhook_url, shutdown_grace=settings.shutdown_grace
-            )
+                client, settings.task_queue, pool, http, settings.webhook_url, shutdown_grace=settings.shutdown_grace,
+                retention=load_policy(settings.policy).retention,
+            )  # fmt: skip
             stop_on_signals(worker, log)
             log.info("worker polling")
             # The dispatcher stops once the worker has (its in-flight activities may still enqueue), after
@@ -123,7 +132,12 @@ def stop_on_signals(worker: Worker, log: Any) -> None:
 
 
 def main() -> None:
-    asyncio.run(run_worker(Settings()))
+    settings = Settings()
+    try:
+        codec_for(settings)  # a real server without keys (and no WHISTLE_ALLOW_PLAINTEXT): refuse before anything
+    except CodecKeyError as error:
+        raise SystemExit(f"error: {error}") from None
+    asyncio.run(run_worker(settings))
 
 
 if __name__ == "__main__":

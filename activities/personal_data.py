@@ -123,3 +123,11 @@ async def resident_of(connection: Any, complaint_id: str) -> str | None:
         complaint_id,
     )
     return resident
+
+
+async def consent_of(connection: Any, complaint_id: str) -> bool | None:
+    """Whether the case's reporter agreed to publication when filing (None: not asked, or erased)."""
+    consent: bool | None = await connection.fetchval(
+        "select (reporter ->> 'publish_consent')::boolean from personal_data where complaint_id = $1", complaint_id
+    )
+    return consent

@@ -86,6 +86,7 @@ async def worker_processes(
         "DATABASE_URL": stack.info.database_url,
         "WHISTLE_TASK_QUEUE": task_queue,
         "WHISTLE_LOG_FORMAT": "json",
+        "WHISTLE_ALLOW_PLAINTEXT": "true",  # the bench client reads plain payloads
     }
     env.pop("WHISTLE_CODEC_KEYS", None)
     command = [sys.executable, "-m", "bench.baseline"] if baseline else [sys.executable, str(ROOT / "worker.py")]

@@ -36,18 +36,40 @@ def forbid(reason: str) -> ApiError:
     return ApiError(403, "actor", reason)
 
 
-def check_read(principal: Principal, view: CaseView, owner: str | None) -> None:
+def may_read(principal: Principal, view: CaseView, owner: str | None) -> bool:
     """A key reads the cases it could act on; supervisors, integrators and operators read every case."""
     role = principal.role
-    if role in EVERYWHERE_ROLES:
-        return
-    if role in PLACE_ROLES and view.community in principal.communities:
-        return
-    if role == "department" and principal.subject in view.departments:
-        return
-    if role == "resident" and owner == principal.subject:
-        return
-    raise forbid(f"a {role} key for {principal.subject} may not read case {view.complaint_id}")
+    return (
+        role in EVERYWHERE_ROLES
+        or (role in PLACE_ROLES and view.community in principal.communities)
+        or (role == "department" and principal.subject in view.departments)
+        or (role == "resident" and owner == principal.subject)
+    )
+
+
+def check_read(principal: Principal, view: CaseView, owner: str | None) -> None:
+    if not may_read(principal, view, owner):
+        raise forbid(f"a {principal.role} key for {principal.subject} may not read case {view.complaint_id}")
+
+
+MODERATOR_ROLES = {"community-secretary", "first-secretary", "street-secretary"}
+
+
+def check_moderator(principal: Principal) -> Actor:
+    """The actor a publication is decided as: a secretary's key only (the case checks it is that case's)."""
+    if principal.role not in MODERATOR_ROLES or principal.actor is None:
+        raise forbid(f"a {principal.role} key does not publish cases (only: {', '.join(sorted(MODERATOR_ROLES))})")
+    return principal.actor
+
+
+ERASER_ROLES = {"supervisor"}
+
+
+def check_eraser(principal: Principal) -> str:
+    """Who an erasure is recorded as: a supervisor's key only (督办: the role that answers for residents' data)."""
+    if principal.role not in ERASER_ROLES:
+        raise forbid(f"a {principal.role} key does not erase personal data (only: supervisor)")
+    return f"{principal.role}:{principal.subject}"
 
 
 def check_filing(principal: Principal, community: str) -> None:

@@ -10,12 +10,13 @@ the case's view and so ask the workflow for it.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from activities.publication import Publication
 from gateway import access
 from gateway.context import GatewayDep, PrincipalDep
 from gateway.errors import ERROR_RESPONSES
@@ -23,7 +24,9 @@ from schemas import commands
 from schemas.actors import Actor
 from schemas.commands import PersonCommand, Rating
 from schemas.common import Code, LongText, Name, Note, ShortText
+from schemas.erasure import PersonalDataErased
 from schemas.intake import ComplaintIntake
+from schemas.publication import PublishCase, UnpublishCase
 from schemas.state import Stage
 from schemas.view import CaseView
 from whistle.client import SubmitResult
@@ -204,6 +207,72 @@ def _command_route(name: str, body_model: type[Body], command_model: type[Person
 
 for _name, (_body, _command, _summary) in COMMANDS.items():
     _command_route(_name, _body, _command, _summary)
+
+
+class PublishBody(Body):
+    public_title: ShortText = Field(description="The public title: the moderator's words, no names or home address.")
+    public_description: LongText
+
+
+class UnpublishBody(Body):
+    reason: ShortText
+
+
+class PublicationView(BaseModel):
+    """What the public sees of the case now (``published`` false: nothing)."""
+
+    complaint_id: str
+    published: bool
+    public_title: str | None = None
+    public_description: str | None = None
+    published_at: datetime | None = None
+
+
+def publication_view(complaint_id: str, shown: Publication | None) -> PublicationView:
+    if shown is None:
+        return PublicationView(complaint_id=complaint_id, published=False)
+    return PublicationView(
+        complaint_id=complaint_id, published=True, public_title=shown.public_title,
+        public_description=shown.public_description, published_at=shown.published_at,
+    )  # fmt: skip
+
+
+@router.post(
+    "/complaints/{complaint_id}/publish", response_model=PublicationView, summary="Publish the case (公开)"
+)
+async def publish(
+    complaint_id: ComplaintIdPath, body: PublishBody, principal: PrincipalDep, gateway: GatewayDep
+) -> PublicationView:
+    """The case's community, first or street secretary publishes it with a public text of their own: keyless
+    Open311 reads then show that text, the category, the stage and the grid (never the address or a person)."""
+    command = PublishCase(actor=access.check_moderator(principal), **body.model_dump())
+    return publication_view(complaint_id, await gateway.client.publish(complaint_id, command))
+
+
+@router.post(
+    "/complaints/{complaint_id}/unpublish", response_model=PublicationView, summary="Take the case off the public lists"
+)
+async def unpublish(
+    complaint_id: ComplaintIdPath, body: UnpublishBody, principal: PrincipalDep, gateway: GatewayDep
+) -> PublicationView:
+    command = UnpublishCase(actor=access.check_moderator(principal), reason=body.reason)
+    return publication_view(complaint_id, await gateway.client.publish(complaint_id, command))
+
+
+class EraseBody(Body):
+    reason: ShortText = Field(description="Why: the resident's request and its reference. Recorded.")
+
+
+@router.post(
+    "/complaints/{complaint_id}/erase", response_model=PersonalDataErased, summary="Erase personal data (删除个人信息)"
+)
+async def erase(
+    complaint_id: ComplaintIdPath, body: EraseBody, principal: PrincipalDep, gateway: GatewayDep
+) -> PersonalDataErased:
+    """A supervisor erases the case's personal data for good: the reporter's contact details at once, the free text
+    once the case is closed (send it again after closure for that). The answer records who and why, nothing else."""
+    by = access.check_eraser(principal)
+    return await gateway.ask(gateway.client.erase(complaint_id, by=by, reason=body.reason))
 
 
 @router.get("/complaints", response_model=list[CaseSummary], summary="Find cases (visibility query)")

@@ -1,8 +1,11 @@
 """Open311 GeoReport v2 (https://wiki.open311.org/GeoReport_v2), JSON format, on the gateway.
 
 Categories are the services; a service request is a case. ``POST requests.json`` is form-encoded and needs an
-``api_key`` (a key from ``whistle keys create``); the ``GET`` methods are public, as the specification has
-them, and show no personal data (no names, phones or e-mail addresses). Errors follow the specification:
+``api_key`` (a key from ``whistle keys create``). The ``GET`` methods answer without a key, as the specification
+has them, but show only the cases a moderator published (``whistle publish``), in their public form: the
+moderator's title and description, the category and stage, the place as grid and community, never an address,
+coordinates, media or a person. A key (``api_key`` or ``X-API-Key``) reads in full what its role may read.
+Errors follow the specification:
 ``[{"code": <HTTP status>, "description": ...}]``.
 
 Where a request is (the specification has no community): in this order,
@@ -22,7 +25,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Path, Query
+from fastapi import APIRouter, Form, Header, Path, Query
 from pydantic import BaseModel, ValidationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -34,6 +37,7 @@ from schemas.calendar import CHINA_TIME
 from schemas.intake import ComplaintIntake, Source
 from schemas.org import Category, Community, OrgDirectory
 from schemas.state import CaseState
+from schemas.view import view_of
 from whistle.client import workflow_id_for
 from whistle.output import VALUE_LABELS
 from workflows.complaint import ComplaintWorkflow
@@ -316,12 +320,19 @@ async def requests(
     start_date: Annotated[str | None, Query(max_length=40)] = None,
     end_date: Annotated[str | None, Query(max_length=40)] = None,
     status: Annotated[str | None, Query(max_length=20)] = None,
+    api_key: Annotated[str | None, Query(max_length=200)] = None,
+    x_api_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> list[ServiceRequest]:
     """Service requests, newest first, at most 1000. ``service_request_id`` (comma-separated) overrides every
-    other filter; without it and without dates, the last 90 days."""
+    other filter; without it and without dates, the last 90 days.
+
+    Without a key, only published cases, in their public form (the moderator's text, the place coarsened to the
+    grid). With a key (``api_key`` or ``X-API-Key``), the cases the key's role may read in full, and the published
+    ones in their public form."""
+    principal = await _reader(gateway, api_key or x_api_key)
     ids = _codes(service_request_id, "service_request_id")
     if ids is not None:
-        return await _load(gateway, "c.complaint_id = any($1::text[])", [ids[:MAX_REQUESTS]])
+        return await _load(gateway, principal, "c.complaint_id = any($1::text[])", [ids[:MAX_REQUESTS]])
     codes = _codes(service_code, "service_code")
     statuses = _codes(status, "status")
     if statuses is not None and not set(statuses) <= {"open", "closed"}:
@@ -336,16 +347,56 @@ async def requests(
             clauses.append(f"{clause}{len(arguments)}" + ("::text[])" if clause.endswith("($") else ""))
     if statuses is not None and len(set(statuses)) == 1:
         clauses.append("c.stage = 'closed'" if statuses[0] == "closed" else "c.stage <> 'closed'")
-    return await _load(gateway, " and ".join(clauses) or "true", arguments)
+    return await _load(gateway, principal, " and ".join(clauses) or "true", arguments)
 
 
-async def _load(gateway: Gateway, where: str, arguments: list[Any]) -> list[ServiceRequest]:
+async def _reader(gateway: Gateway, key: str | None) -> Principal | None:
+    """The key's principal, or None for a keyless (public) read; a key given but not live is refused."""
+    if key is None:
+        return None
+    principal = await authenticate(gateway.pool, gateway.directory, key)
+    if principal is None:
+        raise ApiError(401, "api_key", "not a live key")
+    return principal
+
+
+async def _load(
+    gateway: Gateway, principal: Principal | None, where: str, arguments: list[Any]
+) -> list[ServiceRequest]:
+    """The requests ``where`` selects that ``principal`` may see: in full where its role may read the case, in
+    public form where the case is published, not at all otherwise (a keyless read sees published cases only)."""
+    public_only = " and p.complaint_id is not null" if principal is None else ""
     rows = await gateway.pool.fetch(
-        f"select c.state, f.media_url from complaints c left join gateway_filings f using (complaint_id) "
-        f"where {where} order by c.filed_at desc, c.complaint_id limit {MAX_REQUESTS}",
+        f"select c.state, f.media_url, p.public_title, p.public_description from complaints c "
+        f"left join gateway_filings f using (complaint_id) left join publications p using (complaint_id) "
+        f"where ({where}){public_only} order by c.filed_at desc, c.complaint_id limit {MAX_REQUESTS}",
         *arguments,
     )
-    return [request_of(CaseState.model_validate(row["state"]), row["media_url"]) for row in rows]
+    owned = await gateway.filed_by_resident(principal.subject) if principal and principal.role == "resident" else set()
+    found: list[ServiceRequest] = []
+    for row in rows:
+        state = CaseState.model_validate(row["state"])
+        owner = principal.subject if state.complaint_id in owned and principal else None
+        if principal is not None and access.may_read(principal, view_of(state), owner):
+            found.append(request_of(state, row["media_url"]))
+        elif row["public_title"] is not None:
+            found.append(public_request_of(state, row["public_title"], row["public_description"]))
+    return found
+
+
+def public_request_of(state: CaseState, title: str, description: str) -> ServiceRequest:
+    """A published case as the public sees it: the moderator's text, the place as grid and community (never the
+    address or coordinates, which may be someone's home), no media."""
+    context = state.case.context
+    return request_of(state, None).model_copy(
+        update={
+            "description": f"【{title}】{description}",
+            "address": grid if (grid := context.grid.name).startswith(context.community.name)
+            else f"{context.community.name}{grid}",
+            "lat": None,
+            "long": None,
+        }
+    )
 
 
 @router.get("/requests/{service_request_id}.json", response_model=list[ServiceRequest], summary="GET Service Request")
@@ -353,14 +404,19 @@ async def request(
     service_request_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")],
     gateway: GatewayDep,
     jurisdiction_id: str | None = None,
+    api_key: Annotated[str | None, Query(max_length=200)] = None,
+    x_api_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> list[ServiceRequest]:
-    """One service request, as a list of one (as the specification has it). A case filed a moment ago and not yet
-    in the read model is asked of its workflow directly."""
-    found = await _load(gateway, "c.complaint_id = $1", [service_request_id])
+    """One service request, as a list of one (as the specification has it): published ones to anyone, in public
+    form; with a key, in full where its role may read the case. A case filed a moment ago and not yet in the read
+    model is asked of its workflow directly (with a key only: a case that new is published to nobody)."""
+    principal = await _reader(gateway, api_key or x_api_key)
+    found = await _load(gateway, principal, "c.complaint_id = $1", [service_request_id])
     if found:
         return found
-    state = await gateway.ask(_live_state(gateway, service_request_id))
-    if state is None:
+    state = None if principal is None else await gateway.ask(_live_state(gateway, service_request_id))
+    owner = None if state is None or principal is None else await gateway.owner(service_request_id)
+    if state is None or principal is None or not access.may_read(principal, view_of(state), owner):
         raise ApiError(404, "service_request_id", f"no service request {service_request_id!r}")
     media_url = await gateway.pool.fetchval(
         "select media_url from gateway_filings where complaint_id = $1", service_request_id

@@ -36,6 +36,10 @@ class Reporter(Model):
     name: Name
     phone: str = Field(pattern=r"^\+?[0-9][0-9-]{4,19}$")
     resident_id: ActorId | None = None
+    publish_consent: bool | None = Field(default=None, exclude_if=lambda consent: consent is None)
+    """Whether the reporter agreed that the case may be published (None: not asked). A moderator never publishes a
+    case whose reporter said no (``schemas/publication.py``). Left out of the serialised form when not asked, so
+    the histories recorded before it replay with the same payloads."""
 
     def resident_actor(self) -> str | None:
         """The actor id a resident acting in person sends (cases filed before the claim check: the resident id)."""

@@ -6,11 +6,12 @@ with, so editing the file never changes a case in flight.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path  # noqa: TID251  (the file loader below runs at the edges, never in a workflow)
 from typing import Literal
 
 import yaml  # noqa: TID251  (the file loader below runs at the edges, never in a workflow)
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from schemas.commands import Grade, Seniority
 from schemas.common import Code, Duration, Model, parse_duration
@@ -105,12 +106,35 @@ class CasePolicy(Model):
         return self.grades.get(grade) or DEFAULT_GRADES[grade]
 
 
+class RetentionRule(Model):
+    """How long a closed case keeps its resident's data: after ``anonymise_closed_after`` (calendar time, a day at
+    least) the retention schedule erases it as ``whistle erase`` would. A deployment's rule, not frozen into cases."""
+
+    anonymise_closed_after: Duration
+
+    @field_validator("anonymise_closed_after")
+    @classmethod
+    def _calendar_days(cls, value: Duration) -> Duration:
+        span = value.fixed()
+        if span is None or span < timedelta(days=1):
+            raise ValueError("write the retention period in calendar time of a day or more, like 365d")
+        return value
+
+    @property
+    def keep_closed_for(self) -> timedelta:
+        span = self.anonymise_closed_after.fixed()
+        assert span is not None
+        return span
+
+
 class SlaPolicy(Model):
-    """The whole file: ``default`` (complete), then overrides by ``categories`` and for ``urgent`` cases."""
+    """The whole file: ``default`` (complete), then overrides by ``categories`` and for ``urgent`` cases, and the
+    ``retention`` rule for residents' data (absent: kept until erased on request)."""
 
     default: CasePolicy
     urgent: PolicyOverrides = PolicyOverrides()
     categories: dict[Code, PolicyOverrides] = {}
+    retention: RetentionRule | None = None
 
     def for_case(self, urgency: Urgency, category: str) -> CasePolicy:
         """Default, overridden by the category, overridden by urgency: an urgent case keeps urgent times."""

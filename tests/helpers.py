@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHistory
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle, WorkflowHistory
 from temporalio.service import RPCError
 
 from activities.dispatch import DeliveryPolicy, Dispatcher
@@ -24,6 +24,7 @@ from schemas.intake import ComplaintIntake, Reporter
 from schemas.notification import Notification
 from schemas.org import load_directory
 from schemas.policy import SlaPolicy, load_policy
+from schemas.view import CaseView
 from tests.chaos.servers import WorkerProcess
 from tests.domain_fixtures import make_intake
 from whistle.client import SubmitResult, WhistleClient, workflow_id_for
@@ -170,6 +171,7 @@ def worker_process(address: str, database_url: str, task_queue: str, folder: Pat
         "DATABASE_URL": database_url,
         "WHISTLE_TASK_QUEUE": task_queue,
         "WHISTLE_HOME": str(folder / "home"),
+        "WHISTLE_ALLOW_PLAINTEXT": "true",  # the tests' clients read plain payloads (settings may give keys)
         **settings,
     }
     return WorkerProcess(environment, folder / "worker.log")
@@ -192,6 +194,12 @@ async def wait_until(check: Callable[[], Awaitable[bool]], within: float = 30.0)
         if time.monotonic() > deadline:
             raise AssertionError(f"condition did not hold within {within}s")
         await asyncio.sleep(0.1)
+
+
+def case_handle(temporal: Client, complaint_id: str) -> WorkflowHandle[Any, CaseView]:
+    """The case's workflow handle, its result typed. Not ``get_workflow_handle_for(ComplaintWorkflow.run, ...)``: mypy
+    resolves that overload wrongly depending on which module it checks first (seen with mypy 1.19, temporalio 1.35)."""
+    return temporal.get_workflow_handle(workflow_id_for(complaint_id), result_type=CaseView)
 
 
 async def history_event_types(client: WhistleClient, complaint_id: str) -> list[str]:

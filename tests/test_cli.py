@@ -21,7 +21,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.event_store import Pool
 from schemas.events import EVENT_TYPES
-from tests.helpers import TestClient, running_worker
+from tests.helpers import TestClient, running_worker, wait_until
 from tests.pg import TestDatabase
 from whistle.output import EVENT_LABELS
 
@@ -70,6 +70,7 @@ async def cli(dev_env: WorkflowEnvironment, database: TestDatabase, pool: Pool, 
             "WHISTLE_TASK_QUEUE": client.task_queue,
             "WHISTLE_HOME": str(tmp_path / "home"),
             "WHISTLE_LOG_FORMAT": "json",
+            "WHISTLE_ALLOW_PLAINTEXT": "true",  # as the test's own client reads the cases
         }
         yield Cli(env, client)
 
@@ -219,3 +220,23 @@ async def test_org_prints_the_directory_and_dev_up_points_at_the_configured_serv
 
 def test_every_domain_event_has_a_chinese_label() -> None:
     assert set(EVENT_LABELS) == set(EVENT_TYPES)
+
+
+async def test_a_secretary_publishes_and_unpublishes_a_case_from_the_cli(cli: Cli, pool: Pool) -> None:
+    case = new_id()
+    assert (await cli("submit", "-", stdin=intake(case))).code == 0
+
+    async def stored() -> bool:
+        return bool(await pool.fetchval("select 1 from complaints where complaint_id = $1", case))
+
+    await wait_until(stored)
+    text = ("--title", "钢苑社区主路路灯", "--description", "路灯已修复。")
+    stranger = await cli("publish", case, "--by", "sec-hongqi", *text)
+    assert stranger.code == 1 and stranger.stderr_lines[-1].startswith("rejected: actor:")
+    published = await cli("publish", case, "--by", "sec-gangyuan", *text, "--json")
+    assert published.code == 0, published.stderr
+    assert published.json()["publication"]["public_title"] == "钢苑社区主路路灯"
+    withdrawn = await cli("unpublish", case, "--by", "fs-gangyuan", "--as", "first", "--reason", "待核实")
+    assert withdrawn.code == 0 and "未公开" in withdrawn.stdout
+    unknown = await cli("publish", case, "--by", "sec-gangyuan", "--as", "mayor", *text)
+    assert unknown.code == 2 and unknown.stderr_lines[-1] == "invalid: as: 'mayor' is not community, first or street"

@@ -37,11 +37,11 @@ LEAD, SECOND = "urban_management", "market_regulation"
     "query_first", [False, True], ids=["task-first", "query-first"]
 )
 async def test_a_clock_that_ran_out_after_its_worker_died_fires_on_the_next(
-    dev_env: WorkflowEnvironment, database: TestDatabase, pool: Pool, tmp_path: Path, query_first: bool
+    dev_env: WorkflowEnvironment, own_database: TestDatabase, own_pool: Pool, tmp_path: Path, query_first: bool
 ) -> None:
     task_queue = f"crash-clock-{uuid.uuid4().hex[:8]}"
-    worker = worker_process(dev_env.client.service_client.config.target_host, database.url, task_queue, tmp_path)
-    client = sample_client(dev_env.client, task_queue, policy=ESCALATING, pool=pool)
+    worker = worker_process(dev_env.client.service_client.config.target_host, own_database.url, task_queue, tmp_path)
+    client = sample_client(dev_env.client, task_queue, policy=ESCALATING, pool=own_pool)
     worker.start()
     try:
         complaint_id = (await client.submit(new_intake())).complaint_id

@@ -16,6 +16,7 @@ from google.protobuf import json_format
 from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client
+from temporalio.converter import WorkflowSerializationContext
 
 from activities.event_store import Pool
 from tests.helpers import new_intake, running_worker
@@ -87,21 +88,22 @@ async def test_up_starts_the_embedded_stack_finds_it_again_and_down_stops_it(tmp
 
 
 async def assert_codec_server_round_trips(settings: Settings) -> None:
-    """The codec server the UI is pointed at answers the UI's browser calls, with the dev key under home."""
+    """The codec server the UI is pointed at decodes the UI's browser calls with the dev key under home (what this
+    process encrypts for a case), and only decodes: the UI's write actions, which would encode, are off."""
     origin = f"http://127.0.0.1:{settings.ui_port}"
     original = Payload(metadata={"encoding": b"json/plain"}, data='"王建国 13000000001"'.encode())
-    body = json_format.MessageToJson(Payloads(payloads=[original]))
+    codec = codec_for(settings)  # this process's codec: the same dev key under home
+    assert codec is not None
+    case = WorkflowSerializationContext(namespace="whistle-test", workflow_id="complaint-T-1")
+    sealed = codec.with_context(case).encrypt(original)
+    assert sealed.metadata["encoding"] == ENCODING and "王建国".encode() not in sealed.data
+    body = json_format.MessageToJson(Payloads(payloads=[sealed]))
+    headers = {"Origin": origin, "X-Namespace": "whistle-test"}
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.codec_port}", timeout=10) as http:
-        encoded = await http.post("/encode", content=body, headers={"Origin": origin, "X-Namespace": "whistle-test"})
-        assert encoded.status_code == 200 and encoded.headers["access-control-allow-origin"] == origin
-        [sealed] = json_format.Parse(encoded.text, Payloads()).payloads
-        assert sealed.metadata["encoding"] == ENCODING and "王建国".encode() not in sealed.data
-
-        decoded = await http.post("/decode", content=encoded.text, headers={"Origin": origin})
+        decoded = await http.post("/decode", content=body, headers=headers)
         assert decoded.status_code == 200 and decoded.headers["access-control-allow-origin"] == origin
         assert list(json_format.Parse(decoded.text, Payloads()).payloads) == [original]
-    codec = codec_for(settings)  # this process's codec: the same dev key under home
-    assert codec is not None and codec.decrypt(sealed) == original
+        assert (await http.post("/encode", content=body, headers=headers)).status_code == 404
 
 
 async def test_fresh_database_keeps_its_data_across_a_postgres_restart() -> None:

@@ -375,6 +375,7 @@ async def test_whistle_notifications_lists_pending_and_dead_ones_and_requeues_th
     env = {
         **os.environ, "DATABASE_URL": database.url, "TEMPORAL_ADDRESS": "127.0.0.1:1",
         "WHISTLE_HOME": str(tmp_path / "home"), "WHISTLE_LOG_FORMAT": "json", "COLUMNS": "250",
+        "WHISTLE_ALLOW_PLAINTEXT": "true",
     }  # fmt: skip
 
     async def whistle(*args: str) -> str:

@@ -14,6 +14,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from temporalio.client import WorkflowHandle
@@ -40,7 +41,7 @@ from tests.domain_fixtures import (
     resident,
     verify,
 )
-from tests.helpers import TestClient, history_event_types, new_intake, running_worker, wait_until
+from tests.helpers import TestClient, case_handle, history_event_types, new_intake, running_worker, wait_until
 from whistle.client import WhistleClient, workflow_id_for
 from whistle.settings import DATA_DIR
 from workflows.complaint import ComplaintWorkflow
@@ -86,8 +87,8 @@ async def clients(dev_env: WorkflowEnvironment, pool: Pool) -> AsyncIterator[Cli
             await lapsing.end_open_cases()
 
 
-def handle_for(client: WhistleClient, complaint_id: str) -> WorkflowHandle[ComplaintWorkflow, CaseView]:
-    return client.temporal.get_workflow_handle_for(ComplaintWorkflow.run, workflow_id_for(complaint_id))
+def handle_for(client: WhistleClient, complaint_id: str) -> WorkflowHandle[Any, CaseView]:
+    return case_handle(client.temporal, complaint_id)
 
 
 async def file_case(client: WhistleClient) -> str:

@@ -30,6 +30,7 @@ async def cli(dev_env: WorkflowEnvironment, database: TestDatabase, pool: Pool, 
             "WHISTLE_TASK_QUEUE": client.task_queue,
             "WHISTLE_HOME": str(tmp_path / "home"),
             "WHISTLE_LOG_FORMAT": "json",
+            "WHISTLE_ALLOW_PLAINTEXT": "true",  # as the test's own client reads the cases
         }
         yield Cli(env, client)
 

@@ -17,9 +17,8 @@ from temporalio.testing import WorkflowEnvironment
 from activities.event_store import Pool, load_events
 from schemas.commands import PersonCommand
 from tests.domain_fixtures import blow, complete, evaluate, report_in, verify
-from tests.helpers import TestClient, new_intake, sample_client, wait_until, worker_process
+from tests.helpers import TestClient, case_handle, new_intake, sample_client, wait_until, worker_process
 from tests.pg import TestDatabase
-from whistle.client import workflow_id_for
 from workflows.complaint import ComplaintWorkflow
 
 LEAD = "urban_management"
@@ -34,35 +33,35 @@ async def assert_store_within_history(client: TestClient, pool: Pool, complaint_
 
 
 async def test_a_worker_killed_at_any_point_of_a_command_leaves_the_store_behind_the_history(
-    dev_env: WorkflowEnvironment, database: TestDatabase, pool: Pool, tmp_path: Path
+    dev_env: WorkflowEnvironment, own_database: TestDatabase, own_pool: Pool, tmp_path: Path
 ) -> None:
     task_queue = f"kill-points-{tmp_path.name[-8:]}"
-    worker = worker_process(dev_env.client.service_client.config.target_host, database.url, task_queue, tmp_path)
-    client = sample_client(dev_env.client, task_queue, pool=pool)
+    worker = worker_process(dev_env.client.service_client.config.target_host, own_database.url, task_queue, tmp_path)
+    client = sample_client(dev_env.client, task_queue, pool=own_pool)
     commands: list[PersonCommand] = [
         verify(), blow(LEAD, lead=LEAD), report_in(LEAD), complete(LEAD), evaluate("satisfied"),
     ]  # fmt: skip
     worker.start()
     try:
         complaint_id = (await client.submit(new_intake())).complaint_id
-        handle = client.temporal.get_workflow_handle_for(ComplaintWorkflow.run, workflow_id_for(complaint_id))
+        handle = case_handle(client.temporal, complaint_id)
         kills = iter(KILL_AFTER)
         for command in commands:
             sending = asyncio.create_task(client.execute(complaint_id, command))
             await asyncio.sleep(next(kills))
             worker.kill()
-            await assert_store_within_history(client, pool, complaint_id)
+            await assert_store_within_history(client, own_pool, complaint_id)
             worker.start()
             await asyncio.wait_for(sending, timeout=60)
-            await assert_store_within_history(client, pool, complaint_id)
+            await assert_store_within_history(client, own_pool, complaint_id)
 
         async def stored_all() -> bool:
             decided = (await handle.query(ComplaintWorkflow.state)).event_count
-            return len(await load_events(pool, complaint_id)) == decided
+            return len(await load_events(own_pool, complaint_id)) == decided
 
         await wait_until(stored_all, within=60)
         await handle.result()
-        assert await load_events(pool, complaint_id) == await client.events(complaint_id)
+        assert await load_events(own_pool, complaint_id) == await client.events(complaint_id)
     finally:
         worker.stop()
         await client.end_open_cases()

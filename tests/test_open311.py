@@ -80,15 +80,16 @@ async def test_a_client_files_and_follows_a_request(served: Served, http: httpx.
     assert receipt["account_id"] == "acct-77"
     request_id = receipt["service_request_id"]
 
-    # Right away the request answers (folded from history if the read model has not caught up yet).
-    [fresh] = (await http.get(f"/requests/{request_id}.json")).json()
+    # Its integrator reads it with its key, right away (folded from history if the read model trails).
+    keyed = {"api_key": api_key}
+    [fresh] = (await http.get(f"/requests/{request_id}.json", params=keyed)).json()
     assert set(fresh) == SPEC_FIELDS and fresh["status"] == "open"
 
     async def stored() -> bool:
         return bool(await served.pool.fetchval("select 1 from complaints where complaint_id = $1", request_id))
 
     await wait_until(stored)
-    [found] = (await http.get(f"/requests/{request_id}.json")).json()
+    [found] = (await http.get(f"/requests/{request_id}.json", headers={"X-API-Key": api_key})).json()
     assert found["service_request_id"] == request_id and found["status"] == "open"
     assert found["service_code"] == "streetlight" and found["service_name"] == "路灯不亮"
     assert found["address"] == form["address_string"] and found["lat"] == 41.8031 and found["long"] == 123.3311
@@ -96,21 +97,24 @@ async def test_a_client_files_and_follows_a_request(served: Served, http: httpx.
     assert "网格发现" in found["status_notes"]
     for moment in ("requested_datetime", "updated_datetime", "expected_datetime"):
         assert datetime.fromisoformat(found[moment]).utcoffset() is not None  # w3c, with the offset
-    assert "王" not in str(found) and "13800000001" not in str(found)  # no personal data in a public GET
+    assert "王" not in str(found) and "13800000001" not in str(found)  # no personal data, even with a key
     case = await served.pool.fetchrow("select community, grid from complaints where complaint_id = $1", request_id)
     assert case is not None and (case["community"], case["grid"]) == (
         "gangyuan",
         "gangyuan_1",
     )  # placed by the names in the address
 
-    listed = await http.get("/requests.json", params={"service_request_id": f"{request_id},nothing-here"})
+    listed = await http.get("/requests.json", params={"service_request_id": f"{request_id},nothing-here", **keyed})
     assert [item["service_request_id"] for item in listed.json()] == [request_id]
-    by_code = (await http.get("/requests.json", params={"service_code": "streetlight", "status": "open"})).json()
-    assert request_id in {item["service_request_id"] for item in by_code}
-    closed = (await http.get("/requests.json", params={"service_code": "streetlight", "status": "closed"})).json()
-    assert request_id not in {item["service_request_id"] for item in closed}
-    window = {"start_date": "2020-01-01T00:00:00Z", "end_date": "2020-12-31T00:00:00+08:00"}
+    by_code = (await http.get("/requests.json", params={"service_code": "streetlight", "status": "open", **keyed}))
+    assert request_id in {item["service_request_id"] for item in by_code.json()}
+    closed = await http.get("/requests.json", params={"service_code": "streetlight", "status": "closed", **keyed})
+    assert request_id not in {item["service_request_id"] for item in closed.json()}
+    window = {"start_date": "2020-01-01T00:00:00Z", "end_date": "2020-12-31T00:00:00+08:00", **keyed}
     assert (await http.get("/requests.json", params=window)).json() == []
+    # Nobody published it: a keyless read does not see it at all.
+    assert_error(await http.get(f"/requests/{request_id}.json"), 404)
+    assert (await http.get("/requests.json", params={"service_request_id": request_id})).json() == []
 
     # Withdrawn by an operator for the resident, it reads closed.
     operator = await served.key("operator", "op-12345-01")
@@ -120,7 +124,7 @@ async def test_a_client_files_and_follows_a_request(served: Served, http: httpx.
     assert withdrawn.status_code == 200, withdrawn.text
 
     async def reads_closed() -> bool:
-        [item] = (await http.get(f"/requests/{request_id}.json")).json()
+        [item] = (await http.get(f"/requests/{request_id}.json", params=keyed)).json()
         return bool(item["status"] == "closed")
 
     await wait_until(reads_closed)
@@ -173,7 +177,7 @@ async def test_the_same_methods_in_xml(served: Served, http: httpx.AsyncClient) 
     assert created.status_code == 200, created.text
     request_id = ElementTree.fromstring(created.content).findtext("request/service_request_id")
     assert request_id
-    one = ElementTree.fromstring((await http.get(f"/requests/{request_id}.xml")).content)
+    one = ElementTree.fromstring((await http.get(f"/requests/{request_id}.xml", params={"api_key": api_key})).content)
     assert one.tag == "service_requests" and one.findtext("request/status") == "open"
     assert one.findtext("request/service_code") == "garbage"
 

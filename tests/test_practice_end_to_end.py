@@ -30,6 +30,7 @@ from schemas.commands import (
 )
 from schemas.common import parse_duration
 from schemas.errors import CommandRejected
+from schemas.publication import PublishCase
 from schemas.state import fold
 from tests.domain_fixtures import (
     complete,
@@ -44,7 +45,7 @@ from tests.domain_fixtures import (
 )
 from tests.helpers import TestClient, new_intake, running_worker, wait_until
 from whistle.client import workflow_id_for
-from whistle.ledger import ledger
+from whistle.ledger import LedgerEntryRow, ledger
 from whistle.settings import DATA_DIR
 
 LEAD = "urban_management"
@@ -119,11 +120,21 @@ async def test_a_parked_case_on_the_ledger_is_reviewed_and_published_without_per
 
     await wait_until(reviewed, within=40)
     now = datetime.now(UTC)
+
+    async def public_rows() -> list[LedgerEntryRow]:
+        rows = await ledger(pool, client.directory, datetime.now(UTC), public=True)
+        return [row for row in rows if row.complaint_id == complaint_id]
+
     internal = [row for row in await ledger(pool, client.directory, now) if row.complaint_id == complaint_id]
-    public = [row for row in await ledger(pool, client.directory, now, public=True) if row.complaint_id == complaint_id]
     assert [(row.reason, row.owner, row.owner_name) for row in internal] == [("parked", "fs-hongqi", "孙卫东")]
-    assert internal[0].address and public[0].address is None
-    assert "苏慧敏" not in public[0].model_dump_json() and "13000000106" not in public[0].model_dump_json()
+    assert internal[0].address and await public_rows() == []  # on the public list only once published
+    published = PublishCase(
+        actor=first_secretary(), public_title="红旗社区烧烤油烟问题", public_description="挂账督办中。"
+    )
+    await client.publish(complaint_id, published)
+    [public] = await public_rows()
+    assert public.title == "红旗社区烧烤油烟问题" and public.address is None
+    assert "苏慧敏" not in public.model_dump_json() and "13000000106" not in public.model_dump_json()
 
     await client.execute(complaint_id, complete(LEAD))
     await client.execute(complaint_id, evaluate("satisfied"))

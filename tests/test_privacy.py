@@ -24,13 +24,12 @@ from schemas.policy import load_policy
 from schemas.state import fold
 from tests.chaos.scenarios import progress
 from tests.domain_fixtures import blow, complete, report_in, verify
-from tests.helpers import new_intake, personal_data_in, traces, wait_until, worker_process
+from tests.helpers import case_handle, new_intake, personal_data_in, traces, wait_until, worker_process
 from tests.pg import TestDatabase
 from whistle.client import WhistleClient, workflow_id_for
 from whistle.codec import ENCODING, EncryptionCodec, new_key_entry, parse_keys
 from whistle.connection import data_converter
 from whistle.settings import DATA_DIR
-from workflows.complaint import ComplaintWorkflow
 
 NAME, PHONE, RESIDENT = "欧阳慧敏", "13912345678", "app-privacy-77"
 LEAD = "urban_management"
@@ -77,7 +76,7 @@ async def test_full_lifecycle_leaves_no_reporter_name_or_phone_in_history_logs_o
         assert refused.value.field == "actor"
         resident = Actor(kind="resident", id=RESIDENT)  # the resident in person, matched to the case at the edge
         await client.execute(case, EvaluateOutcome(actor=resident, rating="satisfied", comment="满意"))
-        handle = temporal.get_workflow_handle_for(ComplaintWorkflow.run, workflow_id_for(case))
+        handle = case_handle(temporal, case)
         assert (await handle.result()).outcome == "satisfied"
 
         # With the key the history is readable, and holds a reference in place of the reporter.

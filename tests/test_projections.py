@@ -15,8 +15,7 @@ from activities.event_store import Pool
 from schemas.commands import WithdrawComplaint
 from schemas.policy import SlaPolicy
 from tests.domain_fixtures import blow, complete, decline, evaluate, report_in, resident, verify
-from tests.helpers import TestClient, new_intake, running_worker, wait_until
-from whistle.client import workflow_id_for
+from tests.helpers import TestClient, case_handle, new_intake, running_worker, wait_until
 from whistle.projections import rebuild
 from workflows.complaint import ComplaintWorkflow
 
@@ -79,9 +78,7 @@ async def test_rebuild_from_the_event_store_equals_the_live_projections(
 
             async def store_caught_up() -> bool:
                 for complaint_id in ids:
-                    handle = client.temporal.get_workflow_handle_for(
-                        ComplaintWorkflow.run, workflow_id_for(complaint_id)
-                    )
+                    handle = case_handle(client.temporal, complaint_id)
                     state = await handle.query(ComplaintWorkflow.state)
                     stored = await pool.fetchval(
                         "select last_seq from complaints where complaint_id = $1", complaint_id

@@ -38,7 +38,6 @@ from tests.domain_fixtures import (
 from tests.helpers import running_worker, wait_until
 from tests.pg import TestDatabase
 from whistle.devstack import ensure_database
-from whistle.report_schedule import SCHEDULE_ID, SNAPSHOT_TIME, daily_report_schedule, ensure_daily_report_schedule
 from whistle.reports import (
     CaseFacts,
     DepartmentFacts,
@@ -48,6 +47,7 @@ from whistle.reports import (
     build_report,
     rank_groups,
 )
+from whistle.schedules import SCHEDULE_ID, SNAPSHOT_TIME, daily_report_schedule, ensure_daily_report_schedule
 from workflows.decider import decide, file_complaint
 
 UM, MR, JO = "urban_management", "market_regulation", "justice_office"

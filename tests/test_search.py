@@ -19,8 +19,7 @@ from activities.event_store import Pool
 from schemas.policy import SlaPolicy
 from schemas.state import CaseState
 from tests.domain_fixtures import blow, evaluate, report_in, verify
-from tests.helpers import TestClient, new_intake, running_worker, wait_until
-from whistle.client import workflow_id_for
+from tests.helpers import TestClient, case_handle, new_intake, running_worker, wait_until
 from whistle.search import CaseFilter
 from workflows.complaint import ComplaintWorkflow
 
@@ -45,7 +44,7 @@ async def file(client: TestClient, place: dict[str, str]) -> str:
 
 
 async def state_of(client: TestClient, complaint_id: str) -> CaseState:
-    handle = client.temporal.get_workflow_handle_for(ComplaintWorkflow.run, workflow_id_for(complaint_id))
+    handle = case_handle(client.temporal, complaint_id)
     return await handle.query(ComplaintWorkflow.state)
 
 

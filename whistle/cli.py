@@ -10,27 +10,25 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
+from contextlib import suppress
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
-from temporalio.service import RPCError
 
 from schemas import commands
 from schemas.commands import PersonCommand
-from schemas.errors import CommandRejected
 from schemas.org import load_directory
 from schemas.view import CaseView
 from whistle import devstack, output
 from whistle.cli_gateway import keys_app, serve
 from whistle.cli_notifications import notifications
+from whistle.cli_privacy import erase, publish, unpublish
 from whistle.cli_supervise import list_cases, projections_app, report
-from whistle.client import CaseNotFound, WhistleClient
-from whistle.codec import CodecKeyError
+from whistle.client import WhistleClient
 from whistle.logging import configure_logging
-from whistle.runtime import InvalidInput, NoWorker, ask, fail, read_intake, start_stack
+from whistle.runtime import InvalidInput, ask, read_intake, start_stack
+from whistle.runtime import reported as _reported
 from whistle.settings import Settings
 
 app = typer.Typer(
@@ -60,31 +58,15 @@ app.command("list")(list_cases)
 app.command()(report)
 app.add_typer(projections_app, name="projections")
 app.command()(notifications)
+app.command()(publish)
+app.command()(unpublish)
+app.command()(erase)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 CaseId = Annotated[str, typer.Argument(metavar="ID", help="The complaint id.", show_default=False)]
 NoteOption = Annotated[str, typer.Option("--note", help="A free-text note.")]
 NEEDS_WORKER = " Needs a running worker (`whistle worker`)."
 
-
-
-@contextmanager
-def _reported() -> Iterator[None]:
-    """Errors a user can cause become one line on stderr and a non-zero exit, never a traceback."""
-    try:
-        yield
-    except CommandRejected as error:
-        fail(f"rejected: {error}", 1)
-    except CaseNotFound as error:
-        fail(f"not found: {error}", 1)
-    except ValidationError as error:
-        fail(f"invalid: {output.validation_message(error)}", 2)
-    except InvalidInput as error:
-        fail(f"invalid: {error}", 2)
-    except (NoWorker, RPCError, RuntimeError, CodecKeyError) as error:
-        fail(f"error: {error}", 1)
-    except KeyboardInterrupt:
-        raise typer.Exit(130) from None  # Ctrl-C: quietly, with the shell's usual code
 
 
 def _settings(*, logging: bool = True) -> Settings:

@@ -38,7 +38,7 @@ def _reported() -> Iterator[None]:
         yield
     except CommandRejected as error:
         fail(f"invalid: {error}", 2)
-    except (OSError, RuntimeError) as error:
+    except (OSError, RuntimeError, CodecKeyError) as error:
         fail(f"error: {error}", 1)
 
 
@@ -91,18 +91,14 @@ async def _serve(settings: Settings, host: str, port: int, community: str | None
 
 
 def _codec(settings: Settings) -> dict[str, ASGIApp]:
-    """The codec server at ``/codec`` when a token guards it. Without one, anyone who reaches the gateway could
-    decrypt payloads, so it stays off here (``whistle codec-server`` still serves it on loopback)."""
+    """The codec server at ``/codec`` when a JWT issuer guards it. Without one, anyone who reaches the gateway could
+    decrypt payloads, so it stays off here (``whistle codec-server`` still serves the dev stack on loopback)."""
     from whistle.codec_server import codec_app
 
-    if settings.codec_token is None:
-        get_logger().info("codec server not mounted: set WHISTLE_CODEC_TOKEN to serve it at /codec")
+    if settings.codec_jwt_issuer is None:
+        get_logger().info("codec server not mounted: set WHISTLE_CODEC_JWT_ISSUER to serve it at /codec")
         return {}
-    try:
-        return {"/codec": codec_app(settings)}
-    except CodecKeyError as error:
-        get_logger().warning("codec server not mounted", reason=str(error))
-        return {}
+    return {"/codec": codec_app(settings)}
 
 
 def _check_place(directory: OrgDirectory, community: str | None, grid: str | None) -> None:

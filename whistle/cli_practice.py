@@ -23,7 +23,6 @@ from whistle.cli import (
     ResidentOption,
     _actor,
     _department_fields,
-    _reported,
     _resident_or_operator,
     _send,
     _settings,
@@ -31,6 +30,7 @@ from whistle.cli import (
 )
 from whistle.ledger import LedgerEntryRow, ledger
 from whistle.runtime import InvalidInput, open_session
+from whistle.runtime import reported as _reported
 from whistle.settings import Settings
 
 SeniorityOption = Annotated[

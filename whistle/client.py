@@ -18,9 +18,10 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities import personal_data, registry
+from activities import erasure, personal_data, publication, registry
 from activities.calendar import calendar_for_filing
-from activities.event_store import Pool, apply_migrations, create_pool
+from activities.event_store import Pool, apply_migrations, create_pool, load_case
+from activities.publication import Publication
 from schemas.commands import (
     AnswerExtension,
     AskResident,
@@ -44,6 +45,7 @@ from schemas.commands import (
     WithdrawComplaint,
 )
 from schemas.common import Model
+from schemas.erasure import PersonalDataErased
 from schemas.errors import CommandRejected
 from schemas.events import ComplaintFiled, RecordedEvent
 from schemas.intake import (
@@ -56,6 +58,7 @@ from schemas.intake import (
 )
 from schemas.org import OrgDirectory, load_directory
 from schemas.policy import SlaPolicy, load_policy
+from schemas.publication import PublishCase, UnpublishCase, decide_publication
 from schemas.state import Stage
 from schemas.view import CaseView
 from whistle import reports, search
@@ -343,6 +346,45 @@ class WhistleClient:
                 raise
             await self._raise_missing_or_closed(complaint_id)
             raise
+
+    async def publish(
+        self, complaint_id: str, command: PublishCase | UnpublishCase, *, now: datetime | None = None
+    ) -> Publication | None:
+        """A moderator publishes the case (a public title and description of their own) or takes it off the public
+        lists; returns what the public now sees of it (None: not public). ``CommandRejected`` names the field when
+        the actor may not, the case is not public, or its reporter declined publication; ``CaseNotFound`` for a case
+        not in the read model (a case filed a moment ago is there a moment later). Needs the database only."""
+        database = await self._database()
+        state = await load_case(database, complaint_id)
+        if state is None:
+            raise CaseNotFound(complaint_id)
+        consent = await personal_data.consent_of(database, complaint_id)
+        public = await publication.current(database, complaint_id) is not None
+        event = decide_publication(state.case.context, public, consent, command, now or datetime.now(UTC))
+        await publication.record(database, complaint_id, event)
+        return await publication.current(database, complaint_id)
+
+    async def erase(
+        self, complaint_id: str, *, by: str, reason: str, now: datetime | None = None
+    ) -> PersonalDataErased:
+        """Erase the case's personal data for good (a resident's request, PIPL): the reporter's contact details at once,
+        and, once the case's workflow has finished, the free text of its stored events and read model (an open case
+        keeps its text until it closes: erase it again then). Returns the ``PersonalDataErased`` it recorded, which
+        names ``by`` and ``reason`` and nothing erased; ``CaseNotFound`` when PostgreSQL knows no such case."""
+        database = await self._database()
+        try:
+            described = await self.temporal.get_workflow_handle(workflow_id_for(complaint_id)).describe()
+            finished = described.status != WorkflowExecutionStatus.RUNNING
+        except RPCError as error:
+            if error.status != RPCStatusCode.NOT_FOUND:
+                raise
+            finished = True  # purged by Temporal's retention long after it closed, or never started
+        try:
+            return await erasure.erase(
+                database, complaint_id, by=by, reason=reason, now=now or datetime.now(UTC), closed=finished
+            )
+        except erasure.UnknownCase:
+            raise CaseNotFound(complaint_id) from None
 
     async def status(self, complaint_id: str) -> CaseView:
         """The case at a glance (answers for closed cases too)."""

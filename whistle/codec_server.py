@@ -1,24 +1,26 @@
 """The codec server: lets the Temporal UI (and ``temporal`` CLI) show encrypted payloads as plain text.
 
-It speaks Temporal's remote codec protocol: ``POST /encode`` and ``POST /decode`` take and return
-``{"payloads": [{"metadata": {...}, "data": "..."}]}`` (the protobuf JSON form of ``Payloads``, bytes in
-base64). The browser calls it directly from the UI's origin, so the app allows that origin (CORS); with
-``WHISTLE_CODEC_TOKEN`` set, a request must carry ``Authorization: Bearer <token>`` (configure the UI to
-pass it), otherwise anyone who can reach the port can decrypt.
+It speaks Temporal's remote codec protocol: ``POST /decode`` (and, when ``WHISTLE_CODEC_ENCODE=true``,
+``POST /encode``) take and return ``{"payloads": [{"metadata": {...}, "data": "..."}]}`` (the protobuf JSON
+form of ``Payloads``, bytes in base64), for the namespace in the ``X-Namespace`` header. The browser calls it
+directly from the UI's origin, so the app allows that origin (CORS).
+
+Whoever can call it can read every case, so on a real deployment it answers only callers with a bearer JWT
+(the Temporal UI's ``passAccessToken``; ``whistle/codec_access.py``): signed by the configured issuer's keys,
+unexpired, and granting the asked namespace, which must also be on the server's own allow-list. Each payload
+must belong to that namespace (its ``encryption-scope``). Only the embedded dev stack, on loopback, runs it
+without tokens.
 
 Three ways to run it:
 - ``whistle dev up`` (and every command that starts the embedded stack) runs ``python -m
   whistle.codec_server`` detached next to the Temporal dev server, on ``127.0.0.1:WHISTLE_CODEC_PORT``
   (8234), which that server's UI is started to call; ``whistle dev down`` stops it;
 - ``whistle codec-server``: the same app in the foreground, until Ctrl-C;
-- inside another FastAPI app (the gateway): ``app.mount("/codec", codec_app(settings))`` keeps its own
-  CORS rules, or ``app.include_router(codec_router(codec, token), prefix="/codec")`` when the host app
-  sets CORS itself.
+- inside another FastAPI app (the gateway): ``app.mount("/codec", codec_app(settings))``.
 """
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
@@ -26,48 +28,59 @@ from fastapi.middleware.cors import CORSMiddleware
 from google.protobuf import json_format
 from temporalio.api.common.v1 import Payload, Payloads
 
-from whistle.codec import CodecKeyError, EncryptionCodec, codec_for
+from whistle.codec import SCOPE, CodecKeyError, EncryptionCodec, codec_for
+from whistle.codec_access import CodecAccess, access_for
 from whistle.settings import Settings
 
 JSON = "application/json"
 
 
-def _authorizer(token: str | None) -> Callable[[Request], None]:
-    def authorize(request: Request) -> None:
-        if token is None:
-            return
-        given = request.headers.get("authorization", "")
-        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
-            raise HTTPException(status_code=401, detail="codec server: missing or wrong Authorization header")
+def codec_router(codec: EncryptionCodec, access: CodecAccess | None, *, encode: bool = False) -> APIRouter:
+    """``POST /decode`` (and ``/encode`` if asked) for ``codec``; ``access`` (None: the dev stack) admits callers."""
 
-    return authorize
+    async def namespace_of(request: Request) -> str:
+        namespace = request.headers.get("x-namespace", "")
+        if access is not None:
+            await access.admit(request.headers.get("authorization"), namespace)
+        return namespace
 
+    router = APIRouter(tags=["codec"])
 
-def codec_router(codec: EncryptionCodec, token: str | None = None) -> APIRouter:
-    """``POST /encode`` and ``POST /decode`` for ``codec``; ``token`` (if set) must come as a Bearer header."""
-    router = APIRouter(dependencies=[Depends(_authorizer(token))], tags=["codec"])
-
-    async def convert(request: Request, step: Callable[[list[Payload]], Awaitable[list[Payload]]]) -> Response:
+    async def convert(
+        request: Request, namespace: str, step: Callable[[list[Payload]], Awaitable[list[Payload]]]
+    ) -> Response:
         body = await request.body()
         try:
-            payloads = json_format.Parse(body or b"{}", Payloads())
+            payloads = list(json_format.Parse(body or b"{}", Payloads()).payloads)
         except json_format.ParseError:
             raise HTTPException(status_code=400, detail="payloads: not the JSON form of Temporal Payloads") from None
+        if access is not None:
+            _check_namespace(payloads, namespace)
         try:
-            converted = await step(list(payloads.payloads))
+            converted = await step(payloads)
         except CodecKeyError as error:
             raise HTTPException(status_code=400, detail=f"payloads: {error}") from None
         return Response(json_format.MessageToJson(Payloads(payloads=converted)), media_type=JSON)
 
-    @router.post("/encode", summary="Encrypt payloads with the current key")
-    async def encode(request: Request) -> Response:
-        return await convert(request, codec.encode)
-
     @router.post("/decode", summary="Decrypt payloads with whichever listed key each names")
-    async def decode(request: Request) -> Response:
-        return await convert(request, codec.decode)
+    async def decode(request: Request, namespace: str = Depends(namespace_of)) -> Response:
+        return await convert(request, namespace, codec.decode)
+
+    if encode:
+
+        @router.post("/encode", summary="Encrypt payloads with the current key")
+        async def encode_payloads(request: Request, namespace: str = Depends(namespace_of)) -> Response:
+            return await convert(request, namespace, codec.encode)
 
     return router
+
+
+def _check_namespace(payloads: list[Payload], namespace: str) -> None:
+    """A payload bound to a case of another namespace is not this caller's to read."""
+    for payload in payloads:
+        scope = payload.metadata[SCOPE].decode() if SCOPE in payload.metadata else None
+        if scope is not None and scope.partition("/")[0] != namespace:
+            raise HTTPException(status_code=403, detail=f"payloads: a payload of another namespace than {namespace!r}")
 
 
 def ui_origins(settings: Settings) -> list[str]:
@@ -78,11 +91,19 @@ def ui_origins(settings: Settings) -> list[str]:
 
 
 def codec_app(settings: Settings) -> FastAPI:
-    """The codec server as an app of its own, with CORS for the UI's origins."""
+    """The codec server as an app of its own, with CORS for the UI's origins.
+
+    Raises ``CodecKeyError`` without keys, and for a real deployment (``TEMPORAL_ADDRESS``) without a JWT issuer:
+    a codec server nobody guards would decrypt every case for anyone who reaches it."""
     codec = codec_for(settings)
     if codec is None:
         raise CodecKeyError("WHISTLE_CODEC_KEYS: a codec server needs the keys (none are configured)")
-    token = settings.codec_token.get_secret_value() if settings.codec_token else None
+    access = access_for(settings)
+    if access is None and settings.temporal_address is not None:
+        raise CodecKeyError(
+            "WHISTLE_CODEC_JWT_ISSUER, WHISTLE_CODEC_JWKS_URL: a codec server for a real deployment admits only "
+            "callers with a token from your identity provider; name it"
+        )
     app = FastAPI(title="Whistle codec server", docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(
         CORSMiddleware,
@@ -91,7 +112,7 @@ def codec_app(settings: Settings) -> FastAPI:
         allow_headers=["Content-Type", "X-Namespace", "Authorization"],
         allow_credentials=True,
     )
-    app.include_router(codec_router(codec, token))
+    app.include_router(codec_router(codec, access, encode=settings.codec_encode))
     return app
 
 

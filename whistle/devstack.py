@@ -353,7 +353,7 @@ def _server_pid(home: Path, name: str, marker: bytes) -> int | None:
 # --- The codec server ------------------------------------------------------------------------------
 
 CODEC_MODULE = "whistle.codec_server"
-_CODEC_ENV_DROPPED = {"TEMPORAL_ADDRESS", "WHISTLE_TEMPORAL_ADDRESS", "WHISTLE_CODEC_KEYS", "WHISTLE_CODEC_TOKEN"}
+_CODEC_ENV_DROPPED = {"TEMPORAL_ADDRESS", "WHISTLE_TEMPORAL_ADDRESS", "WHISTLE_CODEC_KEYS"}
 """Inherited variables the codec server must not read: it gets this process's settings instead."""
 
 
@@ -361,7 +361,7 @@ def _ensure_codec_process(settings: Settings, home: Path) -> None:
     """Start ``python -m whistle.codec_server`` on ``127.0.0.1:codec_port``, the endpoint the UI is given.
 
     It reads its settings from the environment, so this process's settings are passed down: the same home
-    (hence the same dev key), ports, keys, token and origins; never a ``TEMPORAL_ADDRESS``, which would
+    (hence the same dev key), ports, keys and origins; never a ``TEMPORAL_ADDRESS``, which would
     make it look for configured keys instead of the embedded stack's.
     """
     if _codec_pid(home) is not None:
@@ -378,9 +378,8 @@ def _ensure_codec_process(settings: Settings, home: Path) -> None:
         "WHISTLE_CODEC_PORT": str(settings.codec_port),
         "WHISTLE_CODEC_ORIGINS": settings.codec_origins,
     }
-    for name, secret in (("WHISTLE_CODEC_KEYS", settings.codec_keys), ("WHISTLE_CODEC_TOKEN", settings.codec_token)):
-        if secret is not None:
-            env[name] = secret.get_secret_value()
+    if settings.codec_keys is not None:
+        env["WHISTLE_CODEC_KEYS"] = settings.codec_keys.get_secret_value()
     _spawn(home, "codec", [sys.executable, "-m", CODEC_MODULE], env)
 
 

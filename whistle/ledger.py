@@ -1,8 +1,9 @@
 """The long-running ledger (挂账台账): parked cases and cases long past their handling deadline.
 
 Read from the read model (the folded state of every case in PostgreSQL), so it needs no worker. Neither list
-names the reporter (the read model withholds them, see ``activities/personal_data.py``); the public list
-(百日解百难, published for supervision) also leaves out the address, which may be someone's home.
+names the reporter (cases carry only a reference to them, see ``activities/personal_data.py``); the public list
+(百日解百难, published for supervision) holds only the cases a moderator published (``whistle publish``), under
+their public title, and leaves out the address, which may be someone's home.
 """
 
 from __future__ import annotations
@@ -37,15 +38,22 @@ class LedgerEntryRow(Model):
 
 
 async def ledger(pool: Pool, directory: OrgDirectory, now: datetime, *, public: bool = False) -> list[LedgerEntryRow]:
-    """Every case that went on the ledger, oldest first; age runs from filing to closure (or now)."""
+    """Every case that went on the ledger, oldest first; age runs from filing to closure (or now). The public list
+    holds only the cases a moderator published, under their public title."""
     rows = await pool.fetch(
-        "select state from complaints where state->'ledger' is not null and state->'ledger' <> 'null'::jsonb "
-        "order by filed_at, complaint_id"
+        "select c.state, p.public_title from complaints c left join publications p using (complaint_id) "
+        "where c.state->'ledger' is not null and c.state->'ledger' <> 'null'::jsonb"
+        + (" and p.complaint_id is not null" if public else "")
+        + " order by c.filed_at, c.complaint_id"
     )
-    return [_row(CaseState.model_validate(row["state"]), directory, now, public) for row in rows]
+    return [
+        _row(CaseState.model_validate(row["state"]), directory, now, row["public_title"] if public else None)
+        for row in rows
+    ]
 
 
-def _row(state: CaseState, directory: OrgDirectory, now: datetime, public: bool) -> LedgerEntryRow:
+def _row(state: CaseState, directory: OrgDirectory, now: datetime, public_title: str | None) -> LedgerEntryRow:
+    public = public_title is not None
     entry = state.ledger
     assert entry is not None
     intake = state.case.intake
@@ -53,7 +61,7 @@ def _row(state: CaseState, directory: OrgDirectory, now: datetime, public: bool)
     end = state.closed_at or now
     return LedgerEntryRow(
         complaint_id=state.complaint_id,
-        title=intake.title,
+        title=public_title or intake.title,
         community=intake.community,
         category=intake.category,
         reason=entry.reason,

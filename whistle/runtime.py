@@ -18,11 +18,14 @@ from typing import Any, NoReturn, TypeVar
 import typer
 import yaml
 from pydantic import ValidationError
+from temporalio.service import RPCError
 
 from activities.event_store import Pool, apply_migrations, create_pool
+from schemas.errors import CommandRejected
 from schemas.intake import ComplaintIntake
 from whistle import devstack, output
-from whistle.client import WhistleClient
+from whistle.client import CaseNotFound, WhistleClient
+from whistle.codec import CodecKeyError
 from whistle.connection import connect_temporal
 from whistle.logging import configure_logging
 from whistle.settings import Settings
@@ -124,6 +127,25 @@ async def start_stack(settings: Settings) -> devstack.StackInfo:
     finally:
         await pool.close()
     return stack
+
+
+@contextmanager
+def reported() -> Iterator[None]:
+    """Errors a user can cause become one line on stderr and a non-zero exit, never a traceback."""
+    try:
+        yield
+    except CommandRejected as error:
+        fail(f"rejected: {error}", 1)
+    except CaseNotFound as error:
+        fail(f"not found: {error}", 1)
+    except ValidationError as error:
+        fail(f"invalid: {output.validation_message(error)}", 2)
+    except InvalidInput as error:
+        fail(f"invalid: {error}", 2)
+    except (NoWorker, RPCError, RuntimeError, CodecKeyError) as error:
+        fail(f"error: {error}", 1)
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None  # Ctrl-C: quietly, with the shell's usual code
 
 
 def fail(message: str, code: int) -> NoReturn:

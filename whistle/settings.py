@@ -50,10 +50,27 @@ class Settings(BaseSettings):
     codec_port: int = 8234
     """Where ``whistle codec-server`` listens; the embedded Temporal UI asks it to decode. Unset, the port after
     ``ui_port`` (8234 beside the default 8233), so a second stack on other ports needs no third setting."""
-    codec_token: SecretStr | None = None
-    """When set, the codec server answers only requests with ``Authorization: Bearer <token>``."""
+    allow_plaintext: bool = False
+    """Against a real server (``TEMPORAL_ADDRESS``), run without codec keys: payloads go to Temporal as plain JSON.
+    Off by default: without keys and without this, the worker, the CLI and the gateway refuse to start."""
+    codec_migration: bool = False
+    """Read payloads written before the strict codec: plain ones, and encrypted ones not bound to their case.
+    For a deployment whose older cases are still open; switch it off once they have closed."""
     codec_origins: str = ""
     """Comma-separated extra browser origins (a Temporal UI elsewhere) the codec server accepts."""
+    codec_jwt_issuer: str | None = None
+    """The codec server accepts callers with a bearer JWT from this issuer (the Temporal UI's ``passAccessToken``),
+    signed by a key of ``codec_jwks_url``. Required for a codec server of a real deployment."""
+    codec_jwks_url: str | None = None
+    """Where the issuer publishes its signing keys (a JWKS document)."""
+    codec_jwt_audience: str | None = None
+    """The audience the tokens must name, if the issuer sets one."""
+    codec_jwt_permissions_claim: str = "permissions"
+    """The claim listing ``<namespace>:<role>`` grants, as Temporal's own default JWT claim mapper reads them."""
+    codec_namespaces: str = ""
+    """Comma-separated namespaces the codec server decodes for (empty: ``temporal_namespace`` alone)."""
+    codec_encode: bool = False
+    """Serve ``POST /encode`` too. Off: the UI only reads (its write actions, which would encode, are off)."""
 
     @model_validator(mode="after")
     def _codec_port_follows_ui_port(self) -> Settings:

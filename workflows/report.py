@@ -11,7 +11,10 @@ with workflow.unsafe.imports_passed_through():
     from whistle.reports import SnapshotInput
 
 
-@workflow.defn(name="DailyReport")
+REPORT_WORKFLOW = "DailyReport"
+
+
+@workflow.defn(name=REPORT_WORKFLOW)
 class DailyReportWorkflow:
     """Stores the rankings by community, department and first secretary under the Beijing date of the run.
 
@@ -20,8 +23,9 @@ class DailyReportWorkflow:
     """
 
     @workflow.run
-    async def run(self, input: SnapshotInput) -> int:
-        day = input.day or workflow.now().astimezone(CHINA_TIME).date()
+    async def run(self, input: SnapshotInput | None = None) -> int:
+        """The schedule starts it with no input (the run's own Beijing date); a caller may name a ``day``."""
+        day = (input.day if input else None) or workflow.now().astimezone(CHINA_TIME).date()
         written: int = await workflow.execute_activity(
             "store_report_snapshot",
             SnapshotInput(day=day),

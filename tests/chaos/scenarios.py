@@ -28,10 +28,9 @@ from tests.chaos.fleet import Fleet
 from tests.chaos.measures import Timeline
 from tests.chaos.outage import OutageHold
 from tests.domain_fixtures import blow, complete, decline, evaluate, order, report_in, verify
-from tests.helpers import new_intake
-from whistle.client import WhistleClient, workflow_id_for
+from tests.helpers import case_handle, new_intake
+from whistle.client import WhistleClient
 from whistle.settings import DATA_DIR
-from workflows.complaint import ComplaintWorkflow
 
 T = TypeVar("T")
 LEAD, SECOND = "urban_management", "market_regulation"
@@ -171,7 +170,7 @@ class Driver:
 
     async def finished(self, complaint_id: str) -> CaseView:
         """The workflow's result: the case is closed and every event is in the store."""
-        handle = self.client.temporal.get_workflow_handle_for(ComplaintWorkflow.run, workflow_id_for(complaint_id))
+        handle = case_handle(self.client.temporal, complaint_id)
         return await self.patiently(handle.result)
 
 
