@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 
 from temporalio import activity
 
+from activities import personal_data
 from activities.event_store import EVENT, Connection, Pool, event_columns, fold_one, upsert_case
 from schemas.erasure import REDACTED, PersonalDataErased, redacted
 from schemas.state import CaseState
@@ -48,9 +49,7 @@ async def erase(
         )
         if not known:
             raise UnknownCase(complaint_id)
-        await connection.execute(
-            "update personal_data set reporter = '{}'::jsonb, erased_at = $2 where complaint_id = $1", complaint_id, now
-        )
+        await personal_data.erase(connection, complaint_id, now)
         await connection.execute("update filings set body_digest = null where complaint_id = $1", complaint_id)
         await connection.execute(
             "update gateway_filings set resident_id = null, account_id = null, media_url = null "

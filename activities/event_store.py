@@ -72,10 +72,11 @@ async def _migrate(connection: Connection) -> list[str]:
     applied: list[str] = []
     async with connection.transaction():
         await connection.execute("select pg_advisory_xact_lock($1)", MIGRATION_LOCK)
-        await connection.execute(
-            "create table if not exists schema_migrations "
-            "(name text primary key, applied_at timestamptz not null default now())"
-        )
+        if await connection.fetchval("select to_regclass('schema_migrations') is null"):
+            # Only when missing: even "if not exists" needs the right to create, which an application's role lacks.
+            await connection.execute(
+                "create table schema_migrations (name text primary key, applied_at timestamptz not null default now())"
+            )
         done = {row["name"] for row in await connection.fetch("select name from schema_migrations")}
         for path in sorted(MIGRATIONS.glob("*.sql")):
             if path.name not in done:

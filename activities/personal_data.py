@@ -10,6 +10,10 @@ a stored document (a ``ComplaintFiled`` payload, a case's folded ``state``) hold
 name and phone, the real ones are kept here by the store's append (``keep``), and the store's own readers
 (``load_events``, ``load_case``) put them back, so the store still equals the history.
 
+Every access goes through the security-definer functions of ``0065_roles.sql``: the application's role
+(``whistle_app``: the worker, the gateway, the CLI) holds no grant on the table itself, and the readers' role
+(``whistle_reader``: reports, dashboards) not even the functions.
+
 Why a table rather than encrypting the fields in place: erasing a resident's data (a deletion request, the end
 of a retention period) is one statement here, and the append-only events never change; access is a database
 grant, which a deployment already manages.
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from schemas.events import ComplaintFiled, Event
@@ -65,12 +70,7 @@ async def deposit(connection: Any, complaint_id: str, reporter: Reporter) -> Rep
     """
     kept = reporter.model_dump(mode="json", exclude_none=True)
     reference: str | None = await connection.fetchval(
-        "insert into personal_data (complaint_id, reporter, reference) values ($1, $2, $3) "
-        "on conflict (complaint_id) do update set reference = coalesce(personal_data.reference, excluded.reference) "
-        "returning reference",
-        complaint_id,
-        kept,
-        new_reference(),
+        "select whistle_deposit_reporter($1, $2, $3)", complaint_id, kept, new_reference()
     )
     assert reference is not None
     return ReporterReference(reference=reference, resident_account=reporter.resident_id is not None)
@@ -81,18 +81,12 @@ async def keep(connection: Any, complaint_id: str, events: Sequence[Event]) -> N
     for event in events:
         if isinstance(event, ComplaintFiled) and isinstance(event.case.intake.reporter, Reporter):
             reporter = event.case.intake.reporter.model_dump(mode="json", include={"name", "phone"})
-            await connection.execute(
-                "insert into personal_data (complaint_id, reporter) values ($1, $2) on conflict do nothing",
-                complaint_id,
-                reporter,
-            )
+            await connection.execute("select whistle_keep_reporter($1, $2)", complaint_id, reporter)
 
 
 async def reporter_of(connection: Any, complaint_id: str) -> dict[str, Any] | None:
     """The kept name and phone of a pre-claim-check case's reporter, for its stored documents; None otherwise."""
-    reporter: dict[str, Any] | None = await connection.fetchval(
-        "select reporter from personal_data where complaint_id = $1 and reference is null", complaint_id
-    )
+    reporter: dict[str, Any] | None = await connection.fetchval("select whistle_withheld_reporter($1)", complaint_id)
     return reporter
 
 
@@ -104,30 +98,27 @@ async def resident_actor(connection: Any, complaint_id: str, resident_id: str) -
     this database) names its resident itself, so their id is sent as it is and the workflow decides.
     """
     row = await connection.fetchrow(
-        "select reference, reporter ->> 'resident_id' as resident_id from personal_data where complaint_id = $1",
-        complaint_id,
+        "select reference, matches from whistle_resident_actor($1, $2)", complaint_id, resident_id
     )
     if row is None or row["reference"] is None:
         return resident_id
-    return row["reference"] if row["resident_id"] == resident_id else None
+    return row["reference"] if row["matches"] else None
 
 
 async def resident_of(connection: Any, complaint_id: str) -> str | None:
     """The integrator's resident id of the case's reporter, if they filed with one (for access checks at the edge).
 
     A case filed before the claim check keeps it in its own events, so its read model names it."""
-    resident: str | None = await connection.fetchval(
-        "select coalesce("
-        " (select reporter ->> 'resident_id' from personal_data where complaint_id = $1),"
-        " (select state #>> '{case,intake,reporter,resident_id}' from complaints where complaint_id = $1))",
-        complaint_id,
-    )
+    resident: str | None = await connection.fetchval("select whistle_resident_of($1)", complaint_id)
     return resident
 
 
 async def consent_of(connection: Any, complaint_id: str) -> bool | None:
     """Whether the case's reporter agreed to publication when filing (None: not asked, or erased)."""
-    consent: bool | None = await connection.fetchval(
-        "select (reporter ->> 'publish_consent')::boolean from personal_data where complaint_id = $1", complaint_id
-    )
+    consent: bool | None = await connection.fetchval("select whistle_publish_consent($1)", complaint_id)
     return consent
+
+
+async def erase(connection: Any, complaint_id: str, at: datetime) -> None:
+    """Remove the person from the case's row for good; the row and its reference stay (the case reads "erased")."""
+    await connection.execute("select whistle_erase_reporter($1, $2)", complaint_id, at)

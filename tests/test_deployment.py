@@ -32,12 +32,13 @@ ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 
-POSTGRES, TEMPORAL, UI, SEARCH_ATTRIBUTES, WORKER = (
+POSTGRES, TEMPORAL, UI, SEARCH_ATTRIBUTES, WORKER, MIGRATE = (
     "postgres",
     "temporal",
     "temporal-ui",
     "temporal-search-attributes",
     "worker",
+    "whistle-migrate",
 )
 
 # Compose interpolation: `$$` is a literal `$`; `${NAME:-default}`, `${NAME}` and `$NAME` are variables.
@@ -218,7 +219,7 @@ def settings_env_names() -> set[str]:
 
 
 def test_the_stack_has_postgres_temporal_its_ui_the_search_attribute_job_and_the_worker() -> None:
-    assert {POSTGRES, TEMPORAL, UI, SEARCH_ATTRIBUTES, WORKER} <= set(compose()["services"])
+    assert {POSTGRES, TEMPORAL, UI, SEARCH_ATTRIBUTES, WORKER, MIGRATE} <= set(compose()["services"])
 
 
 def test_postgres_is_16_keeps_its_data_in_a_volume_and_reports_health() -> None:
@@ -280,16 +281,22 @@ def test_whistle_has_its_own_database_and_role_created_by_the_init_script() -> N
     assert re.search(r"\\getenv\s+\w+\s+WHISTLE_DB_PASSWORD", sql)
     assert "WHISTLE_DB_PASSWORD" in environment(POSTGRES)
 
-    url = urlsplit(environment(WORKER)["DATABASE_URL"] or "")
-    assert (url.scheme, url.hostname, url.port, url.path) == ("postgresql", POSTGRES, 5432, "/whistle")
-    assert url.username == "whistle"
-    assert url.username != environment(POSTGRES)["POSTGRES_USER"], "the worker must not use the superuser"
+    # The owner migrates; the worker logs in as a role of whistle_app, which may not read personal data.
+    assert re.search(r"create\s+role\s+whistle_worker\s+login\s+password\s+\S+\s+in\s+role\s+whistle_app", sql, re.I)
+    for service_name, user, variable in ((MIGRATE, "whistle", "WHISTLE_DB_PASSWORD"),
+                                         (WORKER, "whistle_worker", "WHISTLE_WORKER_DB_PASSWORD")):  # fmt: skip
+        url = urlsplit(environment(service_name)["DATABASE_URL"] or "")
+        assert (url.scheme, url.hostname, url.port, url.path) == ("postgresql", POSTGRES, 5432, "/whistle")
+        assert url.username == user != environment(POSTGRES)["POSTGRES_USER"], "no service uses the superuser"
+        # The service's password and the one the init script sets come from the same variable.
+        raw_url = environment(service_name, raw=True)["DATABASE_URL"] or ""
+        raw_password = environment(POSTGRES, raw=True)[variable]
+        assert raw_password is not None and f":{raw_password}@" in raw_url
+        assert re.search(rf"\\getenv\s+\w+\s+{variable}", sql)
+    assert depends_on(WORKER)[MIGRATE] == "service_completed_successfully"
+    assert service(MIGRATE)["command"] == ["whistle", "migrate"]
     temporal_databases = {environment(TEMPORAL).get("DBNAME"), environment(TEMPORAL).get("VISIBILITY_DBNAME")}
     assert "whistle" not in temporal_databases
-    # The worker's password and the one the init script sets come from the same variable.
-    raw_url = environment(WORKER, raw=True)["DATABASE_URL"] or ""
-    raw_password = environment(POSTGRES, raw=True)["WHISTLE_DB_PASSWORD"]
-    assert raw_password is not None and f":{raw_password}@" in raw_url
 
 
 def test_the_job_registers_every_custom_search_attribute_with_its_type() -> None:

@@ -16,6 +16,7 @@ from typing import Annotated
 
 import typer
 
+from activities.event_store import apply_migrations, create_pool
 from schemas import commands
 from schemas.commands import PersonCommand
 from schemas.org import load_directory
@@ -304,6 +305,29 @@ def org(as_json: JsonFlag = False) -> None:
         return
     for table in output.org_tables(directory):
         output.console.print(table)
+
+
+@app.command()
+def migrate(as_json: JsonFlag = False) -> None:
+    """Apply the database migrations as the database's owner (a deployment's whistle-migrate job); the worker
+    and the gateway log in as roles that may not create tables, and find every migration applied."""
+    with _reported():
+        settings = _settings()
+        if settings.database_url is None:
+            raise InvalidInput("DATABASE_URL", "name the database to migrate (the embedded stack migrates itself)")
+        applied = asyncio.run(_migrate(settings.database_url))
+    if as_json:
+        output.print_json({"applied": applied})
+        return
+    output.console.print(f"已应用 {len(applied)} 个迁移" + (f"：{', '.join(applied)}" if applied else "（已是最新）"))
+
+
+async def _migrate(database_url: str) -> list[str]:
+    pool = await create_pool(database_url)
+    try:
+        return await apply_migrations(pool)
+    finally:
+        await pool.close()
 
 
 @dev_app.command("up")
