@@ -28,7 +28,7 @@ from whistle import devstack
 from whistle.codec import CodecKeyError, codec_for
 from whistle.connection import connect_temporal
 from whistle.logging import configure_logging, get_logger
-from whistle.schedules import ensure_daily_report_schedule, ensure_retention_schedule
+from whistle.schedules import SCHEDULES
 from whistle.settings import Settings
 from workflows.complaint import ComplaintWorkflow
 from workflows.report import DailyReportWorkflow
@@ -95,8 +95,8 @@ async def run_worker(settings: Settings) -> None:
     pool = await create_pool(stack.database_url)
     try:
         await apply_migrations(pool)
-        await ensure_daily_report_schedule(client, settings.task_queue)
-        await ensure_retention_schedule(client, settings.task_queue)
+        for nightly in SCHEDULES:
+            await nightly.ensure(client, settings.task_queue)
         async with httpx.AsyncClient() as http:
             worker = build_worker(
                 client, settings.task_queue, pool, http, settings.webhook_url, shutdown_grace=settings.shutdown_grace,

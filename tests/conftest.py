@@ -11,6 +11,7 @@ import sys
 import tempfile
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
@@ -58,14 +59,21 @@ async def database() -> AsyncIterator[TestDatabase]:
         yield db
 
 
-@pytest.fixture(scope="session")
-async def pool(database: TestDatabase) -> AsyncIterator[Pool]:
+@asynccontextmanager
+async def migrated_pool(database: TestDatabase) -> AsyncIterator[Pool]:
+    """A pool on ``database`` with every migration applied, closed afterwards."""
     created = await create_pool(database.url)
-    await apply_migrations(created)
     try:
+        await apply_migrations(created)
         yield created
     finally:
         await created.close()
+
+
+@pytest.fixture(scope="session")
+async def pool(database: TestDatabase) -> AsyncIterator[Pool]:
+    async with migrated_pool(database) as created:
+        yield created
 
 
 @pytest.fixture
@@ -89,12 +97,8 @@ async def own_database(database: TestDatabase) -> AsyncIterator[TestDatabase]:
 
 @pytest.fixture
 async def own_pool(own_database: TestDatabase) -> AsyncIterator[Pool]:
-    created = await create_pool(own_database.url)
-    await apply_migrations(created)
-    try:
+    async with migrated_pool(own_database) as created:
         yield created
-    finally:
-        await created.close()
 
 
 @pytest.fixture(scope="session")

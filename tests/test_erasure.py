@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 from pydantic import ValidationError
-from temporalio.client import Client, ScheduleActionStartWorkflow
+from temporalio.client import Client, ScheduleActionExecutionStartWorkflow, ScheduleActionStartWorkflow
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -24,7 +24,9 @@ from schemas.state import fold
 from tests.domain_fixtures import NOW, RESIDENT, make_case, operator, verify
 from tests.helpers import TestClient, new_intake, running_worker, wait_until
 from whistle.client import CaseNotFound, workflow_id_for
-from whistle.schedules import RETENTION_SCHEDULE_ID, ensure_retention_schedule
+from whistle.codec import EncryptionCodec, new_key_entry, parse_keys
+from whistle.connection import data_converter
+from whistle.schedules import RETENTION
 from workflows.retention import RETENTION_WORKFLOW, RetentionWorkflow
 
 DESCRIPTION = "我家（8号楼2单元301）楼下烧烤店油烟直排，孩子哮喘。"
@@ -139,8 +141,8 @@ async def test_the_retention_run_anonymises_cases_closed_longer_ago_than_the_pol
 
 async def test_the_worker_keeps_one_retention_schedule(dev_env: WorkflowEnvironment) -> None:
     task_queue = f"retention-schedule-{uuid.uuid4().hex[:8]}"
-    created = [await ensure_retention_schedule(dev_env.client, task_queue) for _ in range(3)]
-    handle = dev_env.client.get_schedule_handle(RETENTION_SCHEDULE_ID)
+    created = [await RETENTION.ensure(dev_env.client, task_queue) for _ in range(3)]
+    handle = dev_env.client.get_schedule_handle(RETENTION.schedule_id)
     try:
         assert created[1:] == [False, False]  # a worker process of another test may have created it first
         described = await handle.describe()
@@ -149,3 +151,34 @@ async def test_the_worker_keeps_one_retention_schedule(dev_env: WorkflowEnvironm
         assert isinstance(action, ScheduleActionStartWorkflow) and action.workflow == RETENTION_WORKFLOW
     finally:
         await handle.delete()
+
+
+async def test_a_scheduled_retention_run_reads_its_payloads_under_the_strict_codec(
+    dev_env: WorkflowEnvironment, own_pool: Pool
+) -> None:
+    """A schedule keeps its action's payloads encoded for the schedule's id, not for each run's own workflow id, so
+    it passes none: a run it starts decodes everything it meets under the codec's case binding."""
+    codec = EncryptionCodec(parse_keys(new_key_entry("k1")))
+    temporal = await Client.connect(
+        dev_env.client.service_client.config.target_host, namespace=dev_env.client.namespace,
+        data_converter=data_converter(codec),
+    )  # fmt: skip
+    task_queue = f"retention-codec-{uuid.uuid4().hex[:8]}"
+    nightly = RETENTION.schedule(task_queue)
+    schedule_id = f"test-retention-{uuid.uuid4().hex[:8]}"
+    activity = Retention(own_pool, timedelta(days=365)).anonymise_closed_cases
+    async with Worker(temporal, task_queue=task_queue, workflows=[RetentionWorkflow], activities=[activity]):
+        handle = await temporal.create_schedule(schedule_id, nightly)
+        try:
+            await handle.trigger()
+
+            async def ran() -> bool:
+                runs = (await handle.describe()).info.recent_actions
+                return bool(runs)
+
+            await wait_until(ran)
+            started = (await handle.describe()).info.recent_actions[0].action
+            assert isinstance(started, ScheduleActionExecutionStartWorkflow)
+            assert await temporal.get_workflow_handle(started.workflow_id).result() == 0
+        finally:
+            await handle.delete()

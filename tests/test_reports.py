@@ -47,7 +47,7 @@ from whistle.reports import (
     build_report,
     rank_groups,
 )
-from whistle.schedules import SCHEDULE_ID, SNAPSHOT_TIME, daily_report_schedule, ensure_daily_report_schedule
+from whistle.schedules import DAILY_REPORT
 from workflows.decider import decide, file_complaint
 
 UM, MR, JO = "urban_management", "market_regulation", "justice_office"
@@ -229,7 +229,7 @@ async def test_the_daily_report_workflow_stores_a_dated_snapshot(dev_env: Workfl
 
     async with running_worker(dev_env.client, pool) as client:
         schedule_id = f"test-daily-report-{uuid.uuid4().hex[:8]}"
-        handle = await dev_env.client.create_schedule(schedule_id, daily_report_schedule(client.task_queue))
+        handle = await dev_env.client.create_schedule(schedule_id, DAILY_REPORT.schedule(client.task_queue))
         try:
             await handle.trigger()
 
@@ -279,13 +279,13 @@ def test_the_communitys_two_way_ratings_stand_beside_the_residents_satisfaction(
 
 
 async def test_the_daily_schedule_is_created_once_however_often_workers_start(dev_env: WorkflowEnvironment) -> None:
-    created = [await ensure_daily_report_schedule(dev_env.client, "whistle-schedule-test") for _ in range(3)]
-    handle = dev_env.client.get_schedule_handle(SCHEDULE_ID)
+    created = [await DAILY_REPORT.ensure(dev_env.client, "whistle-schedule-test") for _ in range(3)]
+    handle = dev_env.client.get_schedule_handle(DAILY_REPORT.schedule_id)
     try:
         assert created.count(True) <= 1 and created[1:] == [False, False]
         described = await handle.describe()
         [calendar] = described.schedule.spec.calendars
-        assert (calendar.hour[0].start, calendar.minute[0].start) == SNAPSHOT_TIME
+        assert (calendar.hour[0].start, calendar.minute[0].start) == DAILY_REPORT.at
         assert described.schedule.spec.time_zone_name == "Asia/Shanghai"
     finally:
         await handle.delete()

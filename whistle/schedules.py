@@ -9,6 +9,8 @@ passes an input: a payload a schedule keeps is encrypted for the schedule's id, 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from temporalio.client import (
     Client,
     Schedule,
@@ -24,54 +26,38 @@ from temporalio.client import (
 from workflows.report import REPORT_WORKFLOW
 from workflows.retention import RETENTION_WORKFLOW
 
-SCHEDULE_ID = "whistle-daily-report"
-SNAPSHOT_TIME = (23, 50)
-"""Beijing time of the daily snapshot: late enough to count the whole day, dated that day."""
+
+@dataclass(frozen=True)
+class Nightly:
+    """A workflow the worker keeps running once a day, at ``at`` (hour, minute) Beijing time, with no input."""
+
+    schedule_id: str
+    workflow: str
+    at: tuple[int, int]
+
+    def schedule(self, task_queue: str) -> Schedule:
+        hour, minute = self.at
+        return Schedule(
+            # By name: mypy resolves the typed no-argument form wrongly for every typed handle checked after it.
+            action=ScheduleActionStartWorkflow(self.workflow, id=self.schedule_id, task_queue=task_queue),
+            spec=ScheduleSpec(
+                calendars=[ScheduleCalendarSpec(hour=[ScheduleRange(hour)], minute=[ScheduleRange(minute)])],
+                time_zone_name="Asia/Shanghai",
+            ),
+            policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+        )
+
+    async def ensure(self, client: Client, task_queue: str) -> bool:
+        """Create the schedule unless it exists; True when this call created it."""
+        try:
+            await client.create_schedule(self.schedule_id, self.schedule(task_queue))
+        except ScheduleAlreadyRunningError:
+            return False
+        return True
 
 
-def daily_report_schedule(task_queue: str) -> Schedule:
-    hour, minute = SNAPSHOT_TIME
-    return Schedule(
-        # By name: mypy resolves the typed no-argument form wrongly for every other typed handle checked after it.
-        action=ScheduleActionStartWorkflow(REPORT_WORKFLOW, id="whistle-daily-report", task_queue=task_queue),
-        spec=ScheduleSpec(
-            calendars=[ScheduleCalendarSpec(hour=[ScheduleRange(hour)], minute=[ScheduleRange(minute)])],
-            time_zone_name="Asia/Shanghai",
-        ),
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
-    )
-
-
-async def ensure_daily_report_schedule(client: Client, task_queue: str) -> bool:
-    """Create the schedule unless it exists; True when this call created it."""
-    try:
-        await client.create_schedule(SCHEDULE_ID, daily_report_schedule(task_queue))
-    except ScheduleAlreadyRunningError:
-        return False
-    return True
-
-
-RETENTION_SCHEDULE_ID = "whistle-retention"
-RETENTION_TIME = (2, 30)
-"""Beijing time of the nightly retention run: a quiet hour."""
-
-
-def retention_schedule(task_queue: str) -> Schedule:
-    hour, minute = RETENTION_TIME
-    return Schedule(
-        action=ScheduleActionStartWorkflow(RETENTION_WORKFLOW, id=RETENTION_SCHEDULE_ID, task_queue=task_queue),
-        spec=ScheduleSpec(
-            calendars=[ScheduleCalendarSpec(hour=[ScheduleRange(hour)], minute=[ScheduleRange(minute)])],
-            time_zone_name="Asia/Shanghai",
-        ),
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
-    )
-
-
-async def ensure_retention_schedule(client: Client, task_queue: str) -> bool:
-    """Create the retention schedule unless it exists; True when this call created it."""
-    try:
-        await client.create_schedule(RETENTION_SCHEDULE_ID, retention_schedule(task_queue))
-    except ScheduleAlreadyRunningError:
-        return False
-    return True
+DAILY_REPORT = Nightly("whistle-daily-report", REPORT_WORKFLOW, (23, 50))
+"""The daily snapshot: late enough to count the whole day, dated that day."""
+RETENTION = Nightly("whistle-retention", RETENTION_WORKFLOW, (2, 30))
+"""The retention run: a quiet hour."""
+SCHEDULES = (DAILY_REPORT, RETENTION)
