@@ -122,3 +122,10 @@ async def consent_of(connection: Any, complaint_id: str) -> bool | None:
 async def erase(connection: Any, complaint_id: str, at: datetime) -> None:
     """Remove the person from the case's row for good; the row and its reference stay (the case reads "erased")."""
     await connection.execute("select whistle_erase_reporter($1, $2)", complaint_id, at)
+
+
+async def contact_of(connection: Any, complaint_id: str) -> Reporter | None:
+    """The case's reporter as filed (name, phone, resident id), for a role that may call them back; None when the
+    case has none kept (erased, or filed before the claim check with only a placeholder in the store)."""
+    kept: dict[str, Any] | None = await connection.fetchval("select whistle_reporter_contact($1)", complaint_id)
+    return Reporter.model_validate(kept) if kept and "name" in kept and "phone" in kept else None

@@ -63,6 +63,13 @@ def check_moderator(principal: Principal) -> Actor:
 
 
 ERASER_ROLES = {"supervisor"}
+CONTACT_ROLES = {"supervisor", "operator"}
+
+
+def check_contact(principal: Principal) -> None:
+    """Who may see a reporter's name and phone: a supervisor, or a hotline operator calling them back."""
+    if principal.role not in CONTACT_ROLES:
+        raise forbid(f"a {principal.role} key does not see who filed a case (only: operator, supervisor)")
 
 
 def check_eraser(principal: Principal) -> str:

@@ -25,11 +25,12 @@ from schemas.actors import Actor
 from schemas.commands import PersonCommand, Rating
 from schemas.common import Code, LongText, Name, Note, ShortText
 from schemas.erasure import PersonalDataErased
-from schemas.intake import ComplaintIntake
+from schemas.intake import ComplaintIntake, Reporter
 from schemas.publication import PublishCase, UnpublishCase
 from schemas.state import Stage
 from schemas.view import CaseView
 from whistle.client import SubmitResult
+from whistle.logging import get_logger
 from whistle.reports import Report, ReportGroupBy
 from whistle.search import CaseSummary
 
@@ -257,6 +258,17 @@ async def unpublish(
 ) -> PublicationView:
     command = UnpublishCase(actor=access.check_moderator(principal), reason=body.reason)
     return publication_view(complaint_id, await gateway.client.publish(complaint_id, command))
+
+
+@router.get("/complaints/{complaint_id}/reporter", response_model=Reporter, summary="Who filed it (to call back)")
+async def reporter(complaint_id: ComplaintIdPath, principal: PrincipalDep, gateway: GatewayDep) -> Reporter:
+    """The reporter's name, phone and resident id, for a supervisor or a hotline operator who must call them back.
+    Looked up in PostgreSQL through its one function (the case in Temporal holds only a reference), each look-up
+    logged with the key that asked and never with what it found; 404 once erased."""
+    access.check_contact(principal)
+    found = await gateway.client.reporter(complaint_id)
+    get_logger(complaint_id=complaint_id).info("reporter looked up", key_id=principal.key_id, role=principal.role)
+    return found
 
 
 class EraseBody(Body):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+import httpx
 import pytest
 from pydantic import ValidationError
 from temporalio.client import Client, ScheduleActionExecutionStartWorkflow, ScheduleActionStartWorkflow
@@ -22,6 +23,7 @@ from schemas.events import ComplaintFiled, ResidentEvaluated, TerminationPropose
 from schemas.policy import RetentionRule
 from schemas.state import fold
 from tests.domain_fixtures import NOW, RESIDENT, make_case, operator, verify
+from tests.gateway_helpers import serving
 from tests.helpers import TestClient, new_intake, running_worker, wait_until
 from whistle.client import CaseNotFound, workflow_id_for
 from whistle.codec import EncryptionCodec, new_key_entry, parse_keys
@@ -182,3 +184,28 @@ async def test_a_scheduled_retention_run_reads_its_payloads_under_the_strict_cod
             assert await temporal.get_workflow_handle(started.workflow_id).result() == 0
         finally:
             await handle.delete()
+
+
+async def test_a_supervisor_looks_the_reporter_up_to_call_back_until_it_is_erased(
+    dev_env: WorkflowEnvironment, pool: Pool
+) -> None:
+    async with serving(dev_env.client, pool) as served, httpx.AsyncClient(base_url=served.url, timeout=30) as http:
+        complaint_id = (await served.client.submit(new_intake())).complaint_id
+        supervisor = {"X-API-Key": await served.key("supervisor", "duban-01")}
+        department = {"X-API-Key": await served.key("department", "urban_management")}
+        found = await http.get(f"/api/v1/complaints/{complaint_id}/reporter", headers=supervisor)
+        assert found.status_code == 200 and found.json() == {
+            "name": "苏慧敏", "phone": "13000000106", "resident_id": RESIDENT
+        }  # fmt: skip
+        refused = await http.get(f"/api/v1/complaints/{complaint_id}/reporter", headers=department)
+        assert refused.status_code == 403
+        erased = await http.post(
+            f"/api/v1/complaints/{complaint_id}/erase", json={"reason": "居民要求删除"}, headers=supervisor
+        )
+        assert erased.status_code == 200 and erased.json()["by"] == "supervisor:duban-01"
+        assert erased.json()["text_redacted"] is False  # still open: its text goes once it closes
+        gone = await http.get(f"/api/v1/complaints/{complaint_id}/reporter", headers=supervisor)
+        assert gone.status_code == 404
+        assert (await http.post(
+            f"/api/v1/complaints/{complaint_id}/erase", json={"reason": "再删"}, headers=department
+        )).status_code == 403  # fmt: skip

@@ -53,6 +53,7 @@ from schemas.intake import (
     CaseIntake,
     ComplaintInput,
     ComplaintIntake,
+    Reporter,
     ReporterReference,
     check_not_future,
 )
@@ -363,6 +364,15 @@ class WhistleClient:
         event = decide_publication(state.case.context, public, consent, command, now or datetime.now(UTC))
         await publication.record(database, complaint_id, event)
         return await publication.current(database, complaint_id)
+
+    async def reporter(self, complaint_id: str) -> Reporter:
+        """Who filed the case (name, phone, resident id), for an official who must call them back: resolved from the
+        claim check at the edge, never from Temporal. ``CaseNotFound`` when none is kept (erased, or no such case).
+        Callers decide who may ask (the gateway: supervisors and hotline operators) and say so in their log."""
+        contact = await personal_data.contact_of(await self._database(), complaint_id)
+        if contact is None:
+            raise CaseNotFound(complaint_id)
+        return contact
 
     async def erase(
         self, complaint_id: str, *, by: str, reason: str, now: datetime | None = None
