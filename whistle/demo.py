@@ -29,6 +29,7 @@ from schemas.commands import PersonCommand
 from schemas.common import Code, Model, parse_duration
 from schemas.intake import ComplaintIntake
 from schemas.org import CaseContext
+from schemas.publication import PublishCase
 from schemas.view import CaseView
 from whistle import output
 from whistle.client import WhistleClient, workflow_id_for
@@ -360,3 +361,24 @@ async def show_results(client: WhistleClient, cases: list[Case], pool: Pool) -> 
     on_ledger = [row for row in await ledger(pool, client.directory, datetime.now(UTC)) if row.complaint_id in ours]
     output.console.print(Rule("挂账台账（`whistle ledger`；`--public` 为公示版）"))
     output.console.print(output.ledger_table(on_ledger, names, public=False))
+    ledgered = {row.complaint_id for row in on_ledger}
+    await publish_ledger(client, [case for case in cases if case.complaint_id in ledgered])
+    published = await ledger(pool, client.directory, datetime.now(UTC), public=True)
+    public = [row for row in published if row.complaint_id in ours]
+    output.console.print(Rule("公示版（社区书记 `whistle publish` 后才公开：公开标题，无地址、无居民信息）"))
+    output.console.print(output.ledger_table(public, names, public=True))
+
+
+async def publish_ledger(client: WhistleClient, cases: Sequence[Case]) -> None:
+    """Each ledger case's community secretary publishes it with a public text of their own (公开), as a moderator
+    would before the 百日解百难 list goes out; nothing of it is public before."""
+    for case in cases:
+        people = case.people()
+        moderator = Actor(kind="community_secretary", id=people.community.secretary.id)
+        text = PublishCase(
+            actor=moderator,
+            public_title=f"{people.community.name}{people.category.name}问题",
+            public_description="已挂账督办，由第一书记牵头协调，进展按期公示。",
+        )
+        await client.publish(case.complaint_id, text)
+        case.say(f"社区书记 {people.community.secretary.name} 公开此案（公示标题：{text.public_title}）")
