@@ -25,12 +25,14 @@ PLAN = FaultPlan(
     webhook_silence=10.0,
     settle=11.0,
     resting=6,
+    warm_up=2.0,
     sample_every=1.0,
     sample_size=4,
     seed=20261202,
 )
 """A fixed seed, so every run of ``make test`` schedules the same faults; ``make chaos`` draws a fresh one. The
-spread holds all five faults and their settling (about 85 s), so each stretch meets commands."""
+spread holds all five faults and their settling (about 85 s), so each stretch meets commands; with this seed the
+outage falls late enough to find filed cases, so the faults may start at 2 s (``make chaos`` waits a minute)."""
 
 pytestmark = pytest.mark.skipif(
     "DATABASE_URL" in os.environ, reason="the suite stops PostgreSQL, so it needs one of its own"

@@ -35,12 +35,15 @@ def schedule(plan: FaultPlan, rng: random.Random, *, outage: bool) -> list[tuple
     rng.shuffle(kinds)
     lasting = {**_TYPICAL_SECONDS, "postgres": plan.postgres_outage, "webhook": plan.webhook_silence}
     busy = sum(lasting[kind] + plan.settle for kind in kinds)
-    if busy + 2.0 > plan.spread:
+    if busy + plan.warm_up > plan.spread:
         # Faults past the filing window meet no commands, and their checks would have nothing to measure.
-        raise ValueError(f"spread {plan.spread:.0f}s cannot hold the faults and their settling ({busy + 2.0:.0f}s)")
-    cuts = sorted(rng.uniform(0.0, max(0.0, plan.spread - 2.0 - busy)) for _ in kinds)
+        raise ValueError(
+            f"spread {plan.spread:.0f}s cannot hold the warm-up, the faults and their settling "
+            f"({busy + plan.warm_up:.0f}s)"
+        )
+    cuts = sorted(rng.uniform(0.0, max(0.0, plan.spread - plan.warm_up - busy)) for _ in kinds)
     planned: list[tuple[str, float]] = []
-    start, previous_cut = 2.0, 0.0
+    start, previous_cut = plan.warm_up, 0.0
     for kind, cut in zip(kinds, cuts, strict=True):
         start += cut - previous_cut
         planned.append((kind, start))

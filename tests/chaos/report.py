@@ -37,6 +37,9 @@ class FaultPlan:
     that wait must be charged to the kill, not to the fault that follows."""
     resting: int = 12
     """Cases filed early that wait for the outage, so its cost is measured on at least this many."""
+    warm_up: float = 60.0
+    """Seconds before the first fault, while cases are filed: filing goes through PostgreSQL (the claim check), so
+    an outage drawn first would otherwise find no case to hold and no command to answer."""
     growth_limit: int = 10
     """History events a held case may gain over the outage (its one command included)."""
     command_p99_limit: float = 5.0
