@@ -28,6 +28,7 @@ _HELP = {
     "resting": "cases filed early that wait for the outage, to measure its cost on",
     "growth_limit": "history events a held case may gain over the outage",
     "command_p99_limit": "seconds: p99 of commands during the outage and the silence",
+    "warm_up": "seconds of filing before the first fault",
     "sample_every": "seconds between store-vs-history sample rounds",
     "sample_size": "cases per sample round",
     "seed": "the run's random seed (default: a fresh one, printed in the summary)",
