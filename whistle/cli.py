@@ -27,10 +27,9 @@ from whistle.cli_notifications import notifications
 from whistle.cli_privacy import erase, publish, unpublish
 from whistle.cli_supervise import list_cases, projections_app, report
 from whistle.client import WhistleClient
-from whistle.logging import configure_logging
 from whistle.runtime import InvalidInput, ask, read_intake, start_stack
+from whistle.runtime import load_settings as _settings
 from whistle.runtime import reported as _reported
-from whistle.settings import Settings
 
 app = typer.Typer(
     help=(
@@ -68,14 +67,6 @@ CaseId = Annotated[str, typer.Argument(metavar="ID", help="The complaint id.", s
 NoteOption = Annotated[str, typer.Option("--note", help="A free-text note.")]
 NEEDS_WORKER = " Needs a running worker (`whistle worker`)."
 
-
-
-def _settings(*, logging: bool = True) -> Settings:
-    """The environment's settings; logging goes to stderr so stdout stays clean for ``--json``."""
-    settings = Settings()
-    if logging:
-        configure_logging(settings)
-    return settings
 
 
 def _show_view(client: WhistleClient, view: CaseView, as_json: bool) -> None:

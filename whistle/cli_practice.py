@@ -25,11 +25,11 @@ from whistle.cli import (
     _department_fields,
     _resident_or_operator,
     _send,
-    _settings,
     app,
 )
 from whistle.ledger import LedgerEntryRow, ledger
 from whistle.runtime import InvalidInput, open_session
+from whistle.runtime import load_settings as _settings
 from whistle.runtime import reported as _reported
 from whistle.settings import Settings
 

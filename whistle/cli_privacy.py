@@ -12,9 +12,7 @@ from activities.publication import Publication
 from schemas.actors import Actor
 from schemas.publication import PublishCase, UnpublishCase
 from whistle import output
-from whistle.logging import configure_logging
-from whistle.runtime import InvalidInput, ask, reported
-from whistle.settings import Settings
+from whistle.runtime import InvalidInput, ask, load_settings, reported
 
 MODERATOR_KINDS = {"community": "community_secretary", "first": "first_secretary", "street": "street_secretary"}
 ModeratorId = Annotated[str, typer.Option("--by", help="The moderator's id (the case's secretary by default).")]
@@ -41,7 +39,7 @@ def publish(
     """Publish a case (公开): keyless Open311 reads and the public ledger show your title and description, the
     category, the stage and the grid; never the address, the coordinates or the reporter."""
     with reported():
-        settings = _settings()
+        settings = load_settings()
         command = PublishCase(actor=_moderator(kind, by), public_title=title, public_description=description)
         _, shown = ask(settings, lambda client: client.publish(complaint_id, command), worker=False)
     _show(complaint_id, shown, as_json)
@@ -56,7 +54,7 @@ def unpublish(
 ) -> None:
     """Take a case off the public lists (撤回公开)."""
     with reported():
-        settings = _settings()
+        settings = load_settings()
         command = UnpublishCase(actor=_moderator(kind, by), reason=reason)
         _, shown = ask(settings, lambda client: client.publish(complaint_id, command), worker=False)
     _show(complaint_id, shown, as_json)
@@ -72,7 +70,7 @@ def erase(
     """Erase a resident's personal data for good (删除个人信息): the contact details at once, the free text of the
     stored case once it is closed. Records who and why (PersonalDataErased), never what was erased."""
     with reported():
-        settings = _settings()
+        settings = load_settings()
         if not yes:
             raise InvalidInput("yes", "an erasure cannot be undone: add --yes to confirm")
         _, erased = ask(settings, lambda client: client.erase(complaint_id, by=by, reason=reason), worker=False)
@@ -81,12 +79,6 @@ def erase(
         return
     what = "联系方式与文字内容" if erased.text_redacted else "联系方式（案件办结后再次执行以删除文字内容）"
     output.console.print(f"{complaint_id} 已删除个人信息：{what}")
-
-
-def _settings() -> Settings:
-    settings = Settings()
-    configure_logging(settings)
-    return settings
 
 
 def _show(complaint_id: str, shown: Publication | None, as_json: bool) -> None:

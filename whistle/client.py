@@ -57,7 +57,7 @@ from schemas.intake import (
     ReporterReference,
     check_not_future,
 )
-from schemas.org import OrgDirectory, load_directory
+from schemas.org import CaseContext, OrgDirectory, load_directory
 from schemas.policy import SlaPolicy, load_policy
 from schemas.publication import PublishCase, UnpublishCase, decide_publication
 from schemas.state import Stage
@@ -200,22 +200,23 @@ class WhistleClient:
             self._pool = None
             self._owns_pool = False
 
-    def settle(self, intake: ComplaintIntake, now: datetime) -> ComplaintIntake:
-        """``intake`` with its complaint id settled; raises ``CommandRejected`` for anything the directory refutes."""
+    def settle(self, intake: ComplaintIntake, now: datetime) -> tuple[ComplaintIntake, CaseContext]:
+        """``intake`` with its complaint id settled, and its slice of the directory; raises ``CommandRejected`` for
+        anything the directory refutes."""
         check_not_future(intake.reported_at, now)
-        self.directory.context_for(intake.community, intake.grid, intake.category)
-        return intake.model_copy(update={"complaint_id": intake.complaint_id or new_complaint_id(now)})
+        context = self.directory.context_for(intake.community, intake.grid, intake.category)
+        return intake.model_copy(update={"complaint_id": intake.complaint_id or new_complaint_id(now)}), context
 
     def build_case(self, intake: ComplaintIntake, now: datetime, reporter: ReporterReference) -> ComplaintInput:
         """The workflow input for ``intake``, carrying ``reporter`` (the claim check) in place of the person; raises
         ``CommandRejected`` for anything the directory refutes."""
-        settled = self.settle(intake, now)
+        settled, context = self.settle(intake, now)
         assert settled.complaint_id is not None
         case_intake = settled.model_dump(exclude={"reporter"}) | {"reporter": reporter}
         return ComplaintInput(
             complaint_id=settled.complaint_id,
             intake=CaseIntake.model_validate(case_intake),
-            context=self.directory.context_for(intake.community, intake.grid, intake.category),
+            context=context,
             policy=self.policy.for_case(intake.urgency, intake.category),
             calendar=calendar_for_filing(intake.reported_at),
             generation=WORKFLOW_GENERATION,
@@ -236,7 +237,7 @@ class WhistleClient:
         digest = registry.body_digest(intake)
         now = now or datetime.now(UTC)
         try:
-            settled = self.settle(intake, now)
+            settled, _ = self.settle(intake, now)
         except CommandRejected:
             # A resent ticket whose details no longer check out (say the directory changed) is still a duplicate.
             if intake.complaint_id is not None and (existing := await self._filed(database, intake, digest)):

@@ -129,6 +129,14 @@ async def start_stack(settings: Settings) -> devstack.StackInfo:
     return stack
 
 
+def load_settings(*, logging: bool = True) -> Settings:
+    """The environment's settings; logging goes to stderr so stdout stays clean for ``--json``."""
+    settings = Settings()
+    if logging:
+        configure_logging(settings)
+    return settings
+
+
 @contextmanager
 def reported() -> Iterator[None]:
     """Errors a user can cause become one line on stderr and a non-zero exit, never a traceback."""
