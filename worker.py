@@ -13,6 +13,8 @@ from typing import Any
 
 import httpx
 from temporalio.client import Client
+from temporalio.envconfig import ClientConfigProfile
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -26,7 +28,7 @@ from activities.store import BatchStore
 from schemas.policy import RetentionRule, load_policy
 from whistle import devstack
 from whistle.codec import CodecKeyError, codec_for
-from whistle.connection import connect_temporal
+from whistle.connection import client_profile, connect_temporal, on_temporal_cloud
 from whistle.logging import configure_logging, get_logger
 from whistle.schedules import SCHEDULES
 from whistle.settings import Settings
@@ -87,11 +89,15 @@ async def run_worker(settings: Settings) -> None:
     configure_logging(settings)
     stack = await asyncio.to_thread(devstack.up, settings)
     log = get_logger(task_queue=settings.task_queue, temporal=stack.temporal_address)
+    profile = client_profile(settings)
     client = await connect_temporal(
-        stack.temporal_address, stack.namespace, settings=settings, metrics_port=settings.metrics_port, patience=300
-    )
+        stack.temporal_address, stack.namespace, settings=settings, metrics_port=settings.metrics_port, patience=300,
+        profile=profile,
+    )  # fmt: skip
     if client.data_converter.payload_codec is None:
         log.warning("payloads are not encrypted (WHISTLE_ALLOW_PLAINTEXT=true): set WHISTLE_CODEC_KEYS for real cases")
+    if settings.temporal_address is not None:  # the embedded dev server has them from devstack.up
+        await register_search_attributes_if_allowed(client, settings, profile, log)
     pool = await create_pool(stack.database_url)
     try:
         await apply_migrations(pool)
@@ -111,6 +117,34 @@ async def run_worker(settings: Settings) -> None:
             log.info("worker stopped")
     finally:
         await pool.close()
+
+
+async def register_search_attributes_if_allowed(
+    client: Client, settings: Settings, profile: ClientConfigProfile, log: Any
+) -> bool:
+    """Add the search attributes the namespace lacks where the server lets a worker do so; True if it tried and
+    succeeded. Not on Temporal Cloud (unless ``register_search_attributes`` says so): only ``tcld`` or the Cloud UI
+    create them there. A server that refuses (its authorizer answers PermissionDenied) gets one log line naming
+    what to create, and the worker goes on: cases run, but the UI's filters on them stay empty until they exist.
+    """
+    allowed = settings.register_search_attributes
+    if allowed is None:
+        allowed = not on_temporal_cloud(settings.temporal_address, profile)
+    if not allowed:
+        log.info("search attributes left to the operator (Temporal Cloud, or WHISTLE_REGISTER_SEARCH_ATTRIBUTES)")
+        return False
+    try:
+        await devstack.register_search_attributes(client, client.namespace)
+    except RPCError as error:
+        if error.status not in (RPCStatusCode.PERMISSION_DENIED, RPCStatusCode.UNAUTHENTICATED):
+            raise
+        log.warning(
+            "search attributes not registered: the server refused (create them as an admin, see README "
+            "'Temporal Cloud'; or set WHISTLE_REGISTER_SEARCH_ATTRIBUTES=false)",
+            error=error.message, needed=devstack.search_attribute_spec(),
+        )  # fmt: skip
+        return False
+    return True
 
 
 def stop_on_signals(worker: Worker, log: Any) -> None:

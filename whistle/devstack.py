@@ -252,10 +252,16 @@ def _ensure_temporal_process(settings: Settings, home: Path) -> None:
         # The UI decrypts through the codec server started next to it (payloads are encrypted, see whistle/codec.py).
         "--ui-codec-endpoint", f"http://127.0.0.1:{settings.codec_port}",
     ]  # fmt: skip
-    for key in ALL_KEYS:
-        type_name = _SEARCH_ATTRIBUTE_TYPES[IndexedValueType.ValueType(key.indexed_value_type)]
-        command += ["--search-attribute", f"{key.name}={type_name}"]
+    for spec in search_attribute_spec():
+        command += ["--search-attribute", spec]
     _spawn(home, "temporal", command)
+
+
+def search_attribute_spec() -> list[str]:
+    """The search attributes as ``Name=Type`` (``WhistleStage=Keyword``): as ``temporal`` and ``tcld`` take them."""
+    return [
+        f"{key.name}={_SEARCH_ATTRIBUTE_TYPES[IndexedValueType.ValueType(key.indexed_value_type)]}" for key in ALL_KEYS
+    ]
 
 
 def _spawn(home: Path, name: str, command: list[str], env: dict[str, str] | None = None) -> None:

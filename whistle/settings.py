@@ -41,6 +41,16 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "console", "json"] = "auto"
     log_level: str = "INFO"
     metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
+    """Where the worker's Prometheus endpoint listens (with ``metrics_port``): this machine only unless set (a
+    container sets ``0.0.0.0`` so its scraper can reach it)."""
+    tracing: Literal["off", "otlp", "console"] = "off"
+    """OpenTelemetry spans for every client call, workflow and activity (``whistle/tracing.py``, the ``tracing``
+    extra): ``otlp`` sends them where the standard ``OTEL_EXPORTER_OTLP_*`` variables say, ``console`` prints them."""
+    register_search_attributes: bool | None = None
+    """Whether the worker adds Whistle's search attributes to a real server's namespace. Unset: yes, except on
+    Temporal Cloud (an API key, or a ``*.tmprl.cloud`` / ``*.api.temporal.io`` address), where only ``tcld`` or the
+    Cloud UI may create them."""
     shutdown_grace: float = Field(default=30.0, gt=0, le=3600)
     """Seconds a worker given SIGTERM or SIGINT lets its in-flight workflow tasks and activities finish."""
     temporal_port: int = 7233
