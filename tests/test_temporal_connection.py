@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 import structlog
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
@@ -17,6 +18,7 @@ from temporalio.envconfig import ClientConfigProfile
 from temporalio.service import TLSConfig
 from temporalio.testing import WorkflowEnvironment
 
+from tests.ports import free_port
 from tests.tls_proxy import SERVER_NAME, Pki, make_pki, tls_proxy
 from whistle.connection import ProfileMismatch, client_profile, connect_temporal, on_temporal_cloud
 from whistle.settings import Settings
@@ -154,3 +156,30 @@ async def test_the_worker_leaves_search_attributes_to_the_operator_on_temporal_c
     assert await register_search_attributes_if_allowed(dev_env.client, self_hosted, ClientConfigProfile(), log)
     told = cloud.model_copy(update={"register_search_attributes": True})
     assert await register_search_attributes_if_allowed(dev_env.client, told, ClientConfigProfile(), log)
+
+
+def listening_on(port: int) -> set[str]:
+    """The IPv4 addresses something on this machine listens on at ``port`` (from ``/proc/net/tcp``)."""
+    found = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, state = line.split()[1], line.split()[3]
+        address, local_port = local.split(":")
+        if state == "0A" and int(local_port, 16) == port:  # 0A: LISTEN
+            found.add(".".join(str(int(address[i : i + 2], 16)) for i in (6, 4, 2, 0)))  # little-endian
+    return found
+
+
+async def test_the_metrics_endpoint_listens_on_this_machine_only_unless_a_host_is_set(
+    dev_env: WorkflowEnvironment,
+) -> None:
+    address = dev_env.client.service_client.config.target_host
+    local, everywhere = free_port(), free_port()
+    client = await connect_temporal(address, "default", settings=real_server(address), metrics_port=local)
+    assert listening_on(local) == {"127.0.0.1"}  # while the client (and so its runtime) lives
+    async with httpx.AsyncClient() as http:
+        assert (await http.get(f"http://127.0.0.1:{local}/metrics")).status_code == 200
+    container = real_server(address).model_copy(update={"metrics_host": "0.0.0.0"})
+    in_container = await connect_temporal(address, "default", settings=container, metrics_port=everywhere)
+    assert listening_on(everywhere) == {"0.0.0.0"}
+    assert await answers(client) and await answers(in_container)
+    assert Settings().metrics_host == "127.0.0.1"
