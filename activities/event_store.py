@@ -35,9 +35,20 @@ FOLDED_CASES_KEPT = 2000
 """Cases whose last folded state an ``EventStore`` keeps (a few KiB each), about the worker's workflow cache."""
 
 
-async def create_pool(database_url: str) -> Pool:
-    """A pool whose connections read and write jsonb as Python values, so no caller handles JSON text."""
-    return await asyncpg.create_pool(database_url, init=_use_json_codec, reset=_keep_session)
+async def create_pool(
+    database_url: str, *, command_timeout: float | None = None, connect_timeout: float = 60.0
+) -> Pool:
+    """A pool whose connections read and write jsonb as Python values, so no caller handles JSON text.
+
+    ``command_timeout`` bounds every statement and ``connect_timeout`` every new connection: a server that stops
+    answering (packets dropped, not refused) then fails a call instead of hanging it (the gateway sets both)."""
+    return await asyncpg.create_pool(
+        database_url,
+        init=_use_json_codec,
+        reset=_keep_session,
+        command_timeout=command_timeout,
+        timeout=connect_timeout,
+    )
 
 
 async def _keep_session(connection: Connection) -> None:

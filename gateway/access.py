@@ -1,18 +1,21 @@
 """Who may do what through the gateway: the checks made before anything reaches a case. Pure.
 
-A department's key acts only for that department, a resident's only on their own case, a first secretary's,
-community secretary's and grid worker's only in their community, a street secretary's only in their street.
-Supervisor and integrator keys never act on a case. Anything else is ``403`` with the reason, and nothing is
-sent. The decider checks the command's actor again inside the case (``workflows/authority.py``); these rules
-keep a foreign key from reaching the workflow at all.
+A key reaches a case when it is its own: a department's when the case summoned it, a resident's when they filed
+it, a first secretary's, community secretary's and grid worker's in their community, a street secretary's in their
+street, an operator's or integrator's when their organisation (hotline, app) filed it; a supervisor's everywhere.
+A case a key does not reach is ``404``, worded as for a case that does not exist, so a stranger learns nothing of
+it. Within reach, a command the key's role may not send is ``403`` with the reason. Supervisor and integrator keys
+never act on a case. The decider checks the command's actor again inside the case (``workflows/authority.py``);
+these rules keep a foreign key from reaching the workflow at all, and need neither a worker nor a query
+(``gateway.scope``).
 """
 
 from __future__ import annotations
 
-from gateway.errors import ApiError
-from gateway.keys import Principal
+from gateway.errors import ApiError, not_found
+from gateway.keys import ORGANISATION_ROLES, Principal
+from gateway.scope import CaseScope
 from schemas.actors import Actor
-from schemas.view import CaseView
 
 COMMAND_ROLES: dict[str, set[str]] = {
     "verify": {"grid-worker"},
@@ -28,7 +31,7 @@ COMMAND_ROLES: dict[str, set[str]] = {
 """Which key roles may send each command."""
 
 PLACE_ROLES = {"grid-worker", "community-secretary", "first-secretary", "street-secretary"}
-EVERYWHERE_ROLES = {"supervisor", "integrator", "operator"}
+EVERYWHERE_ROLES = {"supervisor"}
 FILING_ROLES = {"resident", "grid-worker", "community-secretary", "first-secretary", "operator", "integrator"}
 
 
@@ -36,20 +39,23 @@ def forbid(reason: str) -> ApiError:
     return ApiError(403, "actor", reason)
 
 
-def may_read(principal: Principal, view: CaseView, owner: str | None) -> bool:
-    """A key reads the cases it could act on; supervisors, integrators and operators read every case."""
+def may_read(principal: Principal, scope: CaseScope) -> bool:
+    """Whether the case is the key's to read (and, as its role allows, to act on)."""
     role = principal.role
+    filed_by_own_organisation = scope.organisation is not None and scope.organisation == principal.organisation
     return (
         role in EVERYWHERE_ROLES
-        or (role in PLACE_ROLES and view.community in principal.communities)
-        or (role == "department" and principal.subject in view.departments)
-        or (role == "resident" and owner == principal.subject)
+        or (role in ORGANISATION_ROLES and filed_by_own_organisation)
+        or (role in PLACE_ROLES and scope.community in principal.communities)
+        or (role == "department" and principal.subject in scope.departments)
+        or (role == "resident" and scope.owner is not None and scope.owner == principal.subject)
     )
 
 
-def check_read(principal: Principal, view: CaseView, owner: str | None) -> None:
-    if not may_read(principal, view, owner):
-        raise forbid(f"a {principal.role} key for {principal.subject} may not read case {view.complaint_id}")
+def check_read(principal: Principal, scope: CaseScope) -> None:
+    """``404`` for a case out of the key's reach: the same answer as for no case at all."""
+    if not may_read(principal, scope):
+        raise not_found(scope.complaint_id)
 
 
 MODERATOR_ROLES = {"community-secretary", "first-secretary", "street-secretary"}
@@ -87,13 +93,10 @@ def check_filing(principal: Principal, community: str) -> None:
         raise forbid(f"{principal.role} {principal.subject} files only in {_places(principal)}, not {community}")
 
 
-def check_command(
-    principal: Principal, command: str, community: str, owner: str | None, department: str | None
-) -> Actor:
-    """The actor the command is sent as (always the key's own), or ``403`` with the reason.
-
-    It needs of the case only its ``community`` (fixed at filing) and its ``owner``, so the gateway checks a
-    command without asking the workflow (``WhistleClient.community_of``); the case checks the rest itself."""
+def check_command(principal: Principal, command: str, scope: CaseScope, department: str | None) -> Actor:
+    """The actor the command is sent as (always the key's own): ``404`` for a case out of reach, ``403`` with the
+    reason for a command the key may not send. The case checks the rest itself."""
+    check_read(principal, scope)
     role = principal.role
     actor = principal.actor
     if actor is None or role not in COMMAND_ROLES[command]:
@@ -101,10 +104,6 @@ def check_command(
         raise forbid(f"a {role} key may not send {command} (only: {allowed})")
     if role == "department" and department is not None and department != principal.subject:
         raise forbid(f"the key of {principal.subject} acts only for {principal.subject}, not for {department}")
-    if role == "resident" and owner != principal.subject:
-        raise forbid(f"resident {principal.subject} acts only on their own cases")
-    if role in PLACE_ROLES and community not in principal.communities:
-        raise forbid(f"{role} {principal.subject} acts only in {_places(principal)}, not in {community}")
     return actor
 
 

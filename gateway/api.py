@@ -10,26 +10,28 @@ the case's view and so ask the workflow for it.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from activities.publication import Publication
-from gateway import access
+from gateway import access, filing
 from gateway.context import GatewayDep, PrincipalDep
 from gateway.errors import ERROR_RESPONSES
+from gateway.keys import ORGANISATION_ROLES
 from schemas import commands
 from schemas.actors import Actor
 from schemas.commands import PersonCommand, Rating
 from schemas.common import Code, LongText, Name, Note, ShortText
 from schemas.erasure import PersonalDataErased
-from schemas.intake import ComplaintIntake, Reporter
+from schemas.intake import Reporter
 from schemas.publication import PublishCase, UnpublishCase
 from schemas.state import Stage
 from schemas.view import CaseView
 from whistle.client import SubmitResult
+from whistle.filed_cases import FiledBy
 from whistle.logging import get_logger
 from whistle.reports import Report, ReportGroupBy
 from whistle.search import CaseSummary
@@ -37,6 +39,17 @@ from whistle.search import CaseSummary
 router = APIRouter(prefix="/api/v1", tags=["complaints"], responses=ERROR_RESPONSES)
 
 ComplaintIdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$", description="The complaint id.")]
+IdempotencyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=100,
+        pattern=r"^[A-Za-z0-9_.:-]+$",
+        description="Resend with the same key after a lost answer: the request is applied once.",
+    ),
+]
+PAGE_LIMIT = 200
+"""The most cases one list answer carries."""
 
 
 class Body(BaseModel):
@@ -128,13 +141,22 @@ COMMANDS: dict[str, tuple[type[Body], type[PersonCommand], str]] = {
 
 @router.post("/complaints", response_model=SubmitResult, status_code=201, summary="File a complaint")
 async def submit(
-    intake: ComplaintIntake, principal: PrincipalDep, gateway: GatewayDep, response: Response
+    body: filing.FilingBody,
+    principal: PrincipalDep,
+    gateway: GatewayDep,
+    response: Response,
+    idempotency_key: IdempotencyHeader = None,
 ) -> SubmitResult:
     """File a complaint (立案). The same ``complaint_id`` twice answers 200 with the existing case
-    (``duplicate: true``). A resident's key files for that resident, who alone may then rate or withdraw it."""
+    (``duplicate: true``); the same id with a different body is 409. A resident's key files for that resident, who
+    alone may then rate or withdraw it; the server numbers it, dates it now, and takes it as ``normal`` urgency from
+    the resident app (``gateway.filing``). ``source`` defaults by the key's role, ``reported_at`` to now."""
+    now = datetime.now(UTC)
+    intake = filing.settle(body, principal, now)
     access.check_filing(principal, intake.community)
-    intake = for_resident(intake, principal.subject) if principal.role == "resident" else intake
-    result = await gateway.ask(gateway.client.submit(intake))
+    await gateway.ready()
+    intake = await filing.under_key(gateway.pool, principal, idempotency_key, intake, now)
+    result = await gateway.ask(gateway.client.submit(intake, now=now))
     if result.duplicate:
         response.status_code = 200
     else:
@@ -142,23 +164,15 @@ async def submit(
     return result
 
 
-def for_resident(intake: ComplaintIntake, resident: str) -> ComplaintIntake:
-    """The intake with the reporter's ``resident_id`` set to the key's resident, whatever the body said."""
-    reporter = intake.reporter.model_copy(update={"resident_id": resident})
-    return intake.model_copy(update={"reporter": reporter})
-
-
 @router.get("/complaints/{complaint_id}", response_model=CaseView, summary="A case at a glance")
 async def status(complaint_id: ComplaintIdPath, principal: PrincipalDep, gateway: GatewayDep) -> CaseView:
-    view = await gateway.ask(gateway.client.status(complaint_id))
-    access.check_read(principal, view, await gateway.owner(complaint_id))
-    return view
+    access.check_read(principal, await gateway.scope(complaint_id))
+    return await gateway.ask(gateway.client.status(complaint_id))
 
 
 @router.get("/complaints/{complaint_id}/history", summary="The case's timeline in domain words")
 async def history(complaint_id: ComplaintIdPath, principal: PrincipalDep, gateway: GatewayDep) -> list[dict[str, Any]]:
-    view = await gateway.ask(gateway.client.status(complaint_id))
-    access.check_read(principal, view, await gateway.owner(complaint_id))
+    access.check_read(principal, await gateway.scope(complaint_id))
     return await gateway.ask(gateway.client.history(complaint_id))
 
 
@@ -176,19 +190,10 @@ def _command_route(name: str, body_model: type[Body], command_model: type[Person
         body: Body,
         principal: PrincipalDep,
         gateway: GatewayDep,
-        idempotency_key: Annotated[
-            str | None,
-            Header(
-                max_length=100,
-                pattern=r"^[A-Za-z0-9_.:-]+$",
-                description="Resend with the same key after a lost answer: the command is applied once.",
-            ),
-        ] = None,
+        idempotency_key: IdempotencyHeader = None,
     ) -> CaseView:
-        community = await gateway.ask(gateway.client.community_of(complaint_id))  # no query: no workflow task
-        owner = await gateway.owner(complaint_id)
         department = getattr(body, "department", None)
-        actor = access.check_command(principal, name, community, owner, department)
+        actor = access.check_command(principal, name, await gateway.scope(complaint_id), department)
         key_department = principal.subject if principal.role == "department" else None
         command = build_command(command_model, body, actor, department or key_department)
         update_id = f"{principal.key_id}:{idempotency_key}" if idempotency_key else None  # one caller's keys
@@ -247,6 +252,7 @@ async def publish(
     """The case's community, first or street secretary publishes it with a public text of their own: keyless
     Open311 reads then show that text, the category, the stage and the grid (never the address or a person)."""
     command = PublishCase(actor=access.check_moderator(principal), **body.model_dump())
+    access.check_read(principal, await gateway.scope(complaint_id))
     return publication_view(complaint_id, await gateway.client.publish(complaint_id, command))
 
 
@@ -257,6 +263,7 @@ async def unpublish(
     complaint_id: ComplaintIdPath, body: UnpublishBody, principal: PrincipalDep, gateway: GatewayDep
 ) -> PublicationView:
     command = UnpublishCase(actor=access.check_moderator(principal), reason=body.reason)
+    access.check_read(principal, await gateway.scope(complaint_id))
     return publication_view(complaint_id, await gateway.client.publish(complaint_id, command))
 
 
@@ -266,6 +273,7 @@ async def reporter(complaint_id: ComplaintIdPath, principal: PrincipalDep, gatew
     Looked up in PostgreSQL through its one function (the case in Temporal holds only a reference), each look-up
     logged with the key that asked and never with what it found; 404 once erased."""
     access.check_contact(principal)
+    access.check_read(principal, await gateway.scope(complaint_id))
     found = await gateway.client.reporter(complaint_id)
     get_logger(complaint_id=complaint_id).info("reporter looked up", key_id=principal.key_id, role=principal.role)
     return found
@@ -297,10 +305,23 @@ async def list_cases(
     category: Code | None = None,
     escalated: bool = False,
     overdue: bool = False,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    limit: Annotated[int, Query(ge=1, le=PAGE_LIMIT)] = PAGE_LIMIT,
 ) -> list[CaseSummary]:
-    """Cases matching every filter, newest first. A key sees only its own part: a department its cases, a
-    community's people their community, a street secretary their street, a resident the cases they filed."""
+    """Cases matching every filter, newest first, at most ``limit`` (200). A key sees only its own part: a
+    department its cases, a community's people their community, a street secretary their street, a resident the
+    cases they filed, an operator or integrator those their organisation filed; a supervisor every case."""
+    filters: dict[str, Any] = {
+        "stage": stage, "category": category, "escalated": escalated, "overdue": overdue, "limit": limit,
+    }  # fmt: skip
+    if principal.role == "resident":
+        filed_by = FiledBy("resident", principal.subject)
+    elif principal.role in ORGANISATION_ROLES and principal.organisation is not None:
+        filed_by = FiledBy("organisation", principal.organisation)
+    else:
+        filed_by = None
+    if filed_by is not None:
+        found = await gateway.client.list(community=community, department=department, filed_by=filed_by, **filters)
+        return found
     if principal.role == "department":
         if department not in (None, principal.subject):
             raise access.forbid(f"the key of {principal.subject} lists only its own cases")
@@ -311,23 +332,10 @@ async def list_cases(
         )
     if principal.role in access.PLACE_ROLES and community is None and len(principal.communities) == 1:
         community = next(iter(principal.communities))  # narrow the query itself, so the limit counts only ours
-    narrowed_afterwards = principal.role == "resident" or (principal.role in access.PLACE_ROLES and community is None)
-    found = await gateway.ask(
-        gateway.client.list(
-            stage=stage,
-            community=community,
-            department=department,
-            category=category,
-            escalated=escalated,
-            overdue=overdue,
-            limit=None if narrowed_afterwards else limit,
-        )
-    )
+    await gateway.ready()
+    found = await gateway.ask(gateway.client.list(community=community, department=department, **filters))
     if principal.role in access.PLACE_ROLES:
         found = [case for case in found if case.community in principal.communities]
-    elif principal.role == "resident":
-        own = await gateway.filed_by_resident(principal.subject)
-        found = [case for case in found if case.complaint_id in own]
     return found[:limit]
 
 

@@ -15,6 +15,7 @@ from starlette.types import ASGIApp
 from gateway import api, dashboard, open311, open311_xml
 from gateway.context import Gateway
 from gateway.errors import install_error_handlers
+from gateway.guard import Guard
 
 DESCRIPTION = """\
 Whistle (吹哨报到): file complaints, act on them and follow them over HTTP.
@@ -26,6 +27,10 @@ Whistle (吹哨报到): file complaints, act on them and follow them over HTTP.
   same paths with `.xml`); `POST requests.json` is form-encoded with `api_key`. Errors are
   `[{"code", "description"}]` (`<errors><error>` in XML).
 * **Dashboard** (`/dashboard`): overdue and escalated cases, rankings over time, a case's timeline.
+
+Limits: bodies up to 64 KiB (413 past that); requests per address and per key (429 with `Retry-After`); lists
+of at most 200 cases. With PostgreSQL or Temporal away, 503 with `Retry-After`, within about two seconds. Creates
+accept an `Idempotency-Key` header: a retry after a lost answer files one case.
 """
 
 
@@ -34,6 +39,7 @@ def create_app(gateway: Gateway, *, mounts: Mapping[str, ASGIApp] | None = None)
     app = FastAPI(title="Whistle gateway", version="1", description=DESCRIPTION)
     app.state.gateway = gateway
     install_error_handlers(app)
+    app.add_middleware(Guard, throttle=gateway.throttle)
     app.include_router(api.router)
     app.include_router(open311.router)
     app.include_router(open311_xml.router)

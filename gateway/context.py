@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Annotated, TypeVar
 
+import asyncpg
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
 from temporalio.service import RPCError
 
-from activities import personal_data
 from activities.event_store import Pool
-from gateway.errors import ApiError
+from gateway.errors import TEMPORAL_AWAY, ApiError, unavailable
+from gateway.guard import Throttle
 from gateway.keys import Principal, authenticate
+from gateway.scope import CaseScope, filed
 from schemas.org import OrgDirectory
-from whistle.client import WhistleClient
+from whistle.client import CasePlacement, WhistleClient
 
 T = TypeVar("T")
 
@@ -24,37 +27,89 @@ T = TypeVar("T")
 @dataclass(frozen=True)
 class Gateway:
     """The gateway's dependencies. ``open311_community``/``open311_grid`` place Open311 requests that name
-    no community (see ``gateway.open311``); ``timeout`` bounds every wait on a worker."""
+    no community (see ``gateway.open311``); ``timeout`` bounds every wait on a worker; ``check_timeout`` every
+    question asked before a command or a read reaches a case (its scope, the servers' health), so with PostgreSQL
+    or Temporal away the answer is a 503 within it rather than a hang."""
 
     client: WhistleClient
     pool: Pool
     open311_community: str | None = None
     open311_grid: str | None = None
     timeout: float = 30.0
+    check_timeout: float = 1.5
+    throttle: Throttle = field(default_factory=Throttle)
 
     @property
     def directory(self) -> OrgDirectory:
         return self.client.directory
 
     async def ask(self, question: Awaitable[T]) -> T:
-        """Await an SDK call; a worker that never answers is 504, a Temporal server that refuses is 503."""
+        """Await an SDK call; a worker that never answers is 504, a Temporal server that is away 503."""
         try:
             return await asyncio.wait_for(question, self.timeout)
         except TimeoutError:
             raise ApiError(504, "worker", "no worker answered in time; the command may still be applied") from None
         except RPCError as error:
-            raise ApiError(503, "temporal", f"the Temporal server did not answer: {error.message}") from None
+            if error.status in TEMPORAL_AWAY:
+                raise unavailable("temporal", f"the Temporal server did not answer ({error.message})") from None
+            raise
 
-    async def owner(self, complaint_id: str) -> str | None:
-        """The resident a case belongs to: as filed through the gateway, else as its kept reporter names them."""
-        owner: str | None = await self.pool.fetchval(
-            "select resident_id from gateway_filings where complaint_id = $1", complaint_id
+    async def ready(self) -> None:
+        """503 unless the Temporal server answers its health check within ``check_timeout``: asked before a filing,
+        whose first steps are PostgreSQL's, so an outage of Temporal refuses it at once rather than after them."""
+        try:
+            healthy = await asyncio.wait_for(
+                self.client.temporal.service_client.check_health(timeout=timedelta(seconds=self.check_timeout)),
+                self.check_timeout,
+            )
+        except (TimeoutError, RPCError):
+            healthy = False
+        if not healthy:
+            raise unavailable("temporal", "the Temporal server did not answer")
+
+    async def scope(self, complaint_id: str) -> CaseScope:
+        """What the access rules need of a case (``gateway.scope``), from Temporal's record and PostgreSQL at once,
+        each within ``check_timeout``: 503 naming the server that did not answer, ``CaseNotFound`` for no case."""
+        placement, filing = await asyncio.gather(
+            self._placement(complaint_id), self._filed(complaint_id), return_exceptions=True
         )
-        return owner if owner is not None else await personal_data.resident_of(self.pool, complaint_id)
+        away = [result for result in (filing, placement) if isinstance(result, ApiError)]
+        for result in (*away, placement, filing):
+            if isinstance(result, BaseException):
+                raise result
+        assert isinstance(placement, CasePlacement) and isinstance(filing, tuple)
+        owner, organisation = filing
+        return CaseScope(complaint_id, placement.community, placement.departments, owner, organisation)
 
-    async def filed_by_resident(self, resident: str) -> set[str]:
-        rows = await self.pool.fetch("select complaint_id from gateway_filings where resident_id = $1", resident)
-        return {row["complaint_id"] for row in rows}
+    async def _placement(self, complaint_id: str) -> CasePlacement:
+        try:
+            async with asyncio.timeout(self.check_timeout):
+                return await self.client.placement(complaint_id, rpc_timeout=timedelta(seconds=self.check_timeout))
+        except TimeoutError:
+            raise unavailable("temporal", "the Temporal server did not answer in time") from None
+        except RPCError as error:
+            if error.status in TEMPORAL_AWAY:
+                raise unavailable("temporal", "the Temporal server did not answer") from None
+            raise
+
+    async def _filed(self, complaint_id: str) -> tuple[str | None, str | None]:
+        return await self.checked(filed(self.pool, complaint_id, self.check_timeout))
+
+    async def checked(self, question: Awaitable[T]) -> T:
+        """A PostgreSQL question asked before anything is done (whose key, whose case, the public list): 503 when
+        it is not answered within ``check_timeout``, connections included."""
+        try:
+            async with asyncio.timeout(self.check_timeout):
+                return await question
+        except (TimeoutError, ConnectionError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError):
+            raise unavailable("database", "PostgreSQL did not answer in time") from None
+
+    async def principal(self, key: str) -> Principal | None:
+        """The live key's principal (None for a malformed, unknown or revoked key), its budget spent by one."""
+        principal = await self.checked(authenticate(self.pool, self.directory, key))
+        if principal is not None:
+            self.throttle.check_key(principal.key_id)
+        return principal
 
     async def record_filing(
         self, complaint_id: str, principal: Principal, *, account_id: str | None = None, media_url: str | None = None
@@ -85,7 +140,7 @@ async def require_principal(request: Request, key: Annotated[str | None, Securit
     """The caller's principal; 401 for a missing, unknown or revoked key."""
     if not key:
         raise ApiError(401, "api_key", "send an API key in the X-API-Key header")
-    principal = await authenticate(gateway_of(request).pool, gateway_of(request).directory, key)
+    principal = await gateway_of(request).principal(key)
     if principal is None:
         raise ApiError(401, "api_key", "not a live key")
     return principal

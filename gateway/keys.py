@@ -6,7 +6,8 @@ leaked table gives no usable key. The key is printed once, when it is created.
 
 Each key has a role and a subject (the department code, resident id or person id it acts as). The role
 becomes a ``schemas.actors.Actor`` for commands; ``integrator`` and ``supervisor`` keys file and read but
-never act on a case.
+never act on a case. Operator and integrator keys also belong to an organisation (the 12345 hotline, the
+resident app): they reach only the cases their organisation filed.
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ Role = Literal[
 ]
 ROLES: tuple[str, ...] = get_args(Role)
 
+ORGANISATION_ROLES = frozenset({"operator", "integrator"})
+"""The roles bound to an organisation rather than a place, a department or a resident."""
+
 ACTOR_KIND: dict[str, ActorKind] = {
     "department": "department",
     "resident": "resident",
@@ -57,13 +61,15 @@ class Principal:
     """Who a request comes from: the key's role and subject, and the communities it is bound to.
 
     ``communities`` is the person's own community (grid workers, community and first secretaries) or every
-    community of their street (street secretaries); empty for keys bound to no place.
+    community of their street (street secretaries); empty for keys bound to no place. ``organisation`` is an
+    operator's or integrator's hotline or app (None for the other roles).
     """
 
     key_id: str
     role: Role
     subject: str
     communities: frozenset[str] = frozenset()
+    organisation: str | None = None
 
     @property
     def actor(self) -> Actor | None:
@@ -79,6 +85,7 @@ class KeyRecord:
     key_id: str
     role: str
     subject: str
+    organisation: str | None
     label: str
     created_at: datetime
     revoked_at: datetime | None
@@ -110,29 +117,42 @@ def scope_of(directory: OrgDirectory, role: str, subject: str) -> frozenset[str]
     return frozenset()
 
 
-async def create_key(pool: Pool, directory: OrgDirectory, role: str, subject: str, label: str = "") -> tuple[str, str]:
-    """Store a new key for ``role``/``subject``; return ``(key_id, key)``. The key is not kept anywhere."""
+async def create_key(
+    pool: Pool, directory: OrgDirectory, role: str, subject: str, label: str = "", *, organisation: str | None = None
+) -> tuple[str, str]:
+    """Store a new key for ``role``/``subject``; return ``(key_id, key)``. The key is not kept anywhere.
+
+    ``organisation``: an operator's or integrator's hotline or app; without it, the key is an organisation of its
+    own (its subject), reaching only what it filed itself."""
     if role not in ROLES:
         raise CommandRejected("role", f"unknown role {role!r} (known: {', '.join(ROLES)})")
     if not _SUBJECT.match(subject):
         raise CommandRejected("subject", f"{subject!r} is not an id (letters, digits, _.:@-, up to 64)")
+    if organisation is not None and role not in ORGANISATION_ROLES:
+        raise CommandRejected("organisation", f"a {role} key belongs to no organisation (only operator, integrator)")
+    if organisation is not None and not _SUBJECT.match(organisation):
+        raise CommandRejected("organisation", f"{organisation!r} is not an id (letters, digits, _.:@-, up to 64)")
+    if role in ORGANISATION_ROLES:
+        organisation = organisation or subject
     scope_of(directory, role, subject)
     key_id = secrets.token_hex(8)
     key = f"wh_{key_id}_{secrets.token_urlsafe(32)}"
     await pool.execute(
-        "insert into api_keys (key_id, key_hash, role, subject, label) values ($1, $2, $3, $4, $5)",
+        "insert into api_keys (key_id, key_hash, role, subject, label, organisation) values ($1, $2, $3, $4, $5, $6)",
         key_id,
         hash_key(key),
         role,
         subject,
         label,
+        organisation,
     )
     return key_id, key
 
 
 async def list_keys(pool: Pool) -> list[KeyRecord]:
     rows = await pool.fetch(
-        "select key_id, role, subject, label, created_at, revoked_at from api_keys order by created_at, key_id"
+        "select key_id, role, subject, organisation, label, created_at, revoked_at from api_keys "
+        "order by created_at, key_id"
     )
     return [KeyRecord(**dict(row)) for row in rows]
 
@@ -151,7 +171,8 @@ async def authenticate(pool: Pool, directory: OrgDirectory, key: str) -> Princip
     if match is None:
         return None
     row = await pool.fetchrow(
-        "select key_hash, role, subject from api_keys where key_id = $1 and revoked_at is null", match.group(1)
+        "select key_hash, role, subject, organisation from api_keys where key_id = $1 and revoked_at is null",
+        match.group(1),
     )
     if row is None or not hmac.compare_digest(row["key_hash"], hash_key(key)):
         return None
@@ -159,4 +180,4 @@ async def authenticate(pool: Pool, directory: OrgDirectory, key: str) -> Princip
         communities = scope_of(directory, row["role"], row["subject"])
     except CommandRejected:
         return None  # the person left the directory: their key no longer acts
-    return Principal(match.group(1), row["role"], row["subject"], communities)
+    return Principal(match.group(1), row["role"], row["subject"], communities, row["organisation"])

@@ -24,21 +24,23 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Header, Path, Query
 from pydantic import BaseModel, ValidationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from gateway import access
+from gateway import access, filing
 from gateway.context import Gateway, GatewayDep
 from gateway.errors import OPEN311_RESPONSES, ApiError, first_problem
-from gateway.keys import Principal, authenticate
+from gateway.keys import Principal
+from gateway.scope import CaseScope
 from schemas.calendar import CHINA_TIME
-from schemas.intake import ComplaintIntake, Source
+from schemas.common import control_character
+from schemas.intake import Source
 from schemas.org import Category, Community, OrgDirectory
 from schemas.state import CaseState
-from schemas.view import view_of
-from whistle.client import workflow_id_for
+from whistle.client import CaseNotFound, workflow_id_for
 from whistle.output import VALUE_LABELS
 from workflows.complaint import ComplaintWorkflow
 
@@ -46,7 +48,8 @@ router = APIRouter(prefix="/open311/v2", tags=["open311"], responses=OPEN311_RES
 
 DEFAULT_WINDOW = timedelta(days=90)
 """Without dates or ids, GET requests.json answers the last 90 days, as the specification says."""
-MAX_REQUESTS = 1000
+MAX_REQUESTS = 200
+"""The most service requests one answer carries (the newest)."""
 
 
 class Service(BaseModel):
@@ -182,15 +185,31 @@ def place(
     return found.code, (named or found.grids[0]).code
 
 
-SOURCE_BY_ROLE: dict[str, Source] = {"operator": "hotline", "grid-worker": "grid_patrol"}
+def _clean(field: str, value: str | None, *, allowed: str = "") -> str | None:
+    """``value`` as given, or 400 naming ``field`` when it holds a control character (which would break the XML
+    answers of everyone who reads the request)."""
+    if value is not None and (char := control_character(value, allowed=allowed)) is not None:
+        raise ApiError(400, field, f"contains the control character U+{ord(char):04X}")
+    return value
+
+
+def _https_url(value: str | None) -> str | None:
+    """A ``media_url`` is a link to a picture others will open: https only, a host, no spaces."""
+    if value is None:
+        return None
+    _clean("media_url", value)
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.hostname or any(char.isspace() for char in value):
+        raise ApiError(400, "media_url", "must be an https URL (https://host/path)")
+    return value
 
 
 @router.post("/requests.json", response_model=list[RequestCreated], summary="POST Service Request")
 async def create_request(
     gateway: GatewayDep,
-    api_key: Annotated[str, Form()],
-    service_code: Annotated[str, Form()],
-    jurisdiction_id: Annotated[str | None, Form()] = None,
+    api_key: Annotated[str, Form(max_length=200)],
+    service_code: Annotated[str, Form(max_length=40)],
+    jurisdiction_id: Annotated[str | None, Form(max_length=100)] = None,
     lat: Annotated[float | None, Form(ge=-90, le=90)] = None,
     long: Annotated[float | None, Form(ge=-180, le=180)] = None,
     address_string: Annotated[str | None, Form(max_length=200)] = None,
@@ -205,11 +224,29 @@ async def create_request(
     media_url: Annotated[str | None, Form(max_length=2000)] = None,
     attribute_community: Annotated[str | None, Form(alias="attribute[community]", max_length=40)] = None,
     attribute_grid: Annotated[str | None, Form(alias="attribute[grid]", max_length=40)] = None,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            max_length=100,
+            pattern=r"^[A-Za-z0-9_.:-]+$",
+            description="Resend with the same key after a lost answer: one service request is filed.",
+        ),
+    ] = None,
 ) -> list[RequestCreated]:
-    """File a service request: a new case. ``phone`` is required here (the grid worker calls the reporter back)."""
-    principal = await authenticate(gateway.pool, gateway.directory, api_key)
+    """File a service request: a new case. ``phone`` is required here (the grid worker calls the reporter back).
+    The server numbers and dates it; with an ``Idempotency-Key`` header a retried POST files it once."""
+    principal = await gateway.principal(api_key)
     if principal is None:
         raise ApiError(403, "api_key", "invalid api_key")
+    for field, value in (
+        ("jurisdiction_id", jurisdiction_id), ("address_string", address_string), ("address_id", address_id),
+        ("email", email), ("device_id", device_id), ("account_id", account_id), ("first_name", first_name),
+        ("last_name", last_name), ("phone", phone),
+    ):  # fmt: skip
+        _clean(field, value)
+    _clean("description", description, allowed="\n\t")
+    media_url = _https_url(media_url)
     category = next((c for c in gateway.directory.categories if c.code == service_code), None)
     if category is None:
         raise ApiError(400, "service_code", f"unknown service_code {service_code!r}")
@@ -227,11 +264,9 @@ async def create_request(
         raise ApiError(403, "api_key", error.reason) from None
     name = f"{last_name or ''}{first_name or ''}".strip() or "匿名居民"
     text = (description or "").strip() or category.name
-    reporter: dict[str, Any] = {"name": name[:50], "phone": phone.replace(" ", "")}
-    if principal.role == "resident":
-        reporter["resident_id"] = principal.subject
+    now = datetime.now(UTC)
     try:
-        intake = ComplaintIntake.model_validate(
+        body = filing.FilingBody.model_validate(
             {
                 "source": SOURCE_BY_ROLE.get(principal.role, "resident_app"),
                 "community": community,
@@ -240,17 +275,24 @@ async def create_request(
                 "title": f"{category.name}：{text}"[:200],
                 "description": text,
                 "location": {"address": address_string or f"{lat},{long}", "latitude": lat, "longitude": long},
-                "reporter": reporter,
-                "reported_at": datetime.now(UTC),
+                "reporter": {"name": name[:50], "phone": phone.replace(" ", "")},
             }
         )
     except ValidationError as error:
         field, reason = first_problem(list(error.errors()))
         raise ApiError(400, field, reason) from None
-    result = await gateway.ask(gateway.client.submit(intake))
-    await gateway.record_filing(result.complaint_id, principal, account_id=account_id, media_url=media_url)
+    intake = filing.settle(body, principal, now)
+    await gateway.ready()
+    intake = await filing.under_key(gateway.pool, principal, idempotency_key, intake, now)
+    result = await gateway.ask(gateway.client.submit(intake, now=now))
+    if not result.duplicate:
+        await gateway.record_filing(result.complaint_id, principal, account_id=account_id, media_url=media_url)
     notice = "已受理，网格员将先行核实 Received: a grid worker verifies it first (网格核实)"
     return [RequestCreated(service_request_id=result.complaint_id, service_notice=notice, account_id=account_id)]
+
+
+SOURCE_BY_ROLE: dict[str, Source] = {"operator": "hotline", "grid-worker": "grid_patrol"}
+"""Where an Open311 request comes from by its key's role: an app, unless a hotline or a grid worker files it."""
 
 
 def status_notes(state: CaseState) -> str:
@@ -354,7 +396,7 @@ async def _reader(gateway: Gateway, key: str | None) -> Principal | None:
     """The key's principal, or None for a keyless (public) read; a key given but not live is refused."""
     if key is None:
         return None
-    principal = await authenticate(gateway.pool, gateway.directory, key)
+    principal = await gateway.principal(key)
     if principal is None:
         raise ApiError(401, "api_key", "not a live key")
     return principal
@@ -364,20 +406,25 @@ async def _load(
     gateway: Gateway, principal: Principal | None, where: str, arguments: list[Any]
 ) -> list[ServiceRequest]:
     """The requests ``where`` selects that ``principal`` may see: in full where its role may read the case, in
-    public form where the case is published, not at all otherwise (a keyless read sees published cases only)."""
+    public form where the case is published, not at all otherwise (a keyless read sees published cases only).
+    Who may read is decided from the row, as ``gateway.access`` decides it for one case."""
     public_only = " and p.complaint_id is not null" if principal is None else ""
-    rows = await gateway.pool.fetch(
-        f"select c.state, f.media_url, p.public_title, p.public_description from complaints c "
-        f"left join gateway_filings f using (complaint_id) left join publications p using (complaint_id) "
+    owner = "coalesce(f.resident_id, whistle_resident_of(c.complaint_id))" if principal else "f.resident_id"
+    rows = await gateway.checked(gateway.pool.fetch(
+        f"select c.state, c.community, c.departments, {owner} as owner, k.organisation, f.media_url, "
+        f"p.public_title, p.public_description from complaints c "
+        f"left join gateway_filings f using (complaint_id) left join api_keys k on k.key_id = f.key_id "
+        f"left join publications p using (complaint_id) "
         f"where ({where}){public_only} order by c.filed_at desc, c.complaint_id limit {MAX_REQUESTS}",
         *arguments,
-    )
-    owned = await gateway.filed_by_resident(principal.subject) if principal and principal.role == "resident" else set()
+    ))  # fmt: skip
     found: list[ServiceRequest] = []
     for row in rows:
         state = CaseState.model_validate(row["state"])
-        owner = principal.subject if state.complaint_id in owned and principal else None
-        if principal is not None and access.may_read(principal, view_of(state), owner):
+        scope = CaseScope(
+            state.complaint_id, row["community"], frozenset(row["departments"]), row["owner"], row["organisation"]
+        )
+        if principal is not None and access.may_read(principal, scope):
             found.append(request_of(state, row["media_url"]))
         elif row["public_title"] is not None:
             found.append(public_request_of(state, row["public_title"], row["public_description"]))
@@ -414,10 +461,16 @@ async def request(
     found = await _load(gateway, principal, "c.complaint_id = $1", [service_request_id])
     if found:
         return found
-    state = None if principal is None else await gateway.ask(_live_state(gateway, service_request_id))
-    owner = None if state is None or principal is None else await gateway.owner(service_request_id)
-    if state is None or principal is None or not access.may_read(principal, view_of(state), owner):
-        raise ApiError(404, "service_request_id", f"no service request {service_request_id!r}")
+    missing = ApiError(404, "service_request_id", f"no service request {service_request_id!r}")
+    if principal is None:
+        raise missing
+    try:
+        scope = await gateway.scope(service_request_id)
+    except CaseNotFound:
+        raise missing from None
+    state = await gateway.ask(_live_state(gateway, service_request_id)) if access.may_read(principal, scope) else None
+    if state is None:
+        raise missing
     media_url = await gateway.pool.fetchval(
         "select media_url from gateway_filings where complaint_id = $1", service_request_id
     )

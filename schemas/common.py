@@ -16,13 +16,19 @@ class Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
 
-def _printable(value: str) -> str:
-    """Reject control characters (other than newline and tab): they corrupt tables, logs and exports."""
+def control_character(value: str, *, allowed: str = "\n\t") -> str | None:
+    """The first control, format, surrogate, private or unassigned character of ``value`` (other than ``allowed``),
+    or None: such characters corrupt tables, logs, XML and exports."""
     for char in value:
-        if char in "\n\t":
-            continue
-        if unicodedata.category(char) in {"Cc", "Cf", "Cs", "Co", "Cn"}:
-            raise ValueError(f"contains the control character U+{ord(char):04X}")
+        if char not in allowed and unicodedata.category(char) in {"Cc", "Cf", "Cs", "Co", "Cn"}:
+            return char
+    return None
+
+
+def _printable(value: str) -> str:
+    """Reject control characters (other than newline and tab)."""
+    if (char := control_character(value)) is not None:
+        raise ValueError(f"contains the control character U+{ord(char):04X}")
     return value
 
 

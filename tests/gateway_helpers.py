@@ -18,6 +18,7 @@ from temporalio.client import Client
 from activities.event_store import Pool
 from gateway.app import create_app
 from gateway.context import Gateway
+from gateway.guard import Throttle
 from gateway.keys import create_key
 from tests.helpers import TestClient, running_worker
 from tests.ports import free_port
@@ -33,21 +34,38 @@ class Served:
     pool: Pool
     keys: dict[tuple[str, str], str] = field(default_factory=dict)
 
-    async def key(self, role: str, subject: str) -> str:
-        """A live key for ``role``/``subject`` (one per pair, made on first use)."""
+    async def key(self, role: str, subject: str, *, organisation: str | None = None) -> str:
+        """A live key for ``role``/``subject`` (one per pair, made on first use); operators and integrators belong
+        to ``organisation`` (default: the 12345 hotline for operators, themselves for integrators)."""
+        if role == "operator":
+            organisation = organisation or HOTLINE
         if (role, subject) not in self.keys:
-            _, self.keys[role, subject] = await create_key(self.pool, self.client.directory, role, subject)
+            _, self.keys[role, subject] = await create_key(
+                self.pool, self.client.directory, role, subject, organisation=organisation
+            )
         return self.keys[role, subject]
+
+
+HOTLINE = "hotline-12345"
+"""The organisation operator keys belong to in these tests."""
+UNTHROTTLED = Throttle(per_address="1000000/minute", per_key="1000000/minute")
+"""Tests send hundreds of requests a minute from one address; the budgets are tested on their own."""
 
 
 @asynccontextmanager
 async def serving(
-    temporal: Client, pool: Pool, *, policy: Path = DATA_DIR / "policy.yaml", open311_community: str | None = None
+    temporal: Client,
+    pool: Pool,
+    *,
+    policy: Path = DATA_DIR / "policy.yaml",
+    open311_community: str | None = None,
+    throttle: Throttle = UNTHROTTLED,
 ) -> AsyncIterator[Served]:
     """A worker on a fresh task queue and the gateway app in front of it, on ``http://127.0.0.1:<port>``."""
     async with running_worker(temporal, pool, policy=policy) as worker_client:
         client = worker_client  # with the database, as `whistle serve` has it: submit goes through the registry
-        app = create_app(Gateway(client, pool, open311_community=open311_community, timeout=20.0))
+        gateway = Gateway(client, pool, open311_community=open311_community, timeout=20.0, throttle=throttle)
+        app = create_app(gateway)
         port = free_port()
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
         task = asyncio.create_task(server.serve())

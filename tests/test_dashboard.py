@@ -24,7 +24,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.event_store import Pool
 from activities.reports import ReportActivities
 from schemas.calendar import CHINA_TIME
-from tests.gateway_helpers import Served, serving
+from tests.gateway_helpers import HOTLINE, Served, serving
 from tests.helpers import new_intake, wait_until
 from whistle.reports import SnapshotInput
 from whistle.settings import DATA_DIR
@@ -65,7 +65,7 @@ async def _post(http: httpx.AsyncClient, key: str, path: str, body: dict[str, An
 async def live_cases(served: Served) -> dict[str, str]:
     """Three cases: one reported in (hongqi), one resolved and rated (anju), one left to escalate (gangyuan);
     a daily snapshot stored after each of the first two steps, dated the two days before today."""
-    integrator = await served.key("integrator", "dashboard-app")
+    integrator = await served.key("integrator", "dashboard-app", organisation=HOTLINE)  # its operators rate for callers
     operator = await served.key("operator", "op-12345-01")
     today = datetime.now(CHINA_TIME).date()
     snapshot = ReportActivities(served.pool).store_report_snapshot

@@ -83,10 +83,10 @@ async def test_serve_answers_the_json_api_open311_and_the_dashboard(cli: Cli) ->
                 content=intake(complaint_id),
                 headers={"X-API-Key": key, "content-type": "application/json"},
             )
-            assert filed.status_code == 422  # no reported_at: the JSON API takes the intake as the SDK does
-            body = {**json.loads(intake(complaint_id)), "reported_at": "2026-01-05T09:00:00+08:00"}
-            filed = await http.post("/api/v1/complaints", json=body, headers={"X-API-Key": key})
-            assert filed.status_code == 201, filed.text
+            assert filed.status_code == 201, filed.text  # no reported_at: reported now
+            body = {**json.loads(intake(new_id())), "reported_at": "1970-01-05T09:00:00+08:00"}
+            refused = await http.post("/api/v1/complaints", json=body, headers={"X-API-Key": key})
+            assert refused.status_code == 422 and refused.json()["field"] == "reported_at", refused.text
             status = await http.get(f"/api/v1/complaints/{complaint_id}", headers={"X-API-Key": key})
             assert status.json()["stage"] == "discovered"
             services = await http.get("/open311/v2/services.json")

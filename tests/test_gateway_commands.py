@@ -71,7 +71,7 @@ async def test_commands_through_the_gateway_ask_the_workflow_no_query(
     )  # fmt: skip
     assert blown.status_code == 200 and blown.json()["stage"] == "whistled", blown.text
     foreign = await call(served, "grid-worker", "gw-gangyuan-1", f"/api/v1/complaints/{case}/verify", {})
-    assert foreign.status_code == 403 and "hongqi" in foreign.json()["reason"]  # still checked, still refused
+    assert foreign.status_code == 404 and foreign.json()["field"] == "complaint_id"  # not theirs: no such case
     missing = await call(served, "grid-worker", "gw-hongqi-1", "/api/v1/complaints/NO-SUCH-CASE/verify", {})
     assert missing.status_code == 404
 

@@ -12,7 +12,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from activities.event_store import Pool
-from tests.gateway_helpers import Served, serving
+from tests.gateway_helpers import HOTLINE, Served, serving
 from tests.helpers import wait_until
 
 SPEC_FIELDS = {
@@ -58,7 +58,7 @@ async def test_services_are_the_categories(served: Served, http: httpx.AsyncClie
 
 
 async def test_a_client_files_and_follows_a_request(served: Served, http: httpx.AsyncClient) -> None:
-    api_key = await served.key("integrator", "open311-app")
+    api_key = await served.key("integrator", "open311-app", organisation=HOTLINE)  # the 12345 hotline's own app
     form = {
         "api_key": api_key,
         "service_code": "streetlight",

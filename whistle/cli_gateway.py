@@ -73,18 +73,31 @@ async def _serve(settings: Settings, host: str, port: int, community: str | None
 
     from gateway.app import create_app
     from gateway.context import Gateway
+    from gateway.guard import Throttle
     from whistle.client import WhistleClient
 
     session = await open_session(settings)
     _check_place(session.client.directory, community, grid)
-    pool = await create_pool(session.stack.database_url)
+    pool = await create_pool(
+        session.stack.database_url,
+        command_timeout=settings.gateway_query_timeout,
+        connect_timeout=settings.gateway_check_timeout,
+    )
     try:
         await apply_migrations(pool)
         base = session.client
         client = WhistleClient(
             base.temporal, task_queue=base.task_queue, directory=base.directory, policy=base.policy, pool=pool
         )
-        app = create_app(Gateway(client, pool, open311_community=community, open311_grid=grid), mounts=_codec(settings))
+        gateway = Gateway(
+            client,
+            pool,
+            open311_community=community,
+            open311_grid=grid,
+            check_timeout=settings.gateway_check_timeout,
+            throttle=Throttle(settings.gateway_rate_per_address, settings.gateway_rate_per_key),
+        )
+        app = create_app(gateway, mounts=_codec(settings))
         await uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_config=None)).serve()
     finally:
         await pool.close()
@@ -123,6 +136,14 @@ def create(
     ] = None,
     person: Annotated[str | None, typer.Option("--person", help="The person's id in the org directory.")] = None,
     name: Annotated[str | None, typer.Option("--name", help="An integrator's or supervisor's id.")] = None,
+    organisation: Annotated[
+        str | None,
+        typer.Option(
+            "--organisation",
+            help="An operator's or integrator's hotline or app: its keys reach the cases it filed (default: the key's "
+            "own subject).",
+        ),
+    ] = None,
     label: Annotated[str, typer.Option("--label", help="A note for whoever lists the keys.")] = "",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
@@ -139,7 +160,9 @@ def create(
         async def creating() -> tuple[str, str]:
             pool = await open_pool(settings)
             try:
-                return await create_key(pool, load_directory(settings.org), role, given[0], label)
+                return await create_key(
+                    pool, load_directory(settings.org), role, given[0], label, organisation=organisation
+                )
             finally:
                 await pool.close()
 
@@ -163,7 +186,8 @@ def list_(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] =
             try:
                 return [
                     {
-                        "key_id": record.key_id, "role": record.role, "subject": record.subject, "label": record.label,
+                        "key_id": record.key_id, "role": record.role, "subject": record.subject,
+                        "organisation": record.organisation, "label": record.label,
                         "created_at": record.created_at.isoformat(),
                         "revoked_at": record.revoked_at.isoformat() if record.revoked_at else None,
                     }

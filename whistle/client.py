@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, date, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -63,6 +64,7 @@ from schemas.publication import PublishCase, UnpublishCase, decide_publication
 from schemas.state import Stage
 from schemas.view import CaseView
 from whistle import reports, search
+from whistle.filed_cases import FiledBy, list_filed
 from whistle.logging import get_logger
 from whistle.recorded import recorded_in
 from whistle.reports import Report, ReportGroupBy
@@ -101,6 +103,14 @@ class CaseNotFound(Exception):
     def __init__(self, complaint_id: str) -> None:
         super().__init__(f"complaint_id: no case {complaint_id!r}")
         self.complaint_id = complaint_id
+
+
+@dataclass(frozen=True)
+class CasePlacement:
+    """What access to a case turns on: its community (fixed at filing) and the departments it has summoned."""
+
+    community: str
+    departments: frozenset[str]
 
 
 class SubmitResult(Model):
@@ -407,24 +417,45 @@ class WhistleClient:
                 raise CaseNotFound(complaint_id) from None
             raise
 
-    async def community_of(self, complaint_id: str) -> str:
-        """The case's community, read without running the workflow: from its ``WhistleCommunity`` search attribute,
-        which ``describe`` takes from the server's own record of the execution (set at the start, never changed).
+    async def placement(self, complaint_id: str, *, rpc_timeout: timedelta | None = None) -> CasePlacement:
+        """Where the case is and which departments it has summoned, read without running the workflow: from its
+        search attributes, which ``describe`` takes from the server's own record of the execution (the workflow
+        upserts them in the same task that answers a command, so a department summoned a moment ago is there).
 
         A query would make a worker replay the case's whole history when it has not cached it; an access check
-        before every command must not cost that. The PostgreSQL read model would not run the workflow either, but
-        it trails the history (a case filed a moment ago is not in it yet) and is away while PostgreSQL is. A case
-        started without the attribute (outside the SDK) is asked by query, the one case that still runs a task.
+        before every command or read must not cost that, nor need a live worker. A case Temporal no longer holds
+        (past its retention) is placed from the PostgreSQL read model, which keeps it; a case started without the
+        attributes (outside the SDK) likewise, or by query while the read model has not caught up with it.
+        Raises ``CaseNotFound`` when neither knows the case.
         """
         handle = self.temporal.get_workflow_handle(workflow_id_for(complaint_id))
         try:
-            described = await handle.describe()
+            described = await handle.describe(rpc_timeout=rpc_timeout)
         except RPCError as error:
-            if error.status == RPCStatusCode.NOT_FOUND:
-                raise CaseNotFound(complaint_id) from None
-            raise
-        community = described.typed_search_attributes.get(search_attributes.COMMUNITY)
-        return community if community is not None else (await self.status(complaint_id)).community
+            if error.status != RPCStatusCode.NOT_FOUND:
+                raise
+            described = None
+        if described is not None:
+            attributes = described.typed_search_attributes
+            community = attributes.get(search_attributes.COMMUNITY)
+            if community is not None:
+                departments = attributes.get(search_attributes.DEPARTMENTS) or []
+                return CasePlacement(community=community, departments=frozenset(departments))
+        stored = await self._stored_placement(complaint_id) if self._has_database else None
+        if stored is not None:
+            return stored
+        if described is None:
+            raise CaseNotFound(complaint_id)
+        view = await self.status(complaint_id)
+        return CasePlacement(community=view.community, departments=frozenset(view.departments))
+
+    async def _stored_placement(self, complaint_id: str) -> CasePlacement | None:
+        row = await (await self._database()).fetchrow(
+            "select community, departments from complaints where complaint_id = $1", complaint_id
+        )
+        if row is None:
+            return None
+        return CasePlacement(community=row["community"], departments=frozenset(row["departments"]))
 
     async def events(self, complaint_id: str) -> list[RecordedEvent]:
         """The case's domain events, read from its Temporal history (what its appends recorded)."""
@@ -451,17 +482,22 @@ class WhistleClient:
         overdue: bool = False,
         limit: int | None = None,
         now: datetime | None = None,
+        filed_by: FiledBy | None = None,
     ) -> list[CaseSummary]:
         """Cases matching every given filter, newest filing first, from a Temporal visibility query.
 
         ``escalated``: escalation level above 0 now; ``overdue``: the next deadline is before ``now``.
-        Visibility is eventually consistent: a change made a moment ago may not show yet.
+        Visibility is eventually consistent: a change made a moment ago may not show yet. ``filed_by``: only the
+        cases that resident or organisation filed through the gateway, from the read model (``filed_cases``).
         """
         case_filter = CaseFilter(
             stage=stage, community=community, department=department, category=category,
             escalated=escalated, overdue=overdue,
         )  # fmt: skip
-        return await search.list_cases(self.temporal, case_filter, now=now or datetime.now(UTC), limit=limit)
+        now = now or datetime.now(UTC)
+        if filed_by is not None:
+            return await list_filed(await self._database(), filed_by, case_filter, now=now, limit=limit or 200)
+        return await search.list_cases(self.temporal, case_filter, now=now, limit=limit)
 
     async def report(self, by: ReportGroupBy, *, since: date | None = None, now: datetime | None = None) -> Report:
         """Rates and the red/black ranking per community, department or first secretary (``first_secretary``).

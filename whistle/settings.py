@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     )
     task_queue: str = "whistle"
     home: Path = Path(".whistle")
+    embedded: bool = True
+    """Whether an unset ``temporal_address`` / ``database_url`` starts the embedded dev stack. ``false`` (the image
+    sets it), or the embedded servers not installed (they are the ``dev`` extra): an unset one is an error."""
     policy: Path = DATA_DIR / "policy.yaml"
     org: Path = DATA_DIR / "org.yaml"
     webhook_url: str | None = None
@@ -81,6 +84,15 @@ class Settings(BaseSettings):
     """Comma-separated namespaces the codec server decodes for (empty: ``temporal_namespace`` alone)."""
     codec_encode: bool = False
     """Serve ``POST /encode`` too. Off: the UI only reads (its write actions, which would encode, are off)."""
+    gateway_rate_per_address: str = "300/minute"
+    """Requests one client address may send the gateway (``limits`` notation: ``300/minute``, ``10/second``)."""
+    gateway_rate_per_key: str = "600/minute"
+    """Requests one API key may send, wherever from, within the address's own budget."""
+    gateway_check_timeout: float = Field(default=1.5, gt=0, le=60)
+    """Seconds the gateway waits on PostgreSQL or Temporal for a key, a case's scope or a health check before it
+    answers 503 (with ``Retry-After``): an outage is answered at once, not by a hung request."""
+    gateway_query_timeout: float = Field(default=10.0, gt=0, le=600)
+    """Seconds any other PostgreSQL statement of the gateway may run (reports over a whole district) before 503."""
 
     @model_validator(mode="after")
     def _codec_port_follows_ui_port(self) -> Settings:

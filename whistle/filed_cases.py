@@ -1,0 +1,75 @@
+"""The cases one resident, or one organisation (a hotline, an app), filed through the gateway: a list from the
+PostgreSQL read model, joined to the gateway's filings, newest first.
+
+Such a caller owns a handful of cases among all of them, so asking Temporal's visibility for every case that
+matches and keeping theirs would read the whole district per page; the read model answers with theirs alone,
+through the filings' indexes. It trails the history by the store's lag: a case filed a moment ago shows once its
+first events are stored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from activities.event_store import Pool
+from whistle.search import CaseFilter, CaseSummary
+
+
+@dataclass(frozen=True)
+class FiledBy:
+    """Whose filings: a resident's (``resident``) or an organisation's keys' (``organisation``)."""
+
+    kind: Literal["resident", "organisation"]
+    id: str
+
+
+async def list_filed(
+    pool: Pool, filed_by: FiledBy, case_filter: CaseFilter, *, now: datetime, limit: int
+) -> list[CaseSummary]:
+    """The cases ``filed_by`` filed that match ``case_filter``, newest filing first, at most ``limit``."""
+    arguments: list[Any] = [filed_by.id]
+    who = "f.resident_id = $1" if filed_by.kind == "resident" else "k.organisation = $1"
+    clauses = [who]
+    for column, value in (
+        ("c.stage", case_filter.stage),
+        ("c.community", case_filter.community),
+        ("c.category", case_filter.category),
+    ):
+        if value is not None:
+            arguments.append(value)
+            clauses.append(f"{column} = ${len(arguments)}")
+    if case_filter.department is not None:
+        arguments.append(case_filter.department)
+        clauses.append(f"c.departments ? ${len(arguments)}")
+    if case_filter.escalated:
+        clauses.append("c.escalation_level > 0")
+    if case_filter.overdue:
+        arguments.append(now)
+        clauses.append(f"c.next_deadline < ${len(arguments)}")
+    arguments.append(limit)
+    rows = await pool.fetch(
+        "select c.complaint_id, c.stage, c.community, c.grid, c.category, c.departments, c.escalation_level, "
+        "c.next_deadline, c.filed_at from complaints c join gateway_filings f using (complaint_id) "
+        "left join api_keys k on k.key_id = f.key_id "
+        f"where {' and '.join(clauses)} order by c.filed_at desc, c.complaint_id desc limit ${len(arguments)}",
+        *arguments,
+    )
+    return [
+        CaseSummary(
+            complaint_id=row["complaint_id"],
+            workflow_id=f"complaint-{row['complaint_id']}",
+            stage=row["stage"],
+            community=row["community"],
+            grid=row["grid"],
+            category=row["category"],
+            departments=list(row["departments"]),
+            escalation_level=row["escalation_level"],
+            next_deadline=row["next_deadline"],
+            overdue=row["next_deadline"] is not None and row["next_deadline"] < now,
+            filed_at=row["filed_at"],
+            running=row["stage"] != "closed",
+        )
+        for row in rows
+    ]
