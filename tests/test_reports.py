@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from asyncpg import Record
+from temporalio.client import ScheduleBackfill, ScheduleOverlapPolicy
 from temporalio.testing import WorkflowEnvironment
 
 from activities.event_store import AppendEventsInput, EventStore, Pool, apply_migrations, create_pool
@@ -47,7 +48,7 @@ from whistle.reports import (
     build_report,
     rank_groups,
 )
-from whistle.schedules import DAILY_REPORT
+from whistle.schedules import CATCHUP_WINDOW, DAILY_REPORT
 from workflows.decider import decide, file_complaint
 
 UM, MR, JO = "urban_management", "market_regulation", "justice_office"
@@ -247,6 +248,37 @@ async def test_the_daily_report_workflow_stores_a_dated_snapshot(dev_env: Workfl
         assert row["day"] == report.generated_at.astimezone(CHINA_TIME).date()
 
 
+async def test_a_scheduled_run_started_late_reports_the_day_it_was_scheduled_for(
+    dev_env: WorkflowEnvironment, pool: Pool
+) -> None:
+    """A backfill starts, now, the run the schedule meant for 23:50 on 15 March 2024 (Beijing): as late as a run gets.
+    Its snapshot is dated 15 March, not today."""
+    scheduled_day = date(2024, 3, 15)
+    scheduled_at = datetime(2024, 3, 15, 23, 50, tzinfo=CHINA_TIME)
+    triggered_at = datetime.now(UTC)
+
+    async def snapshot_days() -> list[date]:
+        # Another test's run may store today's snapshot meanwhile: only 15 March counts, and only from this run.
+        query = "select day from report_snapshots where day = $1 and generated_at >= $2"
+        return [row["day"] for row in await pool.fetch(query, scheduled_day, triggered_at)]
+
+    async with running_worker(dev_env.client, pool) as client:
+        schedule_id = f"test-daily-report-{uuid.uuid4().hex[:8]}"
+        handle = await dev_env.client.create_schedule(schedule_id, DAILY_REPORT.schedule(client.task_queue))
+        try:
+            around = timedelta(minutes=1)
+            await handle.backfill(
+                ScheduleBackfill(scheduled_at - around, scheduled_at + around, overlap=ScheduleOverlapPolicy.ALLOW_ALL)
+            )
+
+            async def stored() -> bool:
+                return len(await snapshot_days()) == 3  # community, department, first secretary
+
+            await wait_until(stored, within=20)  # dated today instead, they never come
+        finally:
+            await handle.delete()
+
+
 def test_the_communitys_two_way_ratings_stand_beside_the_residents_satisfaction() -> None:
     def part(result: str | None, in_person: bool = True) -> DepartmentFacts:
         return DepartmentFacts(
@@ -287,6 +319,7 @@ async def test_the_daily_schedule_is_created_once_however_often_workers_start(de
         [calendar] = described.schedule.spec.calendars
         assert (calendar.hour[0].start, calendar.minute[0].start) == DAILY_REPORT.at
         assert described.schedule.spec.time_zone_name == "Asia/Shanghai"
+        assert described.schedule.policy.catchup_window == CATCHUP_WINDOW == timedelta(hours=1)
     finally:
         await handle.delete()
 

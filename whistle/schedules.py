@@ -10,6 +10,7 @@ passes an input: a payload a schedule keeps is encrypted for the schedule's id, 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from temporalio.client import (
     Client,
@@ -25,6 +26,10 @@ from temporalio.client import (
 
 from workflows.report import REPORT_WORKFLOW
 from workflows.retention import RETENTION_WORKFLOW
+
+CATCHUP_WINDOW = timedelta(hours=1)
+"""A run missed while Temporal (not the worker: the server starts runs, a worker only picks them up) was down is
+started if it comes back within this; a later return skips it rather than replaying days of old reports."""
 
 
 @dataclass(frozen=True)
@@ -44,7 +49,7 @@ class Nightly:
                 calendars=[ScheduleCalendarSpec(hour=[ScheduleRange(hour)], minute=[ScheduleRange(minute)])],
                 time_zone_name="Asia/Shanghai",
             ),
-            policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+            policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=CATCHUP_WINDOW),
         )
 
     async def ensure(self, client: Client, task_queue: str) -> bool:
