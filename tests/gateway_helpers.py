@@ -65,16 +65,24 @@ async def serving(
     async with running_worker(temporal, pool, policy=policy) as worker_client:
         client = worker_client  # with the database, as `whistle serve` has it: submit goes through the registry
         gateway = Gateway(client, pool, open311_community=open311_community, timeout=20.0, throttle=throttle)
-        app = create_app(gateway)
-        port = free_port()
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-        task = asyncio.create_task(server.serve())
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.02)
-        try:
-            yield Served(f"http://127.0.0.1:{port}", worker_client, pool)
-        finally:
-            server.should_exit = True
-            await task
+        async with serving_app(gateway) as url:
+            yield Served(url, worker_client, pool)
+
+
+@asynccontextmanager
+async def serving_app(gateway: Gateway) -> AsyncIterator[str]:
+    """The gateway app for ``gateway`` served on a free loopback port; yields its base URL."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(gateway), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
