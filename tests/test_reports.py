@@ -7,13 +7,14 @@ Only the snapshot test runs the report workflow, on the dev server.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from asyncpg import Record
-from temporalio.client import ScheduleBackfill, ScheduleOverlapPolicy
+from temporalio.client import ScheduleBackfill, ScheduleOverlapPolicy, SchedulePolicy
 from temporalio.testing import WorkflowEnvironment
 
 from activities.event_store import AppendEventsInput, EventStore, Pool, apply_migrations, create_pool
@@ -48,8 +49,9 @@ from whistle.reports import (
     build_report,
     rank_groups,
 )
-from whistle.schedules import CATCHUP_WINDOW, DAILY_REPORT
+from whistle.schedules import CATCHUP_WINDOW, DAILY_REPORT, Nightly
 from workflows.decider import decide, file_complaint
+from workflows.report import REPORT_WORKFLOW
 
 UM, MR, JO = "urban_management", "market_regulation", "justice_office"
 SE, PS = "street_enforcement", "power_supply"
@@ -322,6 +324,29 @@ async def test_the_daily_schedule_is_created_once_however_often_workers_start(de
         assert described.schedule.policy.catchup_window == CATCHUP_WINDOW == timedelta(hours=1)
     finally:
         await handle.delete()
+
+
+async def test_a_schedule_from_before_the_catchup_window_gets_it_and_an_operators_window_stays(
+    dev_env: WorkflowEnvironment,
+) -> None:
+    older = Nightly(f"test-nightly-{uuid.uuid4().hex[:8]}", REPORT_WORKFLOW, (23, 50))
+    chosen = Nightly(f"test-nightly-{uuid.uuid4().hex[:8]}", REPORT_WORKFLOW, (23, 50))
+    as_before = dataclasses.replace(older.schedule("q"), policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP))
+    by_operator = dataclasses.replace(
+        chosen.schedule("q"),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(hours=6)),
+    )
+    handles = [
+        await dev_env.client.create_schedule(older.schedule_id, as_before),
+        await dev_env.client.create_schedule(chosen.schedule_id, by_operator),
+    ]
+    try:
+        assert not await older.ensure(dev_env.client, "q") and not await chosen.ensure(dev_env.client, "q")
+        windows = [(await handle.describe()).schedule.policy.catchup_window for handle in handles]
+        assert windows == [CATCHUP_WINDOW, timedelta(hours=6)]
+    finally:
+        for handle in handles:
+            await handle.delete()
 
 
 def test_a_terminated_case_is_counted_apart_from_the_resolution_rate() -> None:

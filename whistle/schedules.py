@@ -9,6 +9,7 @@ passes an input: a payload a schedule keeps is encrypted for the schedule's id, 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -22,6 +23,8 @@ from temporalio.client import (
     SchedulePolicy,
     ScheduleRange,
     ScheduleSpec,
+    ScheduleUpdate,
+    ScheduleUpdateInput,
 )
 
 from workflows.report import REPORT_WORKFLOW
@@ -30,6 +33,8 @@ from workflows.retention import RETENTION_WORKFLOW
 CATCHUP_WINDOW = timedelta(hours=1)
 """A run missed while Temporal (not the worker: the server starts runs, a worker only picks them up) was down is
 started if it comes back within this; a later return skips it rather than replaying days of old reports."""
+SERVER_DEFAULT_CATCHUP = timedelta(days=365)
+"""What a schedule created without a window has: Whistle's schedules from before ``CATCHUP_WINDOW``."""
 
 
 @dataclass(frozen=True)
@@ -53,12 +58,26 @@ class Nightly:
         )
 
     async def ensure(self, client: Client, task_queue: str) -> bool:
-        """Create the schedule unless it exists; True when this call created it."""
+        """Create the schedule unless it exists; True when this call created it.
+
+        One that exists keeps what an operator set (paused, retimed, a catch-up window of their own), except that one
+        created before ``CATCHUP_WINDOW`` (the server's default year) is given it.
+        """
         try:
             await client.create_schedule(self.schedule_id, self.schedule(task_queue))
         except ScheduleAlreadyRunningError:
+            await client.get_schedule_handle(self.schedule_id).update(_with_catchup_window)
             return False
         return True
+
+
+def _with_catchup_window(existing: ScheduleUpdateInput) -> ScheduleUpdate | None:
+    schedule = existing.description.schedule
+    window = schedule.policy.catchup_window
+    if window is not None and window < SERVER_DEFAULT_CATCHUP:
+        return None  # ours already, or one an operator chose
+    policy = dataclasses.replace(schedule.policy, catchup_window=CATCHUP_WINDOW)
+    return ScheduleUpdate(schedule=dataclasses.replace(schedule, policy=policy))
 
 
 DAILY_REPORT = Nightly("whistle-daily-report", REPORT_WORKFLOW, (23, 50))
