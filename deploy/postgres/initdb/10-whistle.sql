@@ -1,5 +1,5 @@
 -- Whistle's event store gets its own role and database, apart from Temporal's `temporal` and
--- `temporal_visibility` databases (which temporalio/auto-setup creates as the superuser).
+-- `temporal_visibility` databases (05-temporal.sql: owned by Temporal's own role `temporal`).
 --
 -- The postgres image runs this file once, on the first start with an empty data volume, via
 -- `psql -v ON_ERROR_STOP=1`. The password is read from the container's WHISTLE_DB_PASSWORD (set by
