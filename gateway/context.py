@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import asyncpg
 from fastapi import Depends, Request, Security
@@ -83,8 +83,8 @@ class Gateway:
 
     async def _placement(self, complaint_id: str) -> CasePlacement:
         try:
-            async with asyncio.timeout(self.check_timeout):
-                return await self.client.placement(complaint_id, rpc_timeout=timedelta(seconds=self.check_timeout))
+            rpc_timeout = timedelta(seconds=self.check_timeout)
+            return await within(self.client.placement(complaint_id, rpc_timeout=rpc_timeout), self.check_timeout)
         except TimeoutError:
             raise unavailable("temporal", "the Temporal server did not answer in time") from None
         except RPCError as error:
@@ -99,8 +99,7 @@ class Gateway:
         """A PostgreSQL question asked before anything is done (whose key, whose case, the public list): 503 when
         it is not answered within ``check_timeout``, connections included."""
         try:
-            async with asyncio.timeout(self.check_timeout):
-                return await question
+            return await within(question, self.check_timeout)
         except (TimeoutError, ConnectionError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError):
             raise unavailable("database", "PostgreSQL did not answer in time") from None
 
@@ -124,6 +123,25 @@ class Gateway:
             account_id,
             media_url,
         )
+
+
+async def within(question: Awaitable[T], seconds: float) -> T:
+    """``question``'s answer, or ``TimeoutError`` after ``seconds`` — then, not when the question has wound down.
+
+    A cancelled asyncpg statement on a connection whose server dropped off waits for the server to confirm the
+    cancel, up to the pool's command timeout (ten seconds, not two); so the question is left to end on its own,
+    bounded by that timeout, and the caller is answered now."""
+    task = asyncio.ensure_future(question)
+    try:
+        return await asyncio.wait_for(asyncio.shield(task), seconds)
+    except TimeoutError:
+        task.add_done_callback(_forget)
+        raise
+
+
+def _forget(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()  # retrieved, so asyncio does not log it as never retrieved
 
 
 def gateway_of(request: Request) -> Gateway:
