@@ -33,7 +33,8 @@ test: $(STAMP)
 # The property and fuzz tests with fresh randomness and ten times the examples (tests/fuzzing.py); `make test`
 # runs the same tests from a fixed seed. Failures found are kept in .hypothesis/ and tried first next time.
 fuzz: $(STAMP)
-	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -q tests/test_fuzz.py tests/test_fold_properties.py tests/test_gateway_openapi.py
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -q tests/test_fuzz.py tests/test_fold_properties.py tests/test_gateway_openapi.py \
+		tests/test_gateway_fuzz.py
 
 # The full fault suite (about half an hour, progress on stderr): 300 cases through 10 worker SIGKILLs, 2 Temporal
 # restarts, a 10-minute PostgreSQL outage and 2 minutes of a webhook that accepts connections and never answers;

@@ -138,6 +138,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def http_error(request: Request, error: Exception) -> Response:
         assert isinstance(error, StarletteHTTPException)
+        if error.status_code == 400:  # FastAPI could not decode the body at all (not UTF-8, not JSON)
+            return _respond(request, 400, "body", "not a JSON document in UTF-8")
         return _respond(request, error.status_code, "request", str(error.detail))
 
     async def unexpected(request: Request, error: Exception) -> Response:

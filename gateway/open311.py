@@ -280,7 +280,7 @@ async def create_request(
         )
     except ValidationError as error:
         field, reason = first_problem(list(error.errors()))
-        raise ApiError(400, field, reason) from None
+        raise ApiError(400, FORM_FIELD.get(field, field), reason) from None
     intake = filing.settle(body, principal, now)
     await gateway.ready()
     intake = await filing.under_key(gateway.pool, principal, idempotency_key, intake, now)
@@ -293,6 +293,12 @@ async def create_request(
 
 SOURCE_BY_ROLE: dict[str, Source] = {"operator": "hotline", "grid-worker": "grid_patrol"}
 """Where an Open311 request comes from by its key's role: an app, unless a hotline or a grid worker files it."""
+
+FORM_FIELD = {
+    "reporter.phone": "phone", "reporter.name": "last_name", "title": "description", "description": "description",
+    "location.address": "address_string", "location.latitude": "lat", "location.longitude": "long",
+}  # fmt: skip
+"""The form field an intake field was made from, so a refusal names what the client sent."""
 
 
 def status_notes(state: CaseState) -> str:
