@@ -31,3 +31,12 @@ def test_a_bad_ui_port_is_reported_as_ui_port(monkeypatch: pytest.MonkeyPatch) -
     with pytest.raises(ValidationError) as raised:
         Settings()
     assert [error["loc"] for error in raised.value.errors()] == [("ui_port",)]
+
+
+def test_a_gateway_budget_that_is_no_rate_fails_at_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WHISTLE_GATEWAY_RATE_PER_KEY", "20/second")
+    assert Settings().gateway_rate_per_key == "20/second"
+    monkeypatch.setenv("WHISTLE_GATEWAY_RATE_PER_ADDRESS", "plenty")
+    with pytest.raises(ValidationError) as raised:
+        Settings()
+    assert [error["loc"] for error in raised.value.errors()] == [("gateway_rate_per_address",)]

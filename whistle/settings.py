@@ -9,7 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from limits import parse as parse_rate
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -93,6 +94,16 @@ class Settings(BaseSettings):
     answers 503 (with ``Retry-After``): an outage is answered at once, not by a hung request."""
     gateway_query_timeout: float = Field(default=10.0, gt=0, le=600)
     """Seconds any other PostgreSQL statement of the gateway may run (reports over a whole district) before 503."""
+
+    @field_validator("gateway_rate_per_address", "gateway_rate_per_key")
+    @classmethod
+    def _a_rate(cls, value: str) -> str:
+        """Checked at start, so a misspelt budget fails there and not at the first request."""
+        try:
+            parse_rate(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a rate like 300/minute or 10/second") from None
+        return value
 
     @model_validator(mode="after")
     def _codec_port_follows_ui_port(self) -> Settings:
