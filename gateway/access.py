@@ -12,10 +12,13 @@ these rules keep a foreign key from reaching the workflow at all, and need neith
 
 from __future__ import annotations
 
+from typing import Any
+
 from gateway.errors import ApiError, not_found
 from gateway.keys import ORGANISATION_ROLES, Principal
 from gateway.scope import CaseScope
 from schemas.actors import Actor
+from whistle.filed_cases import resident_cases
 
 COMMAND_ROLES: dict[str, set[str]] = {
     "verify": {"grid-worker"},
@@ -50,6 +53,31 @@ def may_read(principal: Principal, scope: CaseScope) -> bool:
         or (role == "department" and principal.subject in scope.departments)
         or (role == "resident" and scope.owner is not None and scope.owner == principal.subject)
     )
+
+
+def reach(principal: Principal, arguments: list[Any]) -> str:
+    """``may_read`` as a SQL condition on ``complaints c`` left-joined to ``gateway_filings f`` and ``api_keys k``,
+    for a list that must apply it before its limit (else a narrow key's page comes back short); its values are
+    appended to ``arguments``. The row's own check (``may_read``) still decides, so the two cannot disagree in
+    the caller's favour."""
+    role = principal.role
+    if role in EVERYWHERE_ROLES:
+        return "true"
+    if role in ORGANISATION_ROLES:
+        if principal.organisation is None:
+            return "false"
+        arguments.append(principal.organisation)
+        return f"k.organisation = ${len(arguments)}"
+    if role in PLACE_ROLES:
+        arguments.append(sorted(principal.communities))
+        return f"c.community = any(${len(arguments)}::text[])"
+    if role == "department":
+        arguments.append(principal.subject)
+        return f"c.departments ? ${len(arguments)}"
+    if role == "resident":
+        arguments.append(principal.subject)
+        return resident_cases(len(arguments))
+    return "false"
 
 
 def check_read(principal: Principal, scope: CaseScope) -> None:

@@ -154,13 +154,9 @@ async def submit(
     now = datetime.now(UTC)
     intake = filing.settle(body, principal, now)
     access.check_filing(principal, intake.community)
-    await gateway.ready()
-    intake = await filing.under_key(gateway.pool, principal, idempotency_key, intake, now)
-    result = await gateway.ask(gateway.client.submit(intake, now=now))
+    result = await filing.file(gateway, principal, intake, idempotency_key, now)
     if result.duplicate:
         response.status_code = 200
-    else:
-        await gateway.record_filing(result.complaint_id, principal)
     return result
 
 
@@ -292,6 +288,7 @@ async def erase(
     """A supervisor erases the case's personal data for good: the reporter's contact details at once, the free text
     once the case is closed (send it again after closure for that). The answer records who and why, nothing else."""
     by = access.check_eraser(principal)
+    access.check_read(principal, await gateway.scope(complaint_id))  # 404 or 503 before anything is erased
     return await gateway.ask(gateway.client.erase(complaint_id, by=by, reason=body.reason))
 
 
@@ -315,7 +312,9 @@ async def list_cases(
     }  # fmt: skip
     if principal.role == "resident":
         filed_by = FiledBy("resident", principal.subject)
-    elif principal.role in ORGANISATION_ROLES and principal.organisation is not None:
+    elif principal.role in ORGANISATION_ROLES:
+        if principal.organisation is None:
+            raise access.forbid(f"the {principal.role} key {principal.key_id} belongs to no organisation")
         filed_by = FiledBy("organisation", principal.organisation)
     else:
         filed_by = None

@@ -8,13 +8,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Annotated, Any, TypeVar
 
-import asyncpg
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
 from temporalio.service import RPCError
 
 from activities.event_store import Pool
-from gateway.errors import TEMPORAL_AWAY, ApiError, unavailable
+from gateway.errors import DATABASE_AWAY, TEMPORAL_AWAY, ApiError, unavailable
 from gateway.guard import Throttle
 from gateway.keys import Principal, authenticate
 from gateway.scope import CaseScope, filed
@@ -44,11 +43,16 @@ class Gateway:
         return self.client.directory
 
     async def ask(self, question: Awaitable[T]) -> T:
-        """Await an SDK call; a worker that never answers is 504, a Temporal server that is away 503."""
+        """Await an SDK call: 504 when it has not ended within ``timeout`` (no worker answered), 503 when the
+        Temporal server is away. What the call itself raises passes on, so a PostgreSQL timeout or outage on its
+        way (a filing's registry) is answered as the database's (``gateway.errors``), not blamed on a worker."""
+        task = asyncio.ensure_future(question)
+        done, _ = await asyncio.wait({task}, timeout=self.timeout)
+        if not done:
+            task.cancel()
+            raise ApiError(504, "worker", "no worker answered in time; the command may still be applied")
         try:
-            return await asyncio.wait_for(question, self.timeout)
-        except TimeoutError:
-            raise ApiError(504, "worker", "no worker answered in time; the command may still be applied") from None
+            return task.result()
         except RPCError as error:
             if error.status in TEMPORAL_AWAY:
                 raise unavailable("temporal", f"the Temporal server did not answer ({error.message})") from None
@@ -82,15 +86,22 @@ class Gateway:
         return CaseScope(complaint_id, placement.community, placement.departments, owner, organisation)
 
     async def _placement(self, complaint_id: str) -> CasePlacement:
+        """Temporal's record of the case (its read model's, past retention): a Temporal call and a PostgreSQL one
+        each bounded by ``check_timeout`` and answered as that server's 503; the whole given a moment more."""
+        seconds = timedelta(seconds=self.check_timeout)
         try:
-            rpc_timeout = timedelta(seconds=self.check_timeout)
-            return await within(self.client.placement(complaint_id, rpc_timeout=rpc_timeout), self.check_timeout)
-        except TimeoutError:
-            raise unavailable("temporal", "the Temporal server did not answer in time") from None
+            return await within(
+                self.client.placement(complaint_id, rpc_timeout=seconds, db_timeout=self.check_timeout),
+                self.check_timeout + PLACEMENT_MARGIN,
+            )
         except RPCError as error:
             if error.status in TEMPORAL_AWAY:
                 raise unavailable("temporal", "the Temporal server did not answer") from None
             raise
+        except NoAnswer:  # neither call failed on its own: the describe hung past its deadline
+            raise unavailable("temporal", "the Temporal server did not answer in time") from None
+        except DATABASE_AWAY:
+            raise unavailable("database", "PostgreSQL did not answer in time") from None
 
     async def _filed(self, complaint_id: str) -> tuple[str | None, str | None]:
         return await self.checked(filed(self.pool, complaint_id, self.check_timeout))
@@ -100,7 +111,7 @@ class Gateway:
         it is not answered within ``check_timeout``, connections included."""
         try:
             return await within(question, self.check_timeout)
-        except (TimeoutError, ConnectionError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError):
+        except DATABASE_AWAY:  # NoAnswer is a TimeoutError
             raise unavailable("database", "PostgreSQL did not answer in time") from None
 
     async def principal(self, key: str) -> Principal | None:
@@ -110,23 +121,17 @@ class Gateway:
             self.throttle.check_key(principal.key_id)
         return principal
 
-    async def record_filing(
-        self, complaint_id: str, principal: Principal, *, account_id: str | None = None, media_url: str | None = None
-    ) -> None:
-        resident = principal.subject if principal.role == "resident" else None
-        await self.pool.execute(
-            "insert into gateway_filings (complaint_id, key_id, resident_id, account_id, media_url) "
-            "values ($1, $2, $3, $4, $5) on conflict (complaint_id) do nothing",
-            complaint_id,
-            principal.key_id,
-            resident,
-            account_id,
-            media_url,
-        )
+
+PLACEMENT_MARGIN = 0.25
+"""How much longer than its two calls' own deadlines a case's placement may take, so theirs fire first."""
+
+
+class NoAnswer(TimeoutError):
+    """``within`` gave up waiting (as opposed to a timeout the question raised itself)."""
 
 
 async def within(question: Awaitable[T], seconds: float) -> T:
-    """``question``'s answer, or ``TimeoutError`` after ``seconds`` — then, not when the question has wound down.
+    """``question``'s answer, or ``NoAnswer`` after ``seconds`` — then, not when the question has wound down.
 
     A cancelled asyncpg statement on a connection whose server dropped off waits for the server to confirm the
     cancel, up to the pool's command timeout (ten seconds, not two); so the question is left to end on its own,
@@ -135,8 +140,10 @@ async def within(question: Awaitable[T], seconds: float) -> T:
     try:
         return await asyncio.wait_for(asyncio.shield(task), seconds)
     except TimeoutError:
+        if task.done():  # the question's own timeout
+            raise
         task.add_done_callback(_forget)
-        raise
+        raise NoAnswer(f"no answer within {seconds} s") from None
 
 
 def _forget(task: asyncio.Future[Any]) -> None:

@@ -53,8 +53,20 @@ def unavailable(server: str, detail: str) -> ApiError:
     return ApiError(503, server, f"{detail}; nothing was done, try again shortly", retry_after=RETRY_AFTER_SECONDS)
 
 
-TEMPORAL_AWAY = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED}
-"""RPC statuses that mean the Temporal server is away rather than refusing the call."""
+TEMPORAL_AWAY = {
+    RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED,
+    RPCStatusCode.RESOURCE_EXHAUSTED,
+}  # fmt: skip
+"""RPC statuses that mean the Temporal server is away (or shedding load) rather than refusing the call."""
+
+DATABASE_AWAY: tuple[type[Exception], ...] = (
+    OSError,  # refused, reset, unreachable, a name that does not resolve; TimeoutError (a command_timeout) too
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.OperatorInterventionError,  # shutting down, crashed, starting up, the statement cancelled
+    asyncpg.InsufficientResourcesError,  # too many connections, disk full
+)
+"""What PostgreSQL raises when it is away or cannot take the question, as opposed to refusing it."""
 
 
 class ErrorBody(BaseModel):
@@ -150,8 +162,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(CommandRejected, rejected)
     app.add_exception_handler(CaseNotFound, missing)
-    for away in (ConnectionError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
-                 asyncpg.CannotConnectNowError, asyncpg.TooManyConnectionsError):  # fmt: skip
+    for away in DATABASE_AWAY:
         app.add_exception_handler(away, database_away)
     app.add_exception_handler(RPCError, temporal_error)
     app.add_exception_handler(RequestValidationError, invalid)

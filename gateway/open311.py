@@ -282,11 +282,9 @@ async def create_request(
         field, reason = first_problem(list(error.errors()))
         raise ApiError(400, FORM_FIELD.get(field, field), reason) from None
     intake = filing.settle(body, principal, now)
-    await gateway.ready()
-    intake = await filing.under_key(gateway.pool, principal, idempotency_key, intake, now)
-    result = await gateway.ask(gateway.client.submit(intake, now=now))
-    if not result.duplicate:
-        await gateway.record_filing(result.complaint_id, principal, account_id=account_id, media_url=media_url)
+    result = await filing.file(
+        gateway, principal, intake, idempotency_key, now, account_id=account_id, media_url=media_url
+    )
     notice = "已受理，网格员将先行核实 Received: a grid worker verifies it first (网格核实)"
     return [RequestCreated(service_request_id=result.complaint_id, service_notice=notice, account_id=account_id)]
 
@@ -371,8 +369,8 @@ async def requests(
     api_key: Annotated[str | None, Query(max_length=200)] = None,
     x_api_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> list[ServiceRequest]:
-    """Service requests, newest first, at most 1000. ``service_request_id`` (comma-separated) overrides every
-    other filter; without it and without dates, the last 90 days.
+    """Service requests, newest first, at most 200 (``MAX_REQUESTS``). ``service_request_id`` (comma-separated)
+    overrides every other filter; without it and without dates, the last 90 days.
 
     Without a key, only published cases, in their public form (the moderator's text, the place coarsened to the
     grid). With a key (``api_key`` or ``X-API-Key``), the cases the key's role may read in full, and the published
@@ -414,14 +412,16 @@ async def _load(
     """The requests ``where`` selects that ``principal`` may see: in full where its role may read the case, in
     public form where the case is published, not at all otherwise (a keyless read sees published cases only).
     Who may read is decided from the row, as ``gateway.access`` decides it for one case."""
-    public_only = " and p.complaint_id is not null" if principal is None else ""
+    arguments = list(arguments)
+    reached = "false" if principal is None else access.reach(principal, arguments)
     owner = "coalesce(f.resident_id, whistle_resident_of(c.complaint_id))" if principal else "f.resident_id"
     rows = await gateway.checked(gateway.pool.fetch(
         f"select c.state, c.community, c.departments, {owner} as owner, k.organisation, f.media_url, "
         f"p.public_title, p.public_description from complaints c "
         f"left join gateway_filings f using (complaint_id) left join api_keys k on k.key_id = f.key_id "
         f"left join publications p using (complaint_id) "
-        f"where ({where}){public_only} order by c.filed_at desc, c.complaint_id limit {MAX_REQUESTS}",
+        f"where ({where}) and ({reached} or p.complaint_id is not null) "
+        f"order by c.filed_at desc, c.complaint_id limit {MAX_REQUESTS}",
         *arguments,
     ))  # fmt: skip
     found: list[ServiceRequest] = []
@@ -477,8 +477,8 @@ async def request(
     state = await gateway.ask(_live_state(gateway, service_request_id)) if access.may_read(principal, scope) else None
     if state is None:
         raise missing
-    media_url = await gateway.pool.fetchval(
-        "select media_url from gateway_filings where complaint_id = $1", service_request_id
+    media_url = await gateway.checked(
+        gateway.pool.fetchval("select media_url from gateway_filings where complaint_id = $1", service_request_id)
     )
     return [request_of(state, media_url)]
 

@@ -11,7 +11,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import httpx
 import uvicorn
 from temporalio.client import Client
 
@@ -20,7 +22,7 @@ from gateway.app import create_app
 from gateway.context import Gateway
 from gateway.guard import Throttle
 from gateway.keys import create_key
-from tests.helpers import TestClient, running_worker
+from tests.helpers import TestClient, new_intake, running_worker
 from tests.ports import free_port
 from whistle.settings import DATA_DIR
 
@@ -86,3 +88,28 @@ async def serving_app(gateway: Gateway) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await task
+
+
+def intake_json(**overrides: Any) -> dict[str, Any]:
+    return new_intake(**overrides).model_dump(mode="json", exclude_none=True)
+
+
+def resident_body(**overrides: Any) -> dict[str, Any]:
+    """What a resident's app sends: no complaint id, source, urgency or time (the server decides those)."""
+    body = intake_json(**overrides)
+    for decided_by_the_server in ("complaint_id", "source", "urgency", "reported_at"):
+        body.pop(decided_by_the_server, None)
+    return body
+
+
+async def filed_count(pool: Pool) -> tuple[int, int, int]:
+    counts = await pool.fetchrow(
+        "select (select count(*) from filings) as filings, (select count(*) from gateway_filings) as gateway,"
+        " (select count(*) from personal_data) as people"
+    )
+    assert counts is not None
+    return counts["filings"], counts["gateway"], counts["people"]
+
+
+async def post(http: httpx.AsyncClient, key: str, path: str, body: Any, **headers: str) -> httpx.Response:
+    return await http.post(path, json=body, headers={"X-API-Key": key, **headers})

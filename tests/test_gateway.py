@@ -15,8 +15,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.event_store import Pool
 from gateway.keys import revoke_key
-from tests.gateway_helpers import Served, serving
-from tests.helpers import new_intake, wait_until
+from tests.gateway_helpers import Served, intake_json, serving
+from tests.helpers import wait_until
 
 
 @pytest.fixture(scope="module")
@@ -29,10 +29,6 @@ async def served(dev_env: WorkflowEnvironment, pool: Pool) -> AsyncIterator[Serv
 async def http(served: Served) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=served.url, timeout=30) as client:
         yield client
-
-
-def intake_json(**overrides: Any) -> dict[str, Any]:
-    return new_intake(**overrides).model_dump(mode="json", exclude_none=True)
 
 
 async def call(http: httpx.AsyncClient, key: str, method: str, path: str, body: Any = None) -> httpx.Response:

@@ -10,6 +10,7 @@ failed either). ``make test`` draws a fixed sample (``tests/fuzzing.py``); ``mak
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -73,6 +74,11 @@ OPEN311_WRONG: st.SearchStrategy[tuple[str, Any]] = st.one_of(
 )  # fmt: skip
 
 
+def once() -> dict[str, str]:
+    """A fresh ``Idempotency-Key``: a refused create must not keep it (nor anything else)."""
+    return {"Idempotency-Key": uuid.uuid4().hex}
+
+
 def _is_json_object(raw: bytes) -> bool:
     try:
         return isinstance(json.loads(raw), dict)
@@ -105,13 +111,15 @@ async def test_the_gateway_refuses_every_bad_request_and_writes_nothing(served: 
     refusals = 0
     async with httpx.AsyncClient(base_url=served.url, timeout=30) as http:
         for path, value in [*_collect(syntax, 40), *_collect(refuted, 15)]:
-            answer = await http.post("/api/v1/complaints", json=_set(valid_intake(), path, value), headers=integrator)
+            answer = await http.post(
+                "/api/v1/complaints", json=_set(valid_intake(), path, value), headers={**integrator, **once()}
+            )
             assert refused_naming(answer, ".".join(path)), (path, value, answer.status_code, answer.text)
             refusals += 1
         for field, value in _collect(RESIDENT_CHOSEN, 10):
             server_decides = {"complaint_id", "source", "urgency", "reported_at"}
             body = {key: value for key, value in valid_intake().items() if key not in server_decides}
-            answer = await http.post("/api/v1/complaints", json={**body, field: value}, headers=resident)
+            answer = await http.post("/api/v1/complaints", json={**body, field: value}, headers={**resident, **once()})
             assert answer.status_code in (403, 422) and refused_naming(answer, field), (field, value, answer.text)
             refusals += 1
         for raw in _collect(JUNK_BODIES, 20):
@@ -138,7 +146,7 @@ async def test_the_gateway_refuses_every_bad_request_and_writes_nothing(served: 
             "description": "路灯不亮", "phone": "13800000009",
         }  # fmt: skip
         for field, value in _collect(OPEN311_WRONG, 40):
-            answer = await http.post("/open311/v2/requests.json", data={**form, field: value})
+            answer = await http.post("/open311/v2/requests.json", data={**form, field: value}, headers=once())
             assert open311_refused_naming(answer, field), (field, value, answer.status_code, answer.text)
             refusals += 1
         oversized_form = await http.post("/open311/v2/requests.json", data={**form, "address_id": "长" * BODY_LIMIT})

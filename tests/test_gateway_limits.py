@@ -24,8 +24,8 @@ from activities.event_store import Pool, create_pool
 from gateway.context import Gateway
 from gateway.guard import BODY_LIMIT, Throttle
 from tests.fault_proxy import FaultProxy, fault_proxy
-from tests.gateway_helpers import UNTHROTTLED, Served, serving, serving_app
-from tests.helpers import new_intake, sample_client, wait_until
+from tests.gateway_helpers import UNTHROTTLED, Served, intake_json, serving, serving_app
+from tests.helpers import sample_client, wait_until
 from tests.pg import TestDatabase
 
 
@@ -33,10 +33,6 @@ from tests.pg import TestDatabase
 async def served(dev_env: WorkflowEnvironment, pool: Pool) -> AsyncIterator[Served]:
     async with serving(dev_env.client, pool) as running:
         yield running
-
-
-def intake_json(**overrides: Any) -> dict[str, Any]:
-    return new_intake(**overrides).model_dump(mode="json", exclude_none=True)
 
 
 async def filings(pool: Pool) -> int:
@@ -180,6 +176,8 @@ async def _answers_503_while_away(
 
     requests: list[tuple[str, str, dict[str, str], Any]] = [
         ("GET", case, supervisor, None),
+        ("GET", f"{case}/history", supervisor, None),
+        ("POST", f"{case}/erase", supervisor, {"reason": "居民申请删除（测试）"}),  # never reached: 503 first
         ("POST", f"{case}/verify", {"X-API-Key": await served.key("grid-worker", "gw-hongqi-1")}, {}),
         ("POST", "/api/v1/complaints", integrator, intake_json()),
         ("GET", "/open311/v2/requests.json", {}, None),

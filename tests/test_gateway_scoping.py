@@ -13,7 +13,6 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
 import pytest
@@ -21,7 +20,17 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.event_store import Pool
 from gateway.context import Gateway
-from tests.gateway_helpers import HOTLINE, UNTHROTTLED, Served, serving, serving_app
+from tests.gateway_helpers import (
+    HOTLINE,
+    UNTHROTTLED,
+    Served,
+    filed_count,
+    intake_json,
+    post,
+    resident_body,
+    serving,
+    serving_app,
+)
 from tests.helpers import new_intake, sample_client, wait_until
 
 
@@ -35,31 +44,6 @@ async def served(dev_env: WorkflowEnvironment, pool: Pool) -> AsyncIterator[Serv
 async def http(served: Served) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=served.url, timeout=30) as client:
         yield client
-
-
-def intake_json(**overrides: Any) -> dict[str, Any]:
-    return new_intake(**overrides).model_dump(mode="json", exclude_none=True)
-
-
-def resident_body(**overrides: Any) -> dict[str, Any]:
-    """What a resident's app sends: no complaint id, source, urgency or time (the server decides those)."""
-    body = intake_json(**overrides)
-    for decided_by_the_server in ("complaint_id", "source", "urgency", "reported_at"):
-        body.pop(decided_by_the_server, None)
-    return body
-
-
-async def filed_count(pool: Pool) -> tuple[int, int, int]:
-    counts = await pool.fetchrow(
-        "select (select count(*) from filings) as filings, (select count(*) from gateway_filings) as gateway,"
-        " (select count(*) from personal_data) as people"
-    )
-    assert counts is not None
-    return counts["filings"], counts["gateway"], counts["people"]
-
-
-async def post(http: httpx.AsyncClient, key: str, path: str, body: Any, **headers: str) -> httpx.Response:
-    return await http.post(path, json=body, headers={"X-API-Key": key, **headers})
 
 
 async def test_a_resident_key_files_only_what_the_server_decides(served: Served, http: httpx.AsyncClient) -> None:

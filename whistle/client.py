@@ -21,7 +21,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities import erasure, personal_data, publication, registry
 from activities.calendar import calendar_for_filing
-from activities.event_store import Pool, apply_migrations, create_pool, load_case
+from activities.event_store import Pool, apply_migrations, create_pool, load_case, load_events
 from activities.publication import Publication
 from schemas.commands import (
     AnswerExtension,
@@ -62,7 +62,7 @@ from schemas.org import CaseContext, OrgDirectory, load_directory
 from schemas.policy import SlaPolicy, load_policy
 from schemas.publication import PublishCase, UnpublishCase, decide_publication
 from schemas.state import Stage
-from schemas.view import CaseView
+from schemas.view import CaseView, view_of
 from whistle import reports, search
 from whistle.filed_cases import FiledBy, list_filed
 from whistle.logging import get_logger
@@ -408,25 +408,31 @@ class WhistleClient:
             raise CaseNotFound(complaint_id) from None
 
     async def status(self, complaint_id: str) -> CaseView:
-        """The case at a glance (answers for closed cases too)."""
+        """The case at a glance (answers for closed cases too: past Temporal's retention, from the read model)."""
         handle = self.temporal.get_workflow_handle(workflow_id_for(complaint_id))
         try:
             return await handle.query(ComplaintWorkflow.status)
         except RPCError as error:
-            if error.status == RPCStatusCode.NOT_FOUND:
-                raise CaseNotFound(complaint_id) from None
-            raise
+            if error.status != RPCStatusCode.NOT_FOUND:
+                raise
+        stored = await load_case(await self._database(), complaint_id) if self._has_database else None
+        if stored is None:
+            raise CaseNotFound(complaint_id)
+        return view_of(stored)
 
-    async def placement(self, complaint_id: str, *, rpc_timeout: timedelta | None = None) -> CasePlacement:
+    async def placement(
+        self, complaint_id: str, *, rpc_timeout: timedelta | None = None, db_timeout: float | None = None
+    ) -> CasePlacement:
         """Where the case is and which departments it has summoned, read without running the workflow: from its
         search attributes, which ``describe`` takes from the server's own record of the execution (the workflow
         upserts them in the same task that answers a command, so a department summoned a moment ago is there).
 
         A query would make a worker replay the case's whole history when it has not cached it; an access check
         before every command or read must not cost that, nor need a live worker. A case Temporal no longer holds
-        (past its retention) is placed from the PostgreSQL read model, which keeps it; a case started without the
-        attributes (outside the SDK) likewise, or by query while the read model has not caught up with it.
-        Raises ``CaseNotFound`` when neither knows the case.
+        (past its retention), or one started without the attributes (outside the SDK), is placed from the
+        PostgreSQL read model, which keeps it. Raises ``CaseNotFound`` when neither knows the case (a case started
+        outside the SDK is known once its first events are stored). ``rpc_timeout`` bounds the Temporal call,
+        ``db_timeout`` (seconds) the PostgreSQL one.
         """
         handle = self.temporal.get_workflow_handle(workflow_id_for(complaint_id))
         try:
@@ -441,31 +447,32 @@ class WhistleClient:
             if community is not None:
                 departments = attributes.get(search_attributes.DEPARTMENTS) or []
                 return CasePlacement(community=community, departments=frozenset(departments))
-        stored = await self._stored_placement(complaint_id) if self._has_database else None
-        if stored is not None:
-            return stored
-        if described is None:
+        stored = await self._stored_placement(complaint_id, within=db_timeout) if self._has_database else None
+        if stored is None:
             raise CaseNotFound(complaint_id)
-        view = await self.status(complaint_id)
-        return CasePlacement(community=view.community, departments=frozenset(view.departments))
+        return stored
 
-    async def _stored_placement(self, complaint_id: str) -> CasePlacement | None:
+    async def _stored_placement(self, complaint_id: str, *, within: float | None) -> CasePlacement | None:
         row = await (await self._database()).fetchrow(
-            "select community, departments from complaints where complaint_id = $1", complaint_id
+            "select community, departments from complaints where complaint_id = $1", complaint_id, timeout=within
         )
         if row is None:
             return None
         return CasePlacement(community=row["community"], departments=frozenset(row["departments"]))
 
     async def events(self, complaint_id: str) -> list[RecordedEvent]:
-        """The case's domain events, read from its Temporal history (what its appends recorded)."""
+        """The case's domain events, read from its Temporal history (what its appends recorded); past Temporal's
+        retention, from the event store (what the history recorded, the store trailing it)."""
         handle = self.temporal.get_workflow_handle(workflow_id_for(complaint_id))
         try:
             return (await recorded_in(handle, self.temporal.data_converter)).events
         except RPCError as error:
-            if error.status == RPCStatusCode.NOT_FOUND:
-                raise CaseNotFound(complaint_id) from None
-            raise
+            if error.status != RPCStatusCode.NOT_FOUND:
+                raise
+        stored = await load_events(await self._database(), complaint_id) if self._has_database else []
+        if not stored:
+            raise CaseNotFound(complaint_id)
+        return stored
 
     async def history(self, complaint_id: str) -> list[dict[str, Any]]:
         """The case's timeline in domain words: ``[{seq, at, type, ...}]``."""

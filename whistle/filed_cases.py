@@ -1,5 +1,6 @@
-"""The cases one resident, or one organisation (a hotline, an app), filed through the gateway: a list from the
-PostgreSQL read model, joined to the gateway's filings, newest first.
+"""The cases one resident, or one organisation (a hotline, an app), filed: a list from the PostgreSQL read model,
+joined to the gateway's filings, newest first. A resident's are those filed with their key and those a hotline
+filed naming them as reporter; an organisation's those its keys filed.
 
 Such a caller owns a handful of cases among all of them, so asking Temporal's visibility for every case that
 matches and keeping theirs would read the whole district per page; the read model answers with theirs alone,
@@ -17,6 +18,12 @@ from activities.event_store import Pool
 from whistle.search import CaseFilter, CaseSummary
 
 
+def resident_cases(parameter: int) -> str:
+    """The SQL condition on ``complaints c`` left-joined to ``gateway_filings f`` for the cases of the resident in
+    parameter ``parameter``: filed with their key, or naming them as reporter (a hotline filing for them)."""
+    return f"(f.resident_id = ${parameter} or c.complaint_id in (select whistle_cases_of_resident(${parameter})))"
+
+
 @dataclass(frozen=True)
 class FiledBy:
     """Whose filings: a resident's (``resident``) or an organisation's keys' (``organisation``)."""
@@ -30,7 +37,7 @@ async def list_filed(
 ) -> list[CaseSummary]:
     """The cases ``filed_by`` filed that match ``case_filter``, newest filing first, at most ``limit``."""
     arguments: list[Any] = [filed_by.id]
-    who = "f.resident_id = $1" if filed_by.kind == "resident" else "k.organisation = $1"
+    who = resident_cases(1) if filed_by.kind == "resident" else "k.organisation = $1"
     clauses = [who]
     for column, value in (
         ("c.stage", case_filter.stage),
@@ -51,7 +58,7 @@ async def list_filed(
     arguments.append(limit)
     rows = await pool.fetch(
         "select c.complaint_id, c.stage, c.community, c.grid, c.category, c.departments, c.escalation_level, "
-        "c.next_deadline, c.filed_at from complaints c join gateway_filings f using (complaint_id) "
+        "c.next_deadline, c.filed_at from complaints c left join gateway_filings f using (complaint_id) "
         "left join api_keys k on k.key_id = f.key_id "
         f"where {' and '.join(clauses)} order by c.filed_at desc, c.complaint_id desc limit ${len(arguments)}",
         *arguments,
