@@ -26,6 +26,9 @@ from tests.ports import free_port
 from whistle.devstack import ensure_database, register_search_attributes
 from workflows.search_attributes import ALL_KEYS
 
+pytest_plugins = ["tests.gateway_fixtures"]
+"""Fixtures the gateway test modules share (``served``, ``http``)."""
+
 
 def pytest_configure(config: pytest.Config) -> None:
     """Give this run a base temp of its own unless one is named (``--basetemp``).

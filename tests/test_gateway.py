@@ -6,29 +6,13 @@ Every refused call is checked to have changed nothing (the case's event count st
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import pytest
-from temporalio.testing import WorkflowEnvironment
 
-from activities.event_store import Pool
 from gateway.keys import revoke_key
-from tests.gateway_helpers import Served, intake_json, serving
+from tests.gateway_helpers import Served, intake_json
 from tests.helpers import wait_until
-
-
-@pytest.fixture(scope="module")
-async def served(dev_env: WorkflowEnvironment, pool: Pool) -> AsyncIterator[Served]:
-    async with serving(dev_env.client, pool) as running:
-        yield running
-
-
-@pytest.fixture
-async def http(served: Served) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=served.url, timeout=30) as client:
-        yield client
 
 
 async def call(http: httpx.AsyncClient, key: str, method: str, path: str, body: Any = None) -> httpx.Response:

@@ -11,28 +11,19 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import pytest
 from hypothesis import strategies as st
-from temporalio.testing import WorkflowEnvironment
 
 from activities.event_store import Pool
 from gateway.guard import BODY_LIMIT
 from gateway.keys import revoke_key
-from tests.gateway_helpers import Served, serving
+from tests.gateway_helpers import Served
 from tests.helpers import new_intake
 from tests.test_fuzz import CONTROL, REFUTED, SYNTAX, _collect, _names, _set
 
 TABLES = ("filings", "gateway_filings", "personal_data", "complaints", "events", "gateway_idempotency")
-
-
-@pytest.fixture(scope="module")
-async def served(dev_env: WorkflowEnvironment, pool: Pool) -> AsyncIterator[Served]:
-    async with serving(dev_env.client, pool) as running:
-        yield running
 
 
 async def written(pool: Pool) -> dict[str, int]:

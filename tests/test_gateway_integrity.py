@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import socket
 import uuid
-from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
@@ -20,26 +19,14 @@ import pytest
 from fastapi import FastAPI
 from temporalio.testing import WorkflowEnvironment
 
-from activities.event_store import Pool, load_events
+from activities.event_store import load_events
 from gateway import open311
 from gateway.context import Gateway
 from gateway.errors import ApiError, install_error_handlers
 from schemas.intake import ComplaintIntake
-from tests.gateway_helpers import HOTLINE, Served, filed_count, intake_json, post, serving
+from tests.gateway_helpers import HOTLINE, Served, filed_count, intake_json, post
 from tests.helpers import new_intake, running_worker, wait_until
 from whistle.client import SubmitResult
-
-
-@pytest.fixture(scope="module")
-async def served(dev_env: WorkflowEnvironment, pool: Pool) -> AsyncIterator[Served]:
-    async with serving(dev_env.client, pool) as running:
-        yield running
-
-
-@pytest.fixture
-async def http(served: Served) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=served.url, timeout=30) as client:
-        yield client
 
 
 async def test_a_case_is_its_organisations_even_when_the_answer_is_lost(

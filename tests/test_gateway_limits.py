@@ -24,15 +24,9 @@ from activities.event_store import Pool, create_pool
 from gateway.context import Gateway
 from gateway.guard import BODY_LIMIT, Throttle
 from tests.fault_proxy import FaultProxy, fault_proxy
-from tests.gateway_helpers import UNTHROTTLED, Served, intake_json, serving, serving_app
+from tests.gateway_helpers import UNTHROTTLED, Served, intake_json, serving_app
 from tests.helpers import sample_client, wait_until
 from tests.pg import TestDatabase
-
-
-@pytest.fixture(scope="module")
-async def served(dev_env: WorkflowEnvironment, pool: Pool) -> AsyncIterator[Served]:
-    async with serving(dev_env.client, pool) as running:
-        yield running
 
 
 async def filings(pool: Pool) -> int:

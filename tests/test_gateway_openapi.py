@@ -8,28 +8,18 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import hypothesis
-import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase
-from temporalio.testing import WorkflowEnvironment
 
-from activities.event_store import Pool
 from tests.fuzzing import examples
-from tests.gateway_helpers import Served, serving
+from tests.gateway_helpers import Served
 
 EXAMPLES_PER_OPERATION = 8
 """About 25 operations: a few hundred requests, well under a minute."""
-
-
-@pytest.fixture(scope="module")
-async def served(dev_env: WorkflowEnvironment, pool: Pool) -> AsyncIterator[Served]:
-    async with serving(dev_env.client, pool) as running:
-        yield running
 
 
 async def test_the_openapi_document_validates_and_lists_every_route(served: Served) -> None:

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
-import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from activities.event_store import Pool
@@ -28,22 +26,9 @@ from tests.gateway_helpers import (
     intake_json,
     post,
     resident_body,
-    serving,
     serving_app,
 )
 from tests.helpers import new_intake, sample_client, wait_until
-
-
-@pytest.fixture(scope="module")
-async def served(dev_env: WorkflowEnvironment, pool: Pool) -> AsyncIterator[Served]:
-    async with serving(dev_env.client, pool) as running:
-        yield running
-
-
-@pytest.fixture
-async def http(served: Served) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=served.url, timeout=30) as client:
-        yield client
 
 
 async def test_a_resident_key_files_only_what_the_server_decides(served: Served, http: httpx.AsyncClient) -> None:

@@ -9,10 +9,8 @@ from xml.etree import ElementTree
 
 import httpx
 import pytest
-from temporalio.testing import WorkflowEnvironment
 
-from activities.event_store import Pool
-from tests.gateway_helpers import HOTLINE, Served, serving
+from tests.gateway_helpers import HOTLINE, Served
 from tests.helpers import wait_until
 
 SPEC_FIELDS = {
@@ -21,12 +19,6 @@ SPEC_FIELDS = {
     "address", "address_id", "zipcode", "lat", "long", "media_url",
 }  # fmt: skip
 """The fields of a service request, as the specification names them."""
-
-
-@pytest.fixture(scope="module")
-async def served(dev_env: WorkflowEnvironment, pool: Pool) -> AsyncIterator[Served]:
-    async with serving(dev_env.client, pool) as running:
-        yield running
 
 
 @pytest.fixture

@@ -3,18 +3,15 @@ only that text, the category, the stage and the grid; a reporter who said no is 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
-from temporalio.testing import WorkflowEnvironment
 
-from activities.event_store import Pool, load_case
+from activities.event_store import load_case
 from schemas.actors import Actor
 from schemas.errors import CommandRejected
 from schemas.publication import CasePublished, CaseUnpublished, PublishCase, UnpublishCase, decide_publication
 from tests.domain_fixtures import FIRST_SECRETARY, NOW, SECRETARY, STREET_SECRETARY, make_case
-from tests.gateway_helpers import Served, serving
+from tests.gateway_helpers import Served
 from tests.helpers import new_intake, wait_until
 
 CONTEXT = make_case().context
@@ -57,12 +54,6 @@ def test_a_reporter_who_declined_is_not_published_and_nothing_unpublished_twice(
     with pytest.raises(CommandRejected) as not_public:
         decide_publication(CONTEXT, False, None, UnpublishCase(actor=PUBLISH.actor, reason="撤回"), NOW)
     assert not_public.value.field == "published"
-
-
-@pytest.fixture(scope="module")
-async def served(dev_env: WorkflowEnvironment, pool: Pool) -> AsyncIterator[Served]:
-    async with serving(dev_env.client, pool) as running:
-        yield running
 
 
 async def filed(served: Served, consent: bool | None = None) -> str:
