@@ -18,20 +18,8 @@ from gateway.errors import ApiError, not_found
 from gateway.keys import ORGANISATION_ROLES, Principal
 from gateway.scope import CaseScope
 from schemas.actors import Actor
+from schemas.commands import CaseCommand
 from whistle.filed_cases import resident_cases
-
-COMMAND_ROLES: dict[str, set[str]] = {
-    "verify": {"grid-worker"},
-    "blow": {"community-secretary"},
-    "report_in": {"department"},
-    "decline": {"department"},
-    "progress": {"department"},
-    "complete": {"department"},
-    "evaluate": {"resident", "operator"},
-    "withdraw": {"resident", "operator"},
-    "direct": {"first-secretary", "street-secretary"},
-}
-"""Which key roles may send each command."""
 
 PLACE_ROLES = {"grid-worker", "community-secretary", "first-secretary", "street-secretary"}
 EVERYWHERE_ROLES = {"supervisor"}
@@ -121,16 +109,16 @@ def check_filing(principal: Principal, community: str) -> None:
         raise forbid(f"{principal.role} {principal.subject} files only in {_places(principal)}, not {community}")
 
 
-def check_command(principal: Principal, command: str, scope: CaseScope, department: str | None) -> Actor:
+def check_command(principal: Principal, model: type[CaseCommand], scope: CaseScope, department: str | None) -> Actor:
     """The actor the command is sent as (always the key's own): ``404`` for a case out of reach, ``403`` with the
-    reason for a command the key may not send. The case checks the rest itself."""
+    reason for a command the key may not send (its actor kind is not among the command's ``actors``). The case
+    checks the rest itself."""
     check_read(principal, scope)
-    role = principal.role
     actor = principal.actor
-    if actor is None or role not in COMMAND_ROLES[command]:
-        allowed = ", ".join(sorted(COMMAND_ROLES[command]))
-        raise forbid(f"a {role} key may not send {command} (only: {allowed})")
-    if role == "department" and department is not None and department != principal.subject:
+    if actor is None or actor.kind not in model.actors:
+        allowed = ", ".join(model.actors)
+        raise forbid(f"a {principal.role} key may not send {model.name()} (only: {allowed})")
+    if actor.kind == "department" and department is not None and department != principal.subject:
         raise forbid(f"the key of {principal.subject} acts only for {principal.subject}, not for {department}")
     return actor
 

@@ -11,20 +11,19 @@ the case's view and so ask the workflow for it.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from activities.publication import Publication
 from gateway import access, filing
 from gateway.context import GatewayDep, PrincipalDep
 from gateway.errors import ERROR_RESPONSES
 from gateway.keys import ORGANISATION_ROLES
-from schemas import commands
 from schemas.actors import Actor
-from schemas.commands import PersonCommand, Rating
-from schemas.common import Code, LongText, Name, Note, ShortText
+from schemas.commands import COMMANDS, CaseCommand
+from schemas.common import Code, LongText, ShortText
 from schemas.erasure import PersonalDataErased
 from schemas.intake import Reporter
 from schemas.publication import PublishCase, UnpublishCase
@@ -58,85 +57,19 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
-class VerifyBody(Body):
-    resolved_in_grid: bool = False
-    note: Note = ""
-
-
-class BlowBody(Body):
-    departments: list[Code] = Field(min_length=1, max_length=10)
-    lead: Code | None = None
-    note: Note = ""
-
-
-class ReportInBody(Body):
-    department: Code | None = Field(default=None, description="Defaults to the key's department.")
-    officer: Name
-
-
-class DeclineBody(Body):
-    department: Code | None = Field(default=None, description="Defaults to the key's department.")
-    reason: ShortText
-
-
-class ProgressBody(Body):
-    department: Code | None = Field(default=None, description="Defaults to the key's department.")
-    note: LongText
-
-
-class CompleteBody(Body):
-    department: Code | None = Field(default=None, description="Defaults to the key's department.")
-    result: LongText
-
-
-class EvaluateBody(Body):
-    rating: Rating
-    comment: Note = ""
-
-
-class DirectBody(Body):
-    kind: Literal["order", "extend", "park"]
-    departments: list[Code] = Field(default_factory=list, max_length=10)
-    extend_by: str | None = Field(default=None, max_length=20, description="24h, 3d, 5wd ...", examples=["3wd"])
-    note: Note = ""
-
-
-class WithdrawBody(Body):
-    reason: ShortText
-
-
-COMMANDS: dict[str, tuple[type[Body], type[PersonCommand], str]] = {
-    "verify": (
-        VerifyBody,
-        commands.VerifyComplaint,
-        "A grid worker verifies the complaint, or resolves it in the grid (网格发现).",
-    ),
-    "blow": (
-        BlowBody,
-        commands.BlowWhistle,
-        "The community secretary blows the whistle, summoning departments (社区吹哨).",
-    ),
-    "report_in": (ReportInBody, commands.ReportIn, "A summoned department reports in (部门报到)."),
-    "decline": (DeclineBody, commands.DeclineCase, "A summoned department declines with a reason (退单)."),
-    "progress": (ProgressBody, commands.RecordProgress, "A working department records progress (联合处置)."),
-    "complete": (CompleteBody, commands.CompletePart, "A working department marks its part done."),
-    "evaluate": (
-        EvaluateBody,
-        commands.EvaluateOutcome,
-        "The reporter (or an operator for them) rates the result (居民评价).",
-    ),
-    "direct": (
-        DirectBody,
-        commands.IssueDirective,
-        "A first or street secretary orders departments in, extends, or parks (挂账).",
-    ),
-    "withdraw": (
-        WithdrawBody,
-        commands.WithdrawComplaint,
-        "The reporter (or an operator for them) withdraws the complaint.",
-    ),
-}
-"""Command name → (HTTP body, SDK command, summary)."""
+def body_of(model: type[CaseCommand]) -> type[Body]:
+    """The command's HTTP body: every field of the command but ``type`` and ``actor`` (the key is the actor). A
+    command a department sends about its own part may leave ``department`` out: it is the key's."""
+    fields: dict[str, Any] = {}
+    for name, field in model.model_fields.items():
+        if name in ("type", "actor"):
+            continue
+        if name == "department" and "department" in model.actors:
+            fields[name] = (Code | None, Field(default=None, description="Defaults to the key's department."))
+        else:
+            fields[name] = (field.annotation, field)
+    body: type[Body] = create_model(f"{model.__name__}Body", __base__=Body, __doc__=model.__doc__, **fields)
+    return body
 
 
 @router.post("/complaints", response_model=SubmitResult, status_code=201, summary="File a complaint")
@@ -172,15 +105,15 @@ async def history(complaint_id: ComplaintIdPath, principal: PrincipalDep, gatewa
     return await gateway.ask(gateway.client.history(complaint_id))
 
 
-def build_command(model: type[PersonCommand], body: Body, actor: Actor, department: str | None) -> PersonCommand:
+def build_command(model: type[CaseCommand], body: Body, actor: Actor, department: str | None) -> CaseCommand:
     """The SDK command from the HTTP body and the key's actor; a ``ValidationError`` becomes 422."""
     fields: dict[str, Any] = body.model_dump(exclude_none=True)
-    if "department" in model.model_fields:
+    if "department" in model.model_fields and department is not None:
         fields["department"] = fields.get("department", department)
     return model.model_validate({**fields, "actor": actor})
 
 
-def _command_route(name: str, body_model: type[Body], command_model: type[PersonCommand], summary: str) -> None:
+def _command_route(model: type[CaseCommand]) -> None:
     async def send(
         complaint_id: ComplaintIdPath,
         body: Body,
@@ -189,26 +122,28 @@ def _command_route(name: str, body_model: type[Body], command_model: type[Person
         idempotency_key: IdempotencyHeader = None,
     ) -> CaseView:
         department = getattr(body, "department", None)
-        actor = access.check_command(principal, name, await gateway.scope(complaint_id), department)
+        actor = access.check_command(principal, model, await gateway.scope(complaint_id), department)
         key_department = principal.subject if principal.role == "department" else None
-        command = build_command(command_model, body, actor, department or key_department)
+        command = build_command(model, body, actor, department or key_department)
         update_id = f"{principal.key_id}:{idempotency_key}" if idempotency_key else None  # one caller's keys
         return await gateway.ask(gateway.client.execute(complaint_id, command, update_id=update_id))
 
-    send.__annotations__["body"] = body_model  # FastAPI reads the body's model from the annotation
+    send.__annotations__["body"] = body_of(model)  # FastAPI reads the body's model from the annotation
+    name = model.name()
     router.add_api_route(
         f"/complaints/{{complaint_id}}/{name.replace('_', '-')}",
         send,
         methods=["POST"],
         response_model=CaseView,
-        summary=summary,
+        summary=model.label,
+        description=f"{model.__doc__}\n\nSent by: {', '.join(model.actors)} keys.",
         name=name,
         operation_id=f"command_{name}",
     )
 
 
-for _name, (_body, _command, _summary) in COMMANDS.items():
-    _command_route(_name, _body, _command, _summary)
+for _model in COMMANDS.values():
+    _command_route(_model)
 
 
 class PublishBody(Body):

@@ -6,18 +6,29 @@ command names who acts once, there, and never again in a field of its own.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal, get_args
 
 from pydantic import Field, model_validator
 
-from schemas.actors import SYSTEM, Actor
+from schemas.actors import SYSTEM, Actor, ActorKind
 from schemas.common import Code, Duration, LongText, Model, Name, Note, ShortText
 
 Rating = Literal["satisfied", "basically_satisfied", "unsatisfied"]
 DirectiveKind = Literal["order", "extend", "park"]
 DeadlineKind = Literal[
-    "verify", "report_in", "reroute", "handling", "evaluation", "first_secretary", "extension", "ledger",
-    "ledger_review", "review", "termination", "ruling", "pause",
+    "verify",
+    "report_in",
+    "reroute",
+    "handling",
+    "evaluation",
+    "first_secretary",
+    "extension",
+    "ledger",
+    "ledger_review",
+    "review",
+    "termination",
+    "ruling",
+    "pause",
 ]
 TerminationReason = Literal["not_our_responsibility", "duplicate", "unreasonable_demand", "resident_unreachable"]
 """Why a case may end without a rating (终止办理): not the community's responsibility, a duplicate, an
@@ -31,24 +42,54 @@ Score = Literal["good", "fair", "poor"]
 """The community's rating of a department's work (双考核): 好, 一般, 差."""
 
 
-class VerifyComplaint(Model):
+class CaseCommand(Model):
+    """What every command a person sends has besides its fields: the one definition every surface is built from.
+
+    ``type`` is the command's name: the workflow's Update, the SDK's call, the CLI command and the HTTP path
+    (``report_in``: ``whistle report-in``, ``POST .../report-in``). ``actors``: the kinds of actor that may send it
+    (the gateway's keys and the CLI's flags follow it; the decider checks who exactly, ``workflows/authority.py``).
+    ``label``: what a supervisor reads, Chinese first."""
+
+    actors: ClassVar[tuple[ActorKind, ...]]
+    label: ClassVar[str]
+    if TYPE_CHECKING:  # each command declares it after ``type``, so its fields keep their order on the wire
+        actor: Actor
+
+    @classmethod
+    def name(cls) -> str:
+        default: str = cls.model_fields["type"].default
+        return default
+
+
+class VerifyComplaint(CaseCommand):
     """A grid worker confirms the problem (网格发现); ``resolved_in_grid`` closes it inside the grid."""
 
+    actors: ClassVar[tuple[ActorKind, ...]] = ("grid_worker",)
+    label: ClassVar[str] = "网格核实 A grid worker verifies the complaint, or resolves it in the grid"
     type: Literal["verify"] = "verify"
     actor: Actor
-    resolved_in_grid: bool = False
-    note: Note = ""
+    resolved_in_grid: bool = Field(
+        False, description="Resolved on the spot, inside the grid: the case closes (就地解决)."
+    )
+    note: Note = Field("", description="A free-text note, kept on the record.")
 
 
-class BlowWhistle(Model):
+class BlowWhistle(CaseCommand):
     """The community secretary summons departments (社区吹哨), naming a lead."""
 
+    actors: ClassVar[tuple[ActorKind, ...]] = ("community_secretary",)
+    label: ClassVar[str] = "社区吹哨 The community secretary blows the whistle, summoning departments"
     type: Literal["blow"] = "blow"
     actor: Actor
-    departments: list[Code] = Field(min_length=1, max_length=10)
-    lead: Code | None = None
-    grade: Grade = "blue"
-    note: Note = ""
+    departments: list[Code] = Field(min_length=1, max_length=10, description="Department codes from the org directory.")
+    lead: Code | None = Field(
+        None, description="The lead department (牵头部门), one of those named; default: the first."
+    )
+    grade: Grade = Field(
+        "blue",
+        description="The whistle's grade (蓝/黄/红哨): how fast, and how senior, the departments must report in.",
+    )
+    note: Note = Field("", description="A free-text note, kept on the record.")
 
     @model_validator(mode="after")
     def _distinct(self) -> BlowWhistle:
@@ -59,103 +100,135 @@ class BlowWhistle(Model):
         return self
 
 
-class ReportIn(Model):
+class ReportIn(CaseCommand):
     """A summoned department reports in (部门报到) through a named officer of at least the whistle's seniority."""
 
+    actors: ClassVar[tuple[ActorKind, ...]] = ("department",)
+    label: ClassVar[str] = "部门报到 A summoned department reports in through an officer"
     type: Literal["report_in"] = "report_in"
     actor: Actor
-    department: Code
-    officer: Name
-    seniority: Seniority = "section_head"
+    department: Code = Field(description="The department's code.")
+    officer: Name = Field(description="The name of the officer who reported in.")
+    seniority: Seniority = Field(
+        "section_head",
+        description="The officer's rank: section_head (科长), deputy_head (分管副职), head (主要负责人).",
+    )
 
 
-class ReportInProactively(Model):
+class ReportInProactively(CaseCommand):
     """Reporting in without waiting for the whistle (不等吹哨、主动报到): a department joins the work on its own
     initiative, or the community's first secretary comes in person (``department`` is then empty)."""
 
+    actors: ClassVar[tuple[ActorKind, ...]] = ("department", "first_secretary")
+    label: ClassVar[str] = "主动报到 A department joins unasked, or the first secretary comes in person"
     type: Literal["report_in_proactively"] = "report_in_proactively"
     actor: Actor
-    department: Code | None = None
-    officer: Name
-    seniority: Seniority = "section_head"
+    department: Code | None = Field(
+        None, description="The department joining; leave it out when the first secretary comes in person."
+    )
+    officer: Name = Field(description="The name of the officer who reported in.")
+    seniority: Seniority = Field(
+        "section_head",
+        description="The officer's rank: section_head (科长), deputy_head (分管副职), head (主要负责人).",
+    )
 
 
-class RequestExtension(Model):
+class RequestExtension(CaseCommand):
     """A working department asks for more time (延期) with a reason."""
 
+    actors: ClassVar[tuple[ActorKind, ...]] = ("department",)
+    label: ClassVar[str] = "申请延期 A working department asks for more time"
     type: Literal["request_extension"] = "request_extension"
     actor: Actor
-    department: Code
-    extend_by: Duration
-    reason: ShortText
+    department: Code = Field(description="The department's code.")
+    extend_by: Duration = Field(description="How much more time: hours (24h), days (3d) or working days (5wd).")
+    reason: ShortText = Field(description="Why more time is needed.")
 
 
-class AnswerExtension(Model):
+class AnswerExtension(CaseCommand):
     """The approver the policy names (the first secretary by default) approves or refuses the request."""
 
+    actors: ClassVar[tuple[ActorKind, ...]] = ("community_secretary", "first_secretary", "street_secretary")
+    label: ClassVar[str] = "审批延期 The approver the policy names approves or refuses a request for more time"
     type: Literal["answer_extension"] = "answer_extension"
     actor: Actor
-    approve: bool
-    note: Note = ""
+    approve: bool = Field(description="Approve (yes) or refuse (no).")
+    note: Note = Field("", description="A free-text note, kept on the record.")
 
 
-class RateDepartment(Model):
+class RateDepartment(CaseCommand):
     """The community rates a department that finished its part (双考核): in person at the seniority asked, and
     the result. Whether it reported in on time is taken from the case itself."""
 
+    actors: ClassVar[tuple[ActorKind, ...]] = ("community_secretary",)
+    label: ClassVar[str] = "双考核 The community rates a department that finished its part"
     type: Literal["rate_department"] = "rate_department"
     actor: Actor
-    department: Code
-    in_person: bool
-    result: Score
-    comment: Note = ""
+    department: Code = Field(description="The department's code.")
+    in_person: bool = Field(description="Whether the department came in person at the seniority the whistle asked.")
+    result: Score = Field(
+        description="The community's rating of the department's work: good (好), fair (一般), poor (差)."
+    )
+    comment: Note = Field("", description="The community's comment.")
 
 
-class DeclineCase(Model):
+class DeclineCase(CaseCommand):
     """A summoned department declines with a reason (退单, "not ours")."""
 
+    actors: ClassVar[tuple[ActorKind, ...]] = ("department",)
+    label: ClassVar[str] = "退单 A summoned department declines with a reason"
     type: Literal["decline"] = "decline"
     actor: Actor
-    department: Code
-    reason: ShortText
+    department: Code = Field(description="The department's code.")
+    reason: ShortText = Field(description="Why the case is not the department's (退单理由).")
 
 
-class RecordProgress(Model):
+class RecordProgress(CaseCommand):
     """A department working the case records what it did (联合处置)."""
 
+    actors: ClassVar[tuple[ActorKind, ...]] = ("department",)
+    label: ClassVar[str] = "联合处置 A working department records progress"
     type: Literal["progress"] = "progress"
     actor: Actor
-    department: Code
-    note: LongText
+    department: Code = Field(description="The department's code.")
+    note: LongText = Field(description="What was done.")
 
 
-class CompletePart(Model):
+class CompletePart(CaseCommand):
     """A department marks its part of the handling done."""
 
+    actors: ClassVar[tuple[ActorKind, ...]] = ("department",)
+    label: ClassVar[str] = "办结 A working department marks its part done; the last one ends handling"
     type: Literal["complete"] = "complete"
     actor: Actor
-    department: Code
-    result: LongText
+    department: Code = Field(description="The department's code.")
+    result: LongText = Field(description="What the department achieved.")
 
 
-class EvaluateOutcome(Model):
+class EvaluateOutcome(CaseCommand):
     """The reporter rates the result (居民评价)."""
 
+    actors: ClassVar[tuple[ActorKind, ...]] = ("resident", "operator")
+    label: ClassVar[str] = "居民评价 The reporter (or a hotline operator for them) rates the result"
     type: Literal["evaluate"] = "evaluate"
     actor: Actor
-    rating: Rating
-    comment: Note = ""
+    rating: Rating = Field(description="The resident's rating: satisfied, basically_satisfied or unsatisfied.")
+    comment: Note = Field("", description="The resident's comment.")
 
 
-class IssueDirective(Model):
+class IssueDirective(CaseCommand):
     """The first (or street) secretary answers an escalation: order departments in, extend, or park (挂账)."""
 
+    actors: ClassVar[tuple[ActorKind, ...]] = ("first_secretary", "street_secretary")
+    label: ClassVar[str] = "指令 A first or street secretary orders departments in, extends or parks (挂账)"
     type: Literal["direct"] = "direct"
     actor: Actor
-    kind: DirectiveKind
-    departments: list[Code] = Field(default_factory=list, max_length=10)
-    extend_by: Duration | None = None
-    note: Note = ""
+    kind: DirectiveKind = Field(description="order (departments in), extend (the running deadlines) or park (挂账).")
+    departments: list[Code] = Field(
+        default_factory=list, max_length=10, description="The departments an order summons (only with kind order)."
+    )
+    extend_by: Duration | None = Field(None, description="By how long (only with kind extend): 24h, 3d, 5wd.")
+    note: Note = Field("", description="A free-text note, kept on the record.")
 
     @model_validator(mode="after")
     def _fits_kind(self) -> IssueDirective:
@@ -172,12 +245,14 @@ class IssueDirective(Model):
         return self
 
 
-class WithdrawComplaint(Model):
+class WithdrawComplaint(CaseCommand):
     """The reporter withdraws the complaint; the case closes."""
 
+    actors: ClassVar[tuple[ActorKind, ...]] = ("resident", "operator")
+    label: ClassVar[str] = "撤回 The reporter (or a hotline operator for them) withdraws the complaint"
     type: Literal["withdraw"] = "withdraw"
     actor: Actor
-    reason: ShortText
+    reason: ShortText = Field(description="Why the complaint is withdrawn.")
 
 
 class ReachDeadline(Model):
@@ -189,14 +264,16 @@ class ReachDeadline(Model):
     department: Code | None = None
 
 
-class RuleResponsibility(Model):
+class RuleResponsibility(CaseCommand):
     """The street office rules a disputed case (职责争议): it names the departments that must handle it."""
 
+    actors: ClassVar[tuple[ActorKind, ...]] = ("street_secretary",)
+    label: ClassVar[str] = "职责裁定 The street office rules a case every department declined"
     type: Literal["rule_responsibility"] = "rule_responsibility"
     actor: Actor
-    departments: list[Code] = Field(min_length=1, max_length=10)
-    lead: Code | None = None
-    note: Note = ""
+    departments: list[Code] = Field(min_length=1, max_length=10, description="Department codes from the org directory.")
+    lead: Code | None = Field(None, description="The lead department, one of those named; default: the first.")
+    note: Note = Field("", description="A free-text note, kept on the record.")
 
     @model_validator(mode="after")
     def _distinct(self) -> RuleResponsibility:
@@ -207,29 +284,35 @@ class RuleResponsibility(Model):
         return self
 
 
-class AskResident(Model):
+class AskResident(CaseCommand):
     """The case waits on the resident (more information, access to their home): its clocks stop until they answer."""
 
+    actors: ClassVar[tuple[ActorKind, ...]] = ("grid_worker", "community_secretary", "department")
+    label: ClassVar[str] = "等待居民 The case waits on the resident: its clocks stop"
     type: Literal["ask_resident"] = "ask_resident"
     actor: Actor
-    reason: ShortText
+    reason: ShortText = Field(description="What the case waits for from the resident.")
 
 
-class ResidentAnswer(Model):
+class ResidentAnswer(CaseCommand):
     """The resident (or a hotline operator for them) answered: the clocks run again."""
 
+    actors: ClassVar[tuple[ActorKind, ...]] = ("resident", "operator")
+    label: ClassVar[str] = "居民答复 The resident answered: the clocks run again"
     type: Literal["resident_answer"] = "resident_answer"
     actor: Actor
-    note: Note = ""
+    note: Note = Field("", description="A free-text note, kept on the record.")
 
 
-class ReviewResults(Model):
+class ReviewResults(CaseCommand):
     """The community secretary reviews the departments' results before the resident is asked (审核)."""
 
+    actors: ClassVar[tuple[ActorKind, ...]] = ("community_secretary",)
+    label: ClassVar[str] = "审核 The community secretary accepts the results or sends them back"
     type: Literal["review_results"] = "review_results"
     actor: Actor
-    approve: bool
-    reason: Note = ""
+    approve: bool = Field(description="Approve (yes) or refuse (no).")
+    reason: Note = Field("", description="Why the results go back (required when not approved).")
 
     @model_validator(mode="after")
     def _reason_when_rejected(self) -> ReviewResults:
@@ -238,22 +321,28 @@ class ReviewResults(Model):
         return self
 
 
-class ProposeTermination(Model):
+class ProposeTermination(CaseCommand):
     """The community secretary proposes ending the case without a rating (终止办理), with a reason."""
 
+    actors: ClassVar[tuple[ActorKind, ...]] = ("community_secretary",)
+    label: ClassVar[str] = "申请终止 The community secretary proposes ending the case without a rating"
     type: Literal["propose_termination"] = "propose_termination"
     actor: Actor
-    reason: TerminationReason
-    note: ShortText
+    reason: TerminationReason = Field(
+        description="Why the case ends without a rating (not ours, a duplicate, an unreasonable demand, unreachable)."
+    )
+    note: ShortText = Field(description="The explanation, in words.")
 
 
-class ReviewTermination(Model):
+class ReviewTermination(CaseCommand):
     """The first (or street) secretary approves the proposed termination, which closes the case, or refuses it."""
 
+    actors: ClassVar[tuple[ActorKind, ...]] = ("first_secretary", "street_secretary")
+    label: ClassVar[str] = "审批终止 The first or street secretary approves or refuses a proposed termination"
     type: Literal["review_termination"] = "review_termination"
     actor: Actor
-    approve: bool
-    note: Note = ""
+    approve: bool = Field(description="Approve (yes) or refuse (no).")
+    note: Note = Field("", description="A free-text note, kept on the record.")
 
 
 PersonCommand = (
@@ -280,3 +369,6 @@ PersonCommand = (
 """Every command a person can send; ``ReachDeadline`` is the workflow's own."""
 
 Command = Annotated[PersonCommand | ReachDeadline, Field(discriminator="type")]
+
+COMMANDS: dict[str, type[CaseCommand]] = {model.name(): model for model in get_args(PersonCommand)}
+"""Every command a person can send, by name: what the workflow, the SDK, the CLI and the gateway are built from."""

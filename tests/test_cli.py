@@ -20,6 +20,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from activities.event_store import Pool
+from schemas.commands import COMMANDS
 from schemas.events import EVENT_TYPES
 from tests.helpers import TestClient, running_worker, wait_until
 from tests.pg import TestDatabase
@@ -108,7 +109,7 @@ async def test_a_complaint_goes_from_submit_to_a_satisfied_evaluation_through_th
 
     steps = [
         ("verify", case, "--grid-worker", "gw-gangyuan-1", "--note", "现场核实属实"),
-        ("blow", case, "--by", "sec-gangyuan", "--departments", "urban_management,power_supply",
+        ("blow", case, "--community-secretary", "sec-gangyuan", "--departments", "urban_management,power_supply",
          "--lead", "power_supply"),
         ("report-in", case, "--department", "urban_management", "--officer", "王建国"),
         ("report-in", case, "--department", "power_supply", "--officer", "李红"),
@@ -120,8 +121,9 @@ async def test_a_complaint_goes_from_submit_to_a_satisfied_evaluation_through_th
         done = await cli(*step, "--json")
         assert done.code == 0, (step, done.stderr)
     assert done.json()["stage"] == "evaluating"
-    rated = await cli("evaluate", case, "--operator", "op-12345-01", "--rating", "satisfied", "--comment", "谢谢",
-                      "--json")
+    rated = await cli(
+        "evaluate", case, "--operator", "op-12345-01", "--rating", "satisfied", "--comment", "谢谢", "--json"
+    )
     assert rated.code == 0, rated.stderr
 
     status = (await cli("status", case, "--json")).json()
@@ -151,7 +153,7 @@ async def test_a_rejected_command_exits_non_zero_with_one_line_and_adds_nothing_
     case = new_id()
     assert (await cli("submit", "-", stdin=intake(case))).code == 0
     assert (await cli("verify", case, "--grid-worker", "gw-gangyuan-1")).code == 0
-    blown = await cli("blow", case, "--by", "sec-gangyuan", "--departments", "urban_management")
+    blown = await cli("blow", case, "--community-secretary", "sec-gangyuan", "--departments", "urban_management")
     assert blown.code == 0, blown.stderr
     before = (await cli("history", case, "--json")).json()
 
@@ -159,7 +161,9 @@ async def test_a_rejected_command_exits_non_zero_with_one_line_and_adds_nothing_
     assert rejected.code == 1
     assert rejected.stderr_lines == ["rejected: department: traffic_police was not summoned to this case"]
     assert rejected.stdout == ""
-    wrong_actor = await cli("blow", case, "--by", "sec-hongqi", "--departments", "power_supply", "--json")
+    wrong_actor = await cli(
+        "blow", case, "--community-secretary", "sec-hongqi", "--departments", "power_supply", "--json"
+    )
     assert wrong_actor.code == 1
     assert len(wrong_actor.stderr_lines) == 1
     assert wrong_actor.stderr_lines[0].startswith("rejected: actor: ")
@@ -193,8 +197,14 @@ async def test_input_the_cli_cannot_parse_exits_2_with_one_line_naming_the_field
     assert unknown_rating.stderr_lines[0].startswith("invalid: rating: ")
     nobody = await cli("evaluate", new_id(), "--rating", "satisfied")
     assert nobody.stderr_lines == ["invalid: actor: give exactly one of --resident or --operator"]
-    two_kinds = await cli("direct", new_id(), "--by", "fs-gangyuan", "--park", "--extend", "24h")
-    assert two_kinds.stderr_lines == ["invalid: kind: give exactly one of --order, --extend or --park"]
+    park_with_time = await cli(
+        "direct", new_id(), "--first-secretary", "fs-gangyuan", "--kind", "park", "--extend-by", "24h"
+    )
+    assert park_with_time.stderr_lines == ["invalid: extend_by: only an extension takes a duration"]
+    two_actors = await cli(
+        "direct", new_id(), "--first-secretary", "fs-gangyuan", "--street-secretary", "ss-1", "--kind", "park"
+    )
+    assert two_actors.stderr_lines == ["invalid: actor: give exactly one of --first-secretary or --street-secretary"]
     missing = await cli("status", "no-such-case")
     assert missing.code == 1
     assert missing.stderr_lines == ["not found: complaint_id: no case 'no-such-case'"]
@@ -240,3 +250,26 @@ async def test_a_secretary_publishes_and_unpublishes_a_case_from_the_cli(cli: Cl
     assert withdrawn.code == 0 and "未公开" in withdrawn.stdout
     unknown = await cli("publish", case, "--by", "sec-gangyuan", "--as", "mayor", *text)
     assert unknown.code == 2 and unknown.stderr_lines[-1] == "invalid: as: 'mayor' is not community, first or street"
+
+
+async def test_every_case_command_is_on_the_cli_with_every_field(cli: Cli) -> None:
+    """Built from the command's one definition: each command's help names every field and each actor kind."""
+    for name, model in COMMANDS.items():
+        shown = await cli(name.replace("_", "-"), "--help")
+        assert shown.code == 0, (name, shown.stderr)
+        flags = {f"--{kind.replace('_', '-')}" for kind in model.actors}
+        flags |= {f"--{field.replace('_', '-')}" for field in model.model_fields if field not in ("type", "actor")}
+        missing = {flag for flag in flags if flag not in shown.stdout}
+        assert not missing, (name, missing)
+
+
+async def test_a_practice_command_goes_through_the_generated_cli(cli: Cli) -> None:
+    """The clocks stop while the case waits on the resident and run again when they answer."""
+    case = new_id()
+    assert (await cli("submit", "-", stdin=intake(case))).code == 0
+    asked = await cli("ask-resident", case, "--grid-worker", "gw-gangyuan-1", "--reason", "需入户查看", "--json")
+    assert asked.code == 0, asked.stderr
+    answered = await cli("resident-answer", case, "--operator", "op-12345-01", "--note", "周六上午在家", "--json")
+    assert answered.code == 0, answered.stderr
+    timeline = (await cli("history", case, "--json")).json()
+    assert [entry["type"] for entry in timeline][-2:] == ["ClocksPaused", "ClocksResumed"]

@@ -15,6 +15,7 @@ import hypothesis
 import schemathesis
 from hypothesis import HealthCheck, Phase
 
+from schemas.commands import COMMANDS
 from tests.fuzzing import examples
 from tests.gateway_helpers import Served
 
@@ -36,6 +37,23 @@ async def test_the_openapi_document_validates_and_lists_every_route(served: Serv
     ):  # fmt: skip
         assert path in paths, path
     assert "X-API-Key" in str(document["components"]["securitySchemes"])
+
+
+async def test_the_openapi_document_lists_every_command_with_every_field(served: Served) -> None:
+    """One definition per command (``schemas.commands.COMMANDS``): each is a path whose body carries every field of
+    the command but the actor (the key) — the whistle's grade and the officer's seniority among them."""
+    async with httpx.AsyncClient(base_url=served.url) as http:
+        document = (await http.get("/openapi.json")).json()
+    schemas = document["components"]["schemas"]
+    for name, model in COMMANDS.items():
+        operation = document["paths"][f"/api/v1/complaints/{{complaint_id}}/{name.replace('_', '-')}"]["post"]
+        reference = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        body = schemas[reference.rsplit("/", 1)[1]]
+        assert set(body.get("properties", {})) == set(model.model_fields) - {"type", "actor"}, name
+        assert operation["summary"] == model.label
+    assert len(COMMANDS) == 19
+    assert "grade" in schemas["BlowWhistleBody"]["properties"]
+    assert "seniority" in schemas["ReportInBody"]["properties"]
 
 
 def fuzz(url: str, keys: list[str]) -> Counter[int]:

@@ -1,4 +1,5 @@
-"""Supervisors' commands: ``whistle list``, ``whistle report`` and ``whistle projections rebuild``.
+"""Supervisors' commands: ``whistle list``, ``whistle report``, ``whistle ledger`` and ``whistle projections
+rebuild``.
 
 They read, never act: ``list`` asks Temporal's visibility store, ``report`` the PostgreSQL read models through
 the SDK, ``projections rebuild`` refolds the read models from the event store. None needs a worker.
@@ -17,11 +18,15 @@ from rich.table import Table
 from temporalio.service import RPCError
 
 from activities.event_store import apply_migrations, create_pool
+from schemas.org import load_directory
 from whistle import devstack, output
+from whistle.ledger import LedgerEntryRow
+from whistle.ledger import ledger as ledger_rows
 from whistle.projections import RebuildResult, rebuild
 from whistle.reports import Report, ReportGroupBy
 from whistle.runtime import open_session, reported_settings
 from whistle.search import CaseFilter, CaseSummary
+from whistle.settings import Settings
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 
@@ -160,3 +165,28 @@ def report_table(ranking: Report) -> Table:
             cells.insert(7, community_rating)
         table.add_row(*cells)
     return table
+
+
+def ledger(
+    public: Annotated[bool, typer.Option("--public", help="The public list (百日解百难): no personal data.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """The long-running ledger (挂账): parked cases and cases three times past their handling deadline, with
+    age and owner, read from the read model (no worker needed)."""
+    with reported_settings() as settings:
+        rows = asyncio.run(_ledger(settings, public))
+    if as_json:
+        private = {"address"} if public else set()
+        output.print_json([row.model_dump(mode="json", exclude=private) for row in rows])
+        return
+    names = output.Names(load_directory(settings.org))
+    output.console.print(output.ledger_table(rows, names, public=public))
+
+
+async def _ledger(settings: Settings, public: bool) -> list[LedgerEntryRow]:
+    session = await open_session(settings)
+    pool = await create_pool(session.stack.database_url)
+    try:
+        return await ledger_rows(pool, session.client.directory, datetime.now(UTC), public=public)
+    finally:
+        await pool.close()

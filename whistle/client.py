@@ -24,26 +24,7 @@ from activities.calendar import calendar_for_filing
 from activities.event_store import Pool, apply_migrations, create_pool, load_case, load_events
 from activities.publication import Publication
 from schemas.commands import (
-    AnswerExtension,
-    AskResident,
-    BlowWhistle,
-    CompletePart,
-    DeclineCase,
-    EvaluateOutcome,
-    IssueDirective,
-    PersonCommand,
-    ProposeTermination,
-    RateDepartment,
-    RecordProgress,
-    ReportIn,
-    ReportInProactively,
-    RequestExtension,
-    ResidentAnswer,
-    ReviewResults,
-    ReviewTermination,
-    RuleResponsibility,
-    VerifyComplaint,
-    WithdrawComplaint,
+    CaseCommand,
 )
 from schemas.common import Model
 from schemas.erasure import PersonalDataErased
@@ -73,28 +54,6 @@ from whistle.settings import Settings
 from workflows import search_attributes
 from workflows.authority import RESIDENT_ONLY
 from workflows.complaint import ComplaintWorkflow
-
-UPDATE_NAMES: dict[type[Model], str] = {
-    VerifyComplaint: "verify",
-    BlowWhistle: "blow",
-    ReportIn: "report_in",
-    DeclineCase: "decline",
-    RecordProgress: "progress",
-    CompletePart: "complete",
-    EvaluateOutcome: "evaluate",
-    IssueDirective: "direct",
-    WithdrawComplaint: "withdraw",
-    ReportInProactively: "report_in_proactively",
-    RequestExtension: "request_extension",
-    AnswerExtension: "answer_extension",
-    RateDepartment: "rate_department",
-    ReviewResults: "review_results",
-    ProposeTermination: "propose_termination",
-    ReviewTermination: "review_termination",
-    RuleResponsibility: "rule_responsibility",
-    AskResident: "ask_resident",
-    ResidentAnswer: "resident_answer",
-}
 
 
 class CaseNotFound(Exception):
@@ -309,7 +268,7 @@ class WhistleClient:
         except (OSError, asyncpg.PostgresError) as error:
             get_logger(complaint_id=result.complaint_id).warning("filing not bound to its run yet", error=str(error))
 
-    async def execute(self, complaint_id: str, command: PersonCommand, *, update_id: str | None = None) -> CaseView:
+    async def execute(self, complaint_id: str, command: CaseCommand, *, update_id: str | None = None) -> CaseView:
         """Send ``command``; returns the case's new view or raises ``CommandRejected`` / ``CaseNotFound``.
 
         ``update_id`` makes a resend safe: Temporal applies an Update id once per case and answers a repeat
@@ -327,7 +286,7 @@ class WhistleClient:
             await asyncio.sleep(pause)
         raise AssertionError("unreachable")
 
-    async def _as_the_case_knows(self, complaint_id: str, command: PersonCommand) -> PersonCommand:
+    async def _as_the_case_knows(self, complaint_id: str, command: CaseCommand) -> CaseCommand:
         """``command`` with a resident acting in person named as the case knows them: by the reference to their
         kept data, never by their resident id, which stays out of Temporal. A resident the case does not know is
         refused here, before anything is sent."""
@@ -340,11 +299,11 @@ class WhistleClient:
             raise CommandRejected("actor", RESIDENT_ONLY)
         return command.model_copy(update={"actor": command.actor.model_copy(update={"id": actor_id})})
 
-    async def _execute_once(self, complaint_id: str, command: PersonCommand, update_id: str) -> CaseView:
+    async def _execute_once(self, complaint_id: str, command: CaseCommand, update_id: str) -> CaseView:
         handle = self.temporal.get_workflow_handle(workflow_id_for(complaint_id))
         try:
             view: CaseView = await handle.execute_update(
-                UPDATE_NAMES[type(command)], command, id=update_id, result_type=CaseView
+                type(command).name(), command, id=update_id, result_type=CaseView
             )
             return view
         except WorkflowUpdateFailedError as error:

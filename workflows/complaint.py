@@ -1,15 +1,16 @@
 """``ComplaintWorkflow``: one durable workflow per complaint, a thin shell around the decider and the fold.
 
-Commands arrive as Updates whose validators run the decider first, so a rejected command never enters the
-history and its caller hears the reason at once. Accepted commands are decided and applied in the same
-workflow task; their events and notifications go to the case's ``Outbox`` (``workflows/outbox.py``), which
-sends them on in order. Timers watch every open clock; a clock that runs out becomes a command of its own
-(``ReachDeadline``) and so an event like any other.
+Commands arrive as Updates, one per command in ``schemas.commands.COMMANDS`` under its name, whose validators
+run the decider first, so a rejected command never enters the history and its caller hears the reason at once.
+Accepted commands are decided and applied in the same workflow task; their events and notifications go to the
+case's ``Outbox`` (``workflows/outbox.py``), which sends them on in order. Timers watch every open clock; a
+clock that runs out becomes a command of its own (``ReachDeadline``) and so an event like any other.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -18,29 +19,7 @@ from temporalio.common import SearchAttributeUpdate
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from schemas.commands import (
-        AnswerExtension,
-        AskResident,
-        BlowWhistle,
-        Command,
-        CompletePart,
-        DeclineCase,
-        EvaluateOutcome,
-        IssueDirective,
-        ProposeTermination,
-        RateDepartment,
-        ReachDeadline,
-        RecordProgress,
-        ReportIn,
-        ReportInProactively,
-        RequestExtension,
-        ResidentAnswer,
-        ReviewResults,
-        ReviewTermination,
-        RuleResponsibility,
-        VerifyComplaint,
-        WithdrawComplaint,
-    )
+    from schemas.commands import COMMANDS, CaseCommand, Command, PersonCommand, ReachDeadline
     from schemas.errors import CommandRejected
     from schemas.events import Event, RecordedEvent
     from schemas.intake import WORKFLOW_GENERATION, ComplaintInput
@@ -115,6 +94,7 @@ class ComplaintWorkflow:
         """The stage, departments, escalation level and next deadline the search attributes were last set from."""
         self._woken_at: datetime | None = None
         """The latest wake time of a timer that has fired: the clocks due by then have run out."""
+        self._register_commands()
 
     @workflow.run
     async def run(self, case: ComplaintInput) -> CaseView:
@@ -206,176 +186,25 @@ class ComplaintWorkflow:
         """The whole folded state (for tests, replays and supervisors' tools)."""
         return self._state
 
-    @workflow.update
-    def verify(self, command: VerifyComplaint) -> CaseView:
-        """A grid worker verifies the complaint, or resolves it inside the grid."""
-        return self._execute(command)
+    def _register_commands(self) -> None:
+        """One Update per command a person can send (``COMMANDS``), under the command's name, its validator the
+        decider: a refused command is rejected before it enters the history, and its caller hears the reason."""
+        for name, model in COMMANDS.items():
+            workflow.set_update_handler(name, self._handler(model), validator=self._validator(model))
 
-    @verify.validator
-    def _check_verify(self, command: VerifyComplaint) -> None:
-        self._check(command)
+    def _handler(self, model: type[CaseCommand]) -> Callable[[PersonCommand], CaseView]:
+        def execute(command: PersonCommand) -> CaseView:
+            return self._execute(command)
 
-    @workflow.update
-    def blow(self, command: BlowWhistle) -> CaseView:
-        """The community secretary blows the whistle, summoning departments."""
-        return self._execute(command)
+        execute.__annotations__ = {"command": model, "return": CaseView}  # the SDK decodes the payload as ``model``
+        return execute
 
-    @blow.validator
-    def _check_blow(self, command: BlowWhistle) -> None:
-        self._check(command)
+    def _validator(self, model: type[CaseCommand]) -> Callable[[PersonCommand], None]:
+        def check(command: PersonCommand) -> None:
+            self._check(command)
 
-    @workflow.update
-    def report_in(self, command: ReportIn) -> CaseView:
-        """A summoned department reports in."""
-        return self._execute(command)
-
-    @report_in.validator
-    def _check_report_in(self, command: ReportIn) -> None:
-        self._check(command)
-
-    @workflow.update
-    def decline(self, command: DeclineCase) -> CaseView:
-        """A summoned department declines with a reason."""
-        return self._execute(command)
-
-    @decline.validator
-    def _check_decline(self, command: DeclineCase) -> None:
-        self._check(command)
-
-    @workflow.update
-    def progress(self, command: RecordProgress) -> CaseView:
-        """A working department records progress."""
-        return self._execute(command)
-
-    @progress.validator
-    def _check_progress(self, command: RecordProgress) -> None:
-        self._check(command)
-
-    @workflow.update
-    def complete(self, command: CompletePart) -> CaseView:
-        """A working department marks its part done; the last one ends handling."""
-        return self._execute(command)
-
-    @complete.validator
-    def _check_complete(self, command: CompletePart) -> None:
-        self._check(command)
-
-    @workflow.update
-    def evaluate(self, command: EvaluateOutcome) -> CaseView:
-        """The reporter rates the result: it closes, reopens, or escalates the case."""
-        return self._execute(command)
-
-    @evaluate.validator
-    def _check_evaluate(self, command: EvaluateOutcome) -> None:
-        self._check(command)
-
-    @workflow.update
-    def direct(self, command: IssueDirective) -> CaseView:
-        """A first or street secretary orders departments in, extends a deadline, or parks the case."""
-        return self._execute(command)
-
-    @direct.validator
-    def _check_direct(self, command: IssueDirective) -> None:
-        self._check(command)
-
-    @workflow.update
-    def withdraw(self, command: WithdrawComplaint) -> CaseView:
-        """The reporter withdraws the complaint; the case closes."""
-        return self._execute(command)
-
-    @withdraw.validator
-    def _check_withdraw(self, command: WithdrawComplaint) -> None:
-        self._check(command)
-
-    @workflow.update
-    def report_in_proactively(self, command: ReportInProactively) -> CaseView:
-        """A department joins without waiting for the whistle, or the first secretary comes in person."""
-        return self._execute(command)
-
-    @report_in_proactively.validator
-    def _check_report_in_proactively(self, command: ReportInProactively) -> None:
-        self._check(command)
-
-    @workflow.update
-    def request_extension(self, command: RequestExtension) -> CaseView:
-        """A working department asks for more time; the policy's approver must answer in time."""
-        return self._execute(command)
-
-    @request_extension.validator
-    def _check_request_extension(self, command: RequestExtension) -> None:
-        self._check(command)
-
-    @workflow.update
-    def answer_extension(self, command: AnswerExtension) -> CaseView:
-        """The approver approves (handling moves, the resident is told) or refuses the request."""
-        return self._execute(command)
-
-    @answer_extension.validator
-    def _check_answer_extension(self, command: AnswerExtension) -> None:
-        self._check(command)
-
-    @workflow.update
-    def rate_department(self, command: RateDepartment) -> CaseView:
-        """The community rates a department that finished its part (双考核)."""
-        return self._execute(command)
-
-    @rate_department.validator
-    def _check_rate_department(self, command: RateDepartment) -> None:
-        self._check(command)
-
-    @workflow.update
-    def review_results(self, command: ReviewResults) -> CaseView:
-        """The community secretary accepts the results (the resident is asked) or sends them back (审核)."""
-        return self._execute(command)
-
-    @review_results.validator
-    def _check_review_results(self, command: ReviewResults) -> None:
-        self._check(command)
-
-    @workflow.update
-    def rule_responsibility(self, command: RuleResponsibility) -> CaseView:
-        """The street office rules a case every department declined: the departments named must handle it."""
-        return self._execute(command)
-
-    @rule_responsibility.validator
-    def _check_rule_responsibility(self, command: RuleResponsibility) -> None:
-        self._check(command)
-
-    @workflow.update
-    def ask_resident(self, command: AskResident) -> CaseView:
-        """The case waits on the resident: its clocks stop (within the policy's total pause)."""
-        return self._execute(command)
-
-    @ask_resident.validator
-    def _check_ask_resident(self, command: AskResident) -> None:
-        self._check(command)
-
-    @workflow.update
-    def resident_answer(self, command: ResidentAnswer) -> CaseView:
-        """The resident answered: the clocks run again, moved by the time they stood still."""
-        return self._execute(command)
-
-    @resident_answer.validator
-    def _check_resident_answer(self, command: ResidentAnswer) -> None:
-        self._check(command)
-
-    @workflow.update
-    def propose_termination(self, command: ProposeTermination) -> CaseView:
-        """The community secretary proposes ending the case without a rating (终止办理)."""
-        return self._execute(command)
-
-    @propose_termination.validator
-    def _check_propose_termination(self, command: ProposeTermination) -> None:
-        self._check(command)
-
-    @workflow.update
-    def review_termination(self, command: ReviewTermination) -> CaseView:
-        """The first or street secretary approves (the case closes as terminated) or refuses the proposal."""
-        return self._execute(command)
-
-    @review_termination.validator
-    def _check_review_termination(self, command: ReviewTermination) -> None:
-        self._check(command)
+        check.__annotations__ = {"command": model, "return": None}
+        return check
 
     def _decide(self, command: Command, now: datetime) -> list[Event]:
         """The decider's events for ``command`` at ``now``; a refusal becomes the Update's ``CommandRejected`` error."""
