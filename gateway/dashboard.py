@@ -19,7 +19,8 @@ from pydantic import BaseModel
 from gateway import access
 from gateway.context import GatewayDep, PrincipalDep
 from gateway.errors import ERROR_RESPONSES, ApiError
-from whistle.output import EVENT_LABELS, FIELD_LABELS, VALUE_LABELS
+from schemas.events import EVENT_LABELS
+from whistle.output import FIELD_LABELS, VALUE_LABELS
 from whistle.reports import ReportGroupBy
 
 PAGES = Path(__file__).parent / "templates"

@@ -6,7 +6,7 @@ calendar, so the fold only copies them and a rebuild years later reproduces the 
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal, get_args
 
 from pydantic import AwareDatetime, Field
 
@@ -23,6 +23,9 @@ Outcome = Literal["satisfied", "basically_satisfied", "unevaluated", "withdrawn"
 
 
 class EventBase(Model):
+    label: ClassVar[str]
+    """What a supervisor reads for the event (CLI timelines, the dashboard)."""
+
     at: AwareDatetime
 
 
@@ -30,12 +33,14 @@ class ComplaintFiled(EventBase):
     """The case exists (网格发现 begins); it carries everything it will run under."""
 
     type: Literal["ComplaintFiled"] = "ComplaintFiled"
+    label: ClassVar[str] = "立案"
     case: ComplaintInput
     verify_due: AwareDatetime
 
 
 class GridVerified(EventBase):
     type: Literal["GridVerified"] = "GridVerified"
+    label: ClassVar[str] = "网格核实"
     grid_worker: PersonId
     note: str = ""
 
@@ -44,6 +49,7 @@ class ResolvedInGrid(EventBase):
     """Resolved inside the grid (小事不出网格): straight to the resident's evaluation; ends any escalation."""
 
     type: Literal["ResolvedInGrid"] = "ResolvedInGrid"
+    label: ClassVar[str] = "网格内解决"
     grid_worker: PersonId
     note: str = ""
     evaluation_due: AwareDatetime
@@ -53,6 +59,7 @@ class WhistleBlown(EventBase):
     """The community summoned departments (社区吹哨); each must report in by ``report_in_due``."""
 
     type: Literal["WhistleBlown"] = "WhistleBlown"
+    label: ClassVar[str] = "社区吹哨"
     by: PersonId
     departments: list[Code]
     lead: Code
@@ -65,6 +72,7 @@ class DepartmentReportedIn(EventBase):
     """A department reported in (部门报到); the last one in starts joint handling (``handling_due``)."""
 
     type: Literal["DepartmentReportedIn"] = "DepartmentReportedIn"
+    label: ClassVar[str] = "部门报到"
     department: Code
     officer: Name
     seniority: Seniority = "section_head"
@@ -78,6 +86,7 @@ class ProactivelyReportedIn(EventBase):
     nobody else was working, it starts joint handling (``handling_due``)."""
 
     type: Literal["ProactivelyReportedIn"] = "ProactivelyReportedIn"
+    label: ClassVar[str] = "主动报到"
     department: Code | None = None
     by: str
     officer: Name
@@ -90,6 +99,7 @@ class WhistleGradeRaised(EventBase):
     report-in window, and a more senior officer must come."""
 
     type: Literal["WhistleGradeRaised"] = "WhistleGradeRaised"
+    label: ClassVar[str] = "哨源升级"
     department: Code
     grade: Grade
     report_in_due: AwareDatetime
@@ -99,6 +109,7 @@ class ExtensionRequested(EventBase):
     """A working department asked for more time (延期); ``approver`` answers by ``answer_due``."""
 
     type: Literal["ExtensionRequested"] = "ExtensionRequested"
+    label: ClassVar[str] = "申请延期"
     department: Code
     extend_by: Duration
     reason: str
@@ -110,6 +121,7 @@ class ExtensionApproved(EventBase):
     """The request was approved: handling is now due at ``handling_due``; the resident is told."""
 
     type: Literal["ExtensionApproved"] = "ExtensionApproved"
+    label: ClassVar[str] = "批准延期"
     department: Code
     by: PersonId
     extend_by: Duration
@@ -121,6 +133,7 @@ class ExtensionRefused(EventBase):
     """The request was refused, or went unanswered (``lapsed``: counts as refused, and escalates)."""
 
     type: Literal["ExtensionRefused"] = "ExtensionRefused"
+    label: ClassVar[str] = "不予延期"
     department: Code
     by: PersonId | None = None
     note: str = ""
@@ -132,6 +145,7 @@ class CaseLedgered(EventBase):
     handling window gone. ``owner`` (its first secretary) is reminded at ``review_due`` and every period after."""
 
     type: Literal["CaseLedgered"] = "CaseLedgered"
+    label: ClassVar[str] = "列入挂账台账"
     reason: LedgerReason
     owner: PersonId
     review_due: AwareDatetime
@@ -141,6 +155,7 @@ class LedgerReviewReminded(EventBase):
     """The periodic review reminder of a ledger entry went to its owner; the next is due at ``review_due``."""
 
     type: Literal["LedgerReviewReminded"] = "LedgerReviewReminded"
+    label: ClassVar[str] = "挂账督办提醒"
     owner: PersonId
     review_due: AwareDatetime
 
@@ -150,6 +165,7 @@ class DepartmentRated(EventBase):
     proactive one counts as on time), ``in_person`` and ``result`` as the community judged."""
 
     type: Literal["DepartmentRated"] = "DepartmentRated"
+    label: ClassVar[str] = "社区评价部门"
     department: Code
     by: PersonId
     on_time: bool
@@ -163,6 +179,7 @@ class DepartmentDeclined(EventBase):
     """A department declined (退单). It may start handling, or leave nobody and start a re-route clock."""
 
     type: Literal["DepartmentDeclined"] = "DepartmentDeclined"
+    label: ClassVar[str] = "部门退单"
     department: Code
     reason: str
     handling_due: AwareDatetime | None = None
@@ -171,6 +188,7 @@ class DepartmentDeclined(EventBase):
 
 class ReportInOverdue(EventBase):
     type: Literal["ReportInOverdue"] = "ReportInOverdue"
+    label: ClassVar[str] = "报到超时"
     department: Code
     due: AwareDatetime
 
@@ -179,6 +197,7 @@ class EscalatedToFirstSecretary(EventBase):
     """The case is on the first secretary's desk (第一书记); they answer by ``respond_due``."""
 
     type: Literal["EscalatedToFirstSecretary"] = "EscalatedToFirstSecretary"
+    label: ClassVar[str] = "升级至第一书记"
     cause: EscalationCause
     department: Code | None = None
     first_secretary: PersonId
@@ -189,6 +208,7 @@ class EscalatedToStreetSecretary(EventBase):
     """The first secretary's window passed (or it was already here): the street secretary is told."""
 
     type: Literal["EscalatedToStreetSecretary"] = "EscalatedToStreetSecretary"
+    label: ClassVar[str] = "升级至街道书记"
     cause: EscalationCause
     department: Code | None = None
     street_secretary: PersonId
@@ -202,6 +222,7 @@ class DirectiveIssued(EventBase):
     """
 
     type: Literal["DirectiveIssued"] = "DirectiveIssued"
+    label: ClassVar[str] = "书记指令"
     by: PersonId
     kind: DirectiveKind
     departments: list[Code] = []
@@ -212,18 +233,21 @@ class DirectiveIssued(EventBase):
 
 class ProgressRecorded(EventBase):
     type: Literal["ProgressRecorded"] = "ProgressRecorded"
+    label: ClassVar[str] = "处置进展"
     department: Code
     note: str
 
 
 class PartCompleted(EventBase):
     type: Literal["PartCompleted"] = "PartCompleted"
+    label: ClassVar[str] = "部门办结"
     department: Code
     result: str
 
 
 class HandlingOverdue(EventBase):
     type: Literal["HandlingOverdue"] = "HandlingOverdue"
+    label: ClassVar[str] = "处置超时"
     due: AwareDatetime
 
 
@@ -234,11 +258,13 @@ class HandlingCompleted(EventBase):
     """
 
     type: Literal["HandlingCompleted"] = "HandlingCompleted"
+    label: ClassVar[str] = "处置完成"
     evaluation_due: AwareDatetime
 
 
 class ResidentEvaluated(EventBase):
     type: Literal["ResidentEvaluated"] = "ResidentEvaluated"
+    label: ClassVar[str] = "居民评价"
     rating: Rating
     comment: str = ""
 
@@ -247,6 +273,7 @@ class CaseReopened(EventBase):
     """An unsatisfied rating sent the case back: to handling, or to the grid if it was resolved there."""
 
     type: Literal["CaseReopened"] = "CaseReopened"
+    label: ClassVar[str] = "重新处置"
     reopen_count: int
     handling_due: AwareDatetime | None = None
     verify_due: AwareDatetime | None = None
@@ -254,18 +281,21 @@ class CaseReopened(EventBase):
 
 class EvaluationLapsed(EventBase):
     type: Literal["EvaluationLapsed"] = "EvaluationLapsed"
+    label: ClassVar[str] = "评价超时"
 
 
 class CaseParked(EventBase):
     """Put on the public long-running list (挂账); its escalation clocks stop until a new directive."""
 
     type: Literal["CaseParked"] = "CaseParked"
+    label: ClassVar[str] = "挂账"
     by: PersonId
     note: str = ""
 
 
 class CaseWithdrawn(EventBase):
     type: Literal["CaseWithdrawn"] = "CaseWithdrawn"
+    label: ClassVar[str] = "撤回"
     reason: str
 
 
@@ -273,6 +303,7 @@ class CaseClosed(EventBase):
     """The end. A ``terminated`` case (终止办理) carries its ``closure_reason``, counted apart in the rates."""
 
     type: Literal["CaseClosed"] = "CaseClosed"
+    label: ClassVar[str] = "办结"
     outcome: Outcome
     closure_reason: TerminationReason | None = None
 
@@ -282,6 +313,7 @@ class ResponsibilityDisputed(EventBase):
     counts each department's declines on this case, the measure kept per department."""
 
     type: Literal["ResponsibilityDisputed"] = "ResponsibilityDisputed"
+    label: ClassVar[str] = "职责争议"
     street_secretary: PersonId
     declines: dict[Code, int]
     ruling_due: AwareDatetime
@@ -291,6 +323,7 @@ class ResponsibilityRuled(EventBase):
     """The street office ruled: the departments named must report in by ``report_in_due`` and may not decline."""
 
     type: Literal["ResponsibilityRuled"] = "ResponsibilityRuled"
+    label: ClassVar[str] = "街道裁定"
     by: PersonId
     departments: list[Code]
     lead: Code
@@ -303,6 +336,7 @@ class ClocksPaused(EventBase):
     (what is left of the case's pause allowance)."""
 
     type: Literal["ClocksPaused"] = "ClocksPaused"
+    label: ClassVar[str] = "等待居民，时限暂停"
     by: str
     reason: str
     resume_due: AwareDatetime
@@ -314,6 +348,7 @@ class ClocksResumed(EventBase):
     for the escalation's answer clock)."""
 
     type: Literal["ClocksResumed"] = "ClocksResumed"
+    label: ClassVar[str] = "时限恢复"
     paused_seconds: float
     new_dues: dict[str, AwareDatetime] = {}
     lapsed: bool = False
@@ -323,6 +358,7 @@ class ResultsSubmitted(EventBase):
     """Every part is done where the policy asks for review (审核): the community secretary reviews by ``review_due``."""
 
     type: Literal["ResultsSubmitted"] = "ResultsSubmitted"
+    label: ClassVar[str] = "提交审核"
     reviewer: PersonId
     review_due: AwareDatetime
 
@@ -331,6 +367,7 @@ class ResultsApproved(EventBase):
     """The reviewer accepted the results; ``HandlingCompleted`` follows and the resident is asked."""
 
     type: Literal["ResultsApproved"] = "ResultsApproved"
+    label: ClassVar[str] = "审核通过"
     by: PersonId
     note: str = ""
 
@@ -339,6 +376,7 @@ class ResultsRejected(EventBase):
     """The reviewer sent the results back with a reason: every part reopens, handling is due at ``handling_due``."""
 
     type: Literal["ResultsRejected"] = "ResultsRejected"
+    label: ClassVar[str] = "审核退回"
     by: PersonId
     reason: str
     handling_due: AwareDatetime
@@ -348,6 +386,7 @@ class TerminationProposed(EventBase):
     """The community proposed ending the case without a rating (终止办理); the reviewer answers by ``review_due``."""
 
     type: Literal["TerminationProposed"] = "TerminationProposed"
+    label: ClassVar[str] = "申请终止办理"
     by: PersonId
     reason: TerminationReason
     note: str
@@ -359,6 +398,7 @@ class TerminationApproved(EventBase):
     """The reviewer approved; ``CaseClosed`` (outcome ``terminated``, with the reason) follows."""
 
     type: Literal["TerminationApproved"] = "TerminationApproved"
+    label: ClassVar[str] = "批准终止办理"
     by: PersonId
     note: str = ""
 
@@ -367,6 +407,7 @@ class TerminationRefused(EventBase):
     """The reviewer refused, or did not answer in time (``lapsed``): the case goes on."""
 
     type: Literal["TerminationRefused"] = "TerminationRefused"
+    label: ClassVar[str] = "不予终止"
     by: PersonId | None = None
     note: str = ""
     lapsed: bool = False
@@ -414,16 +455,10 @@ Event = Annotated[
     Field(discriminator="type"),
 ]
 
-EVENT_TYPES: tuple[str, ...] = (
-    "ComplaintFiled", "GridVerified", "ResolvedInGrid", "WhistleBlown", "DepartmentReportedIn",
-    "DepartmentDeclined", "ReportInOverdue", "EscalatedToFirstSecretary", "EscalatedToStreetSecretary",
-    "DirectiveIssued", "ProgressRecorded", "PartCompleted", "HandlingOverdue", "HandlingCompleted",
-    "ResidentEvaluated", "CaseReopened", "EvaluationLapsed", "CaseParked", "CaseWithdrawn", "CaseClosed",
-    "ProactivelyReportedIn", "WhistleGradeRaised", "ExtensionRequested", "ExtensionApproved", "ExtensionRefused",
-    "CaseLedgered", "LedgerReviewReminded", "DepartmentRated", "ResultsSubmitted", "ResultsApproved",
-    "ResultsRejected", "TerminationProposed", "TerminationApproved", "TerminationRefused", "ResponsibilityDisputed",
-    "ResponsibilityRuled", "ClocksPaused", "ClocksResumed",
-)
+EVENT_CLASSES: tuple[type[EventBase], ...] = get_args(get_args(Event)[0])
+EVENT_TYPES: tuple[str, ...] = tuple(event.model_fields["type"].default for event in EVENT_CLASSES)
+EVENT_LABELS: dict[str, str] = {event.model_fields["type"].default: event.label for event in EVENT_CLASSES}
+"""The domain events in the words a supervisor reads (each event's ``label``)."""
 
 
 class RecordedEvent(Model):

@@ -21,10 +21,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.event_store import Pool
 from schemas.commands import COMMANDS
-from schemas.events import EVENT_TYPES
+from schemas.events import EVENT_LABELS, EVENT_TYPES
 from tests.helpers import TestClient, running_worker, wait_until
 from tests.pg import TestDatabase
-from whistle.output import EVENT_LABELS
 
 WHISTLE = [sys.executable, "-c", "from whistle.cli import main; main()"]
 

