@@ -345,6 +345,19 @@ class ReviewTermination(CaseCommand):
     note: Note = Field("", description="A free-text note, kept on the record.")
 
 
+class RecordNote(CaseCommand):
+    """An official of the case puts a note on its record (工作备注): a call to the resident, a visit, what was
+    agreed. It moves no stage and no clock; a case keeps at most the policy's ``max_progress_notes`` of them."""
+
+    actors: ClassVar[tuple[ActorKind, ...]] = (
+        "grid_worker", "community_secretary", "first_secretary", "street_secretary", "department", "operator",
+    )  # fmt: skip
+    label: ClassVar[str] = "工作备注 An official of the case records a note: a call, a visit, what was agreed"
+    type: Literal["record_note"] = "record_note"
+    actor: Actor
+    note: LongText = Field(description="What happened, in words.")
+
+
 PersonCommand = (
     VerifyComplaint
     | BlowWhistle
@@ -365,6 +378,7 @@ PersonCommand = (
     | EvaluateOutcome
     | IssueDirective
     | WithdrawComplaint
+    | RecordNote
 )
 """Every command a person can send; ``ReachDeadline`` is the workflow's own."""
 

@@ -10,6 +10,7 @@ from typing import Annotated, ClassVar, Literal, get_args
 
 from pydantic import AwareDatetime, Field
 
+from schemas.actors import Actor
 from schemas.commands import DirectiveKind, Grade, Rating, Score, Seniority, TerminationReason
 from schemas.common import Code, ComplaintId, Duration, Model, Name, PersonId
 from schemas.intake import ComplaintInput
@@ -413,6 +414,13 @@ class TerminationRefused(EventBase):
     lapsed: bool = False
 
 
+class NoteRecorded(EventBase):
+    type: Literal["NoteRecorded"] = "NoteRecorded"
+    label: ClassVar[str] = "工作备注"
+    by: Actor
+    note: str
+
+
 Event = Annotated[
     ComplaintFiled
     | GridVerified
@@ -451,7 +459,8 @@ Event = Annotated[
     | ResponsibilityDisputed
     | ResponsibilityRuled
     | ClocksPaused
-    | ClocksResumed,
+    | ClocksResumed
+    | NoteRecorded,
     Field(discriminator="type"),
 ]
 

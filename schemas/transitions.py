@@ -25,6 +25,7 @@ from schemas.events import (
     GridVerified,
     HandlingCompleted,
     HandlingOverdue,
+    NoteRecorded,
     PartCompleted,
     ProgressRecorded,
     ReportInOverdue,
@@ -148,6 +149,8 @@ def event_changes(state: CaseState, event: Event) -> dict[str, object]:
                 "pause": None,
                 "closure_reason": event.closure_reason,
             }
+        case NoteRecorded():
+            return {"notes": state.notes + 1}
         case _:
             return practice.event_changes(state, event)
 

@@ -20,6 +20,7 @@ from schemas.commands import (
     ProposeTermination,
     RateDepartment,
     ReachDeadline,
+    RecordNote,
     RecordProgress,
     ReportIn,
     ReportInProactively,
@@ -81,6 +82,16 @@ def check_actor(state: CaseState, command: Command) -> None:
         case RuleResponsibility():
             street = context.street.secretary.id
             _require(actor, {("street_secretary", street)}, f"only the street secretary ({street}) rules a dispute")
+        case RecordNote():
+            if actor.kind != "operator":
+                officials = {("grid_worker", worker.id) for worker in context.grid.grid_workers}
+                officials |= {("department", code) for code in state.departments}
+                officials |= {
+                    ("community_secretary", context.community.secretary.id),
+                    ("first_secretary", context.community.first_secretary.id),
+                    ("street_secretary", context.street.secretary.id),
+                }
+                _require(actor, officials, "only the case's own officials, or a hotline operator, put notes on it")
         case ReachDeadline():
             if actor.kind != "system":
                 raise CommandRejected("actor", "deadlines are reached by the workflow's own timers only")

@@ -24,6 +24,7 @@ from schemas.commands import (
     ProposeTermination,
     RateDepartment,
     ReachDeadline,
+    RecordNote,
     RecordProgress,
     ReportIn,
     ReportInProactively,
@@ -49,6 +50,7 @@ from schemas.events import (
     Event,
     GridVerified,
     HandlingCompleted,
+    NoteRecorded,
     PartCompleted,
     ProgressRecorded,
     ResidentEvaluated,
@@ -127,6 +129,8 @@ def decide(state: CaseState, command: Command, now: datetime) -> list[Event]:
             return _direct(state, command, now)
         case WithdrawComplaint():
             return [CaseWithdrawn(at=now, reason=command.reason), CaseClosed(at=now, outcome="withdrawn")]
+        case RecordNote():
+            return _note(state, command, now)
         case ReachDeadline():
             return reach_deadline(state, command, now)
 
@@ -243,6 +247,14 @@ def _progress(state: CaseState, command: RecordProgress, now: datetime) -> list[
             "complete the part or put the rest in the result",
         )
     return [ProgressRecorded(at=now, department=command.department, note=command.note)]
+
+
+def _note(state: CaseState, command: RecordNote, now: datetime) -> list[Event]:
+    """A note on the record; a case keeps at most ``max_progress_notes`` of them, so its history stays bounded."""
+    limit = state.case.policy.max_progress_notes
+    if state.notes >= limit:
+        raise CommandRejected("note", f"the case keeps at most {limit} notes; put the rest in one")
+    return [NoteRecorded(at=now, by=command.actor, note=command.note)]
 
 
 def _complete(state: CaseState, command: CompletePart, now: datetime) -> list[Event]:
