@@ -16,7 +16,14 @@ from typing import Any
 
 import httpx
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle, WorkflowHistory
+from temporalio.client import (
+    Client,
+    ScheduleActionExecutionStartWorkflow,
+    ScheduleHandle,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowHistory,
+)
 from temporalio.service import RPCError
 
 from activities.dispatch import DeliveryPolicy, Dispatcher
@@ -158,8 +165,8 @@ async def running_worker(
             yield client
             await client.assert_no_personal_data_in_histories()
         finally:
-            if record_to := os.environ.get("WHISTLE_RECORD_HISTORIES"):
-                await client.record_histories(Path(record_to))
+            if (record_to := recording_to()) is not None:
+                await client.record_histories(record_to)
             if end_open_cases:
                 await client.end_open_cases()
 
@@ -183,6 +190,29 @@ class Webhook:
         writer.write(f"HTTP/1.1 {self.status} Status\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".encode())
         await writer.drain()
         writer.close()
+
+
+def recording_to() -> Path | None:
+    """The folder ``make histories`` records this run's complaint histories into (``WHISTLE_RECORD_HISTORIES``,
+    ``tests/histories/vN``), or None in an ordinary run."""
+    record_to = os.environ.get("WHISTLE_RECORD_HISTORIES")
+    return Path(record_to) if record_to else None
+
+
+async def record_report_run(temporal: Client, schedule: ScheduleHandle, name: str) -> None:
+    """When ``make histories`` records: wait for the run ``schedule`` started last and save its history as
+    ``tests/histories/daily_report/vN-<name>.json`` (vN the set being recorded), for ``test_replay_report.py``."""
+    record_to = recording_to()
+    if record_to is None:
+        return
+    started = (await schedule.describe()).info.recent_actions[-1].action
+    assert isinstance(started, ScheduleActionExecutionStartWorkflow)
+    handle = temporal.get_workflow_handle(started.workflow_id, run_id=started.first_execution_run_id)
+    await handle.result()
+    history = await handle.fetch_history()
+    path = record_to.parent / "daily_report" / f"{record_to.name}-{name}.json"
+    await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
+    await asyncio.to_thread(path.write_text, history.to_json(), "utf-8")
 
 
 def worker_process(address: str, database_url: str, task_queue: str, folder: Path, **settings: str) -> WorkerProcess:

@@ -38,7 +38,7 @@ from tests.domain_fixtures import (
     secretary,
     verify,
 )
-from tests.helpers import running_worker, wait_until
+from tests.helpers import record_report_run, running_worker, wait_until
 from tests.pg import TestDatabase
 from whistle.devstack import ensure_database
 from whistle.reports import (
@@ -243,6 +243,7 @@ async def test_the_daily_report_workflow_stores_a_dated_snapshot(dev_env: Workfl
                 return len(await written_since_the_trigger()) == len(groupings)
 
             await wait_until(stored, within=20)
+            await record_report_run(dev_env.client, handle, "scheduled")
         finally:
             await handle.delete()
     rows = await written_since_the_trigger()
@@ -280,6 +281,7 @@ async def test_a_scheduled_run_started_late_reports_the_day_it_was_scheduled_for
                 return len(await snapshot_days()) == 3  # community, department, first secretary
 
             await wait_until(stored, within=20)  # dated today instead, they never come
+            await record_report_run(dev_env.client, handle, "started-late")
         finally:
             await handle.delete()
 
