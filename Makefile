@@ -4,8 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-# `make histories` re-records tests/histories/$(HISTORIES_VERSION) for the replay test (see README).
-# Name the version on the command line (the next free vN), so an existing set is never overwritten by accident.
+# `make histories` records a set of histories for the replay tests (see README, "Changing the workflow"): the
+# complaints into tests/histories/$(HISTORIES_VERSION)/, the daily report's runs into
+# tests/histories/daily_report/$(HISTORIES_VERSION)-*.json. Name the version on the command line (the next free
+# vN), so an existing set is never overwritten by accident.
 
 .PHONY: histories demo test fuzz lock chaos bench bench-rest lint typecheck check clean dev-up dev-down worker
 
@@ -73,6 +75,6 @@ clean:
 
 histories: $(STAMP)
 	$(if $(HISTORIES_VERSION),,$(error say which: make histories HISTORIES_VERSION=vN))
-	rm -rf tests/histories/$(HISTORIES_VERSION)
+	rm -rf tests/histories/$(HISTORIES_VERSION) tests/histories/daily_report/$(HISTORIES_VERSION)-*.json
 	WHISTLE_RECORD_HISTORIES=tests/histories/$(HISTORIES_VERSION) $(BIN)/pytest -q tests/test_end_to_end.py \
-		tests/test_practice_end_to_end.py tests/test_deadlines.py tests/test_practice_deadlines.py
+		tests/test_practice_end_to_end.py tests/test_deadlines.py tests/test_practice_deadlines.py tests/test_reports.py

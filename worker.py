@@ -20,9 +20,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.dispatch import Dispatcher
 from activities.erasure import Retention
-from activities.event_store import EventStore, Pool, apply_migrations, create_pool
-from activities.notify import Notifier
-from activities.publish import Publisher
+from activities.event_store import Pool, apply_migrations, create_pool
 from activities.reports import ReportActivities
 from activities.store import BatchStore
 from schemas.policy import RetentionRule, load_policy
@@ -57,25 +55,19 @@ def build_worker(
     client: Client,
     task_queue: str,
     pool: Pool,
-    http: httpx.AsyncClient,
-    webhook_url: str | None,
     *,
     shutdown_grace: float = 30.0,
     retention: RetentionRule | None = None,
 ) -> Worker:
     """A worker for ``task_queue`` with every workflow and activity Whistle has; ``retention`` is the policy's rule
-    for residents' data (None: the retention run anonymises nothing)."""
-    store = EventStore(pool)
-    notifier = Notifier(webhook_url, http)
+    for residents' data (None: the retention run anonymises nothing). Notifications are not among them: the
+    dispatcher beside the worker delivers them from the outbox the ``store`` activity fills."""
     return Worker(
         client,
         task_queue=task_queue,
         workflows=list(WORKFLOWS),
         activities=[
             BatchStore(pool).store,
-            Publisher(store, notifier).publish,
-            store.append_events,
-            notifier.notify,
             ReportActivities(pool).store_report_snapshot,
             Retention(pool, retention.keep_closed_for if retention else None).anonymise_closed_cases,
         ],
@@ -105,7 +97,7 @@ async def run_worker(settings: Settings) -> None:
             await nightly.ensure(client, settings.task_queue)
         async with httpx.AsyncClient() as http:
             worker = build_worker(
-                client, settings.task_queue, pool, http, settings.webhook_url, shutdown_grace=settings.shutdown_grace,
+                client, settings.task_queue, pool, shutdown_grace=settings.shutdown_grace,
                 retention=load_policy(settings.policy).retention,
             )  # fmt: skip
             stop_on_signals(worker, log)

@@ -24,7 +24,6 @@ from temporalio.exceptions import ApplicationError
 from activities import personal_data
 from activities.event_store import (
     EVENT,
-    FOLDED_CASES_KEPT,
     Connection,
     OutOfSequence,
     Pool,
@@ -46,6 +45,9 @@ STORE = "store"
 
 STORE_REFUSED = "StoreRefused"
 """The failure type of a batch the store will never take; the workflow's retry policy does not retry it."""
+
+FOLDED_CASES_KEPT = 2000
+"""Cases whose last folded state a ``BatchStore`` keeps (a few KiB each), about the worker's workflow cache."""
 
 _INSERT_EVENTS = """
 insert into events (complaint_id, seq, type, at, payload, workflow_id, run_id)

@@ -222,7 +222,8 @@ async def history_sizes(client: WhistleClient) -> dict[str, tuple[int, int]]:
 async def deadline_lateness(client: WhistleClient, pool: Any, cases: int, concurrency: int, window: int) -> list[float]:
     """Seconds between each missed report-in's due time and its escalation reaching the store (``recorded_at``).
 
-    Not the event's ``at``: a clock's events carry its due time (``CLOCKS_FROM_TIMERS``), so that would read 0.
+    Not the event's ``at``: a clock's events carry its due time (``ComplaintWorkflow._fire_due_clocks``), so that
+    would read 0.
     The store's write time adds what supervisors wait for besides the timer: the workflow task and the store
     activity.
 

@@ -92,16 +92,6 @@ class ComplaintIntake(Model):
         return value
 
 
-WORKFLOW_GENERATION = 2
-"""The generation new cases are filed under: the newest one every worker of this release runs.
-
-A generation names the workflow patches a case has from its filing (``workflows/complaint.py``, ``BUILT_IN``),
-so the workflow does not ask ``workflow.patched`` for them and its history carries no marker for them (nor
-the SDK's ``TemporalChangeVersion`` upsert beside each marker). Raise it only in a release whose workers all
-know the new generation: a worker that meets a newer one fails the workflow task until a newer worker takes it.
-"""
-
-
 class CaseIntake(ComplaintIntake):
     """The intake as its case carries it: the reporter is a ``ReporterReference`` (cases filed before the claim
     check carry the ``Reporter`` itself, and keep replaying with it). Field order is the filed intake's, so an
@@ -119,9 +109,6 @@ class ComplaintInput(Model):
     policy: CasePolicy
     calendar: WorkCalendar
     filed_by: Name | None = None
-    generation: int = Field(default=0, ge=0)
-    """The workflow generation the case was filed under (``WORKFLOW_GENERATION``); 0 for cases filed before
-    generations existed, whose histories alone say which patches they run with."""
 
 
 def check_not_future(reported_at: datetime, now: datetime, skew_seconds: int = 300) -> None:

@@ -9,13 +9,21 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle, WorkflowHistory
+from temporalio.client import (
+    Client,
+    ScheduleActionExecutionStartWorkflow,
+    ScheduleHandle,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowHistory,
+)
 from temporalio.service import RPCError
 
 from activities.dispatch import DeliveryPolicy, Dispatcher
@@ -149,7 +157,7 @@ async def running_worker(
     task_queue = f"test-{uuid.uuid4().hex[:12]}"
     async with (
         httpx.AsyncClient() as http,
-        build_worker(temporal, task_queue, pool, http, webhook_url),
+        build_worker(temporal, task_queue, pool),
         Dispatcher(pool, webhook_url, http, policy=TEST_DELIVERY).running(),
     ):
         client = sample_client(temporal, task_queue, policy=load_policy(policy), pool=pool)
@@ -157,10 +165,54 @@ async def running_worker(
             yield client
             await client.assert_no_personal_data_in_histories()
         finally:
-            if record_to := os.environ.get("WHISTLE_RECORD_HISTORIES"):
-                await client.record_histories(Path(record_to))
+            if (record_to := recording_to()) is not None:
+                await client.record_histories(record_to)
             if end_open_cases:
                 await client.end_open_cases()
+
+
+@dataclass
+class Webhook:
+    """A real HTTP server on 127.0.0.1 that records each request and answers with ``status`` after ``delay`` s
+    (serve it with ``asyncio.start_server(hook.handle, ...)`` and set ``url``)."""
+
+    status: int = 204
+    delay: float = 0.0
+    requests: list[tuple[dict[str, str], Any]] = field(default_factory=list)
+    url: str = ""
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+        headers = {name.lower(): value for name, _, value in (line.partition(": ") for line in head[1:] if line)}
+        body = await reader.readexactly(int(headers.get("content-length", "0")))
+        self.requests.append((headers, json.loads(body)))
+        await asyncio.sleep(self.delay)
+        writer.write(f"HTTP/1.1 {self.status} Status\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".encode())
+        await writer.drain()
+        writer.close()
+
+
+def recording_to() -> Path | None:
+    """The folder ``make histories`` records this run's complaint histories into (``WHISTLE_RECORD_HISTORIES``,
+    ``tests/histories/vN``), or None in an ordinary run."""
+    record_to = os.environ.get("WHISTLE_RECORD_HISTORIES")
+    return Path(record_to) if record_to else None
+
+
+async def record_report_run(temporal: Client, schedule: ScheduleHandle, name: str) -> None:
+    """When ``make histories`` records: wait for the run ``schedule`` started last and save its history as
+    ``tests/histories/daily_report/vN-<name>.json`` (vN the set being recorded), for ``test_replay_report.py``."""
+    record_to = recording_to()
+    if record_to is None:
+        return
+    started = (await schedule.describe()).info.recent_actions[-1].action
+    assert isinstance(started, ScheduleActionExecutionStartWorkflow)
+    handle = temporal.get_workflow_handle(started.workflow_id, run_id=started.first_execution_run_id)
+    await handle.result()
+    history = await handle.fetch_history()
+    path = record_to.parent / "daily_report" / f"{record_to.name}-{name}.json"
+    await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
+    await asyncio.to_thread(path.write_text, history.to_json(), "utf-8")
 
 
 def worker_process(address: str, database_url: str, task_queue: str, folder: Path, **settings: str) -> WorkerProcess:
@@ -209,6 +261,6 @@ async def history_event_types(client: WhistleClient, complaint_id: str) -> list[
 
 
 async def sent_notifications(client: WhistleClient, complaint_id: str) -> list[Notification]:
-    """Every notification the case sent or handed to the notify activity, read from its history."""
+    """Every notification the case handed to its ``store`` activities, read from its history."""
     handle = client.temporal.get_workflow_handle(workflow_id_for(complaint_id))
     return (await recorded_in(handle, client.temporal.data_converter)).notifications

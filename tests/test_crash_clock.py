@@ -6,9 +6,9 @@ Either way the clock must fire, and the history must replay afterwards exactly a
 
 The query-first way used to fail (seen with temporalio 1.35): the next workflow task after the query-driven
 replay ran with a stale ``workflow.now()``, so the clock was re-armed instead of fired and the next replay was
-non-deterministic. Cases of generation 2 decide a clock from the timer that fired and stamp its event with the
-clock's due time (``CLOCKS_FROM_TIMERS``), so the time the task reads no longer decides anything here; older
-cases keep the floor on their time (``ComplaintWorkflow._now``).
+non-deterministic. The workflow now decides a clock from the timer that fired and stamps its event with the
+clock's due time (``ComplaintWorkflow._fire_due_clocks``), so the time the task reads no longer decides anything
+here.
 """
 
 from __future__ import annotations

@@ -201,6 +201,10 @@ async def test_without_a_url_the_log_line_is_the_delivery(pool: Pool, http: http
     assert [(line["key"], line["receiver"], line["webhook"]) for line in lines] == [
         (notification.key, receiver, False) for notification in batch
     ]
+    assert [(line["complaint_id"], line["kind"], line["topic"], line["audience"]) for line in lines] == [
+        (notification.complaint_id, notification.kind, notification.topic, notification.audience)
+        for notification in batch
+    ]
     assert "message" not in lines[0]
     assert await all_delivered(pool, receiver)()
 

@@ -21,8 +21,9 @@ from temporalio.client import WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
-from activities.event_store import AppendEventsInput, EventStore, Pool, load_case, load_events
+from activities.event_store import Pool, load_case, load_events
 from activities.registry import FilingConflict
+from activities.store import BatchStore, StoreInput
 from schemas.commands import PersonCommand, RecordProgress, WithdrawComplaint
 from schemas.errors import CommandRejected
 from schemas.events import Outcome
@@ -313,14 +314,15 @@ async def test_retried_append_writes_nothing_twice(
     row = await pool.fetchrow(case_row, complaint_id)
     assert row is not None and row["last_seq"] == len(stored)
     run_id = (await handle_for(clients.production, complaint_id).describe()).run_id
-    whole = AppendEventsInput(
-        complaint_id=complaint_id, workflow_id=workflow_id_for(complaint_id), run_id=run_id, events=stored
-    )
-    store = EventStore(pool)
+    whole = StoreInput(
+        complaint_id=complaint_id, workflow_id=workflow_id_for(complaint_id), run_id=run_id, events=stored,
+        notifications=[],
+    )  # fmt: skip
+    store = BatchStore(pool)
 
-    assert await ActivityEnvironment().run(store.append_events, whole) == 0
+    assert await ActivityEnvironment().run(store.store, whole) == 0
     last_batch = whole.model_copy(update={"events": stored[-2:]})
-    assert await ActivityEnvironment().run(store.append_events, last_batch) == 0
+    assert await ActivityEnvironment().run(store.store, last_batch) == 0
 
     assert await load_events(pool, complaint_id) == stored
     assert await pool.fetchval("select count(*) from events where complaint_id = $1", complaint_id) == len(stored)
@@ -392,8 +394,7 @@ async def test_same_complaint_filed_twice_is_one_case(clients: Clients, pool: Po
     assert runs == [first.run_id]
 
     async def filed() -> bool:
-        # The history's publish marker, not the store: publish writes the store inside the workflow task,
-        # a moment before the task (and its marker) is recorded.
+        # The history and the store: the store activity writes a moment after its batch is recorded.
         return bool(await client.events(first.complaint_id)) and bool(await load_events(pool, first.complaint_id))
 
     await wait_until(filed)

@@ -1,4 +1,5 @@
-"""The event store: appends are idempotent, gaps are refused, and the case row is the fold of its events."""
+"""The event store as the ``store`` activity writes it: batches are idempotent, gaps are refused, and the case row
+is the fold of its events."""
 
 from __future__ import annotations
 
@@ -13,8 +14,6 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.event_store import (
     MIGRATIONS,
-    AppendEventsInput,
-    EventStore,
     OutOfSequence,
     Pool,
     apply_migrations,
@@ -23,6 +22,7 @@ from activities.event_store import (
     load_case,
     load_events,
 )
+from activities.store import BatchStore, StoreInput
 from schemas.actors import Actor
 from schemas.calendar import WorkCalendar
 from schemas.commands import BlowWhistle, Command, CompletePart, ReportIn, VerifyComplaint
@@ -108,11 +108,12 @@ def history(complaint_id: str, commands: list[Command]) -> list[RecordedEvent]:
     return [RecordedEvent(complaint_id=complaint_id, seq=seq, event=event) for seq, event in enumerate(events, 1)]
 
 
-def batch(recorded: list[RecordedEvent]) -> AppendEventsInput:
+def batch(recorded: list[RecordedEvent]) -> StoreInput:
     complaint_id = recorded[0].complaint_id
-    return AppendEventsInput(
-        complaint_id=complaint_id, workflow_id=f"complaint-{complaint_id}", run_id="run-1", events=recorded
-    )
+    return StoreInput(
+        complaint_id=complaint_id, workflow_id=f"complaint-{complaint_id}", run_id="run-1", events=recorded,
+        notifications=[],
+    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -138,10 +139,10 @@ async def case_row(pool: Pool, complaint_id: str) -> dict[str, Any] | None:
 
 async def test_appended_events_project_a_row_equal_to_the_fold_of_the_stored_events(pool: Pool) -> None:
     recorded = history("light-1", HANDLED)
-    store = EventStore(pool)
+    store = BatchStore(pool)
 
-    assert await store.append_events(batch(recorded[:3])) == 3
-    assert await ActivityEnvironment().run(store.append_events, batch(recorded[3:])) == len(recorded) - 3
+    assert await store.store(batch(recorded[:3])) == 3
+    assert await ActivityEnvironment().run(store.store, batch(recorded[3:])) == len(recorded) - 3
 
     stored = await load_events(pool, "light-1")
     assert stored == recorded
@@ -168,12 +169,12 @@ async def test_appended_events_project_a_row_equal_to_the_fold_of_the_stored_eve
 
 async def test_a_retried_append_writes_nothing_twice(pool: Pool) -> None:
     recorded = history("light-2", HANDLED[:2])
-    store = EventStore(pool)
+    store = BatchStore(pool)
 
-    assert await store.append_events(batch(recorded)) == len(recorded)
+    assert await store.store(batch(recorded)) == len(recorded)
     before = await case_row(pool, "light-2")
-    assert await store.append_events(batch(recorded)) == 0
-    assert await store.append_events(batch(recorded[1:])) == 0
+    assert await store.store(batch(recorded)) == 0
+    assert await store.store(batch(recorded[1:])) == 0
 
     assert await case_row(pool, "light-2") == before
     assert await pool.fetchval("select count(*) from events where complaint_id = 'light-2'") == len(recorded)
@@ -181,24 +182,24 @@ async def test_a_retried_append_writes_nothing_twice(pool: Pool) -> None:
 
 async def test_a_batch_overlapping_stored_events_folds_only_the_new_ones(pool: Pool) -> None:
     recorded = history("light-3", HANDLED[:3])
-    store = EventStore(pool)
+    store = BatchStore(pool)
 
-    assert await store.append_events(batch(recorded[:2])) == 2
-    assert await store.append_events(batch(recorded)) == len(recorded) - 2
+    assert await store.store(batch(recorded[:2])) == 2
+    assert await store.store(batch(recorded)) == len(recorded) - 2
 
     assert await load_case(pool, "light-3") == fold(event.event for event in recorded)
 
 
 async def test_a_batch_that_skips_a_seq_is_refused_and_writes_nothing(pool: Pool) -> None:
     recorded = history("light-4", HANDLED[:3])
-    store = EventStore(pool)
-    assert await store.append_events(batch(recorded[:2])) == 2
+    store = BatchStore(pool)
+    assert await store.store(batch(recorded[:2])) == 2
     before = await case_row(pool, "light-4")
 
     with pytest.raises(OutOfSequence):
-        await store.append_events(batch(recorded[3:]))
+        await store.store(batch(recorded[3:]))
     with pytest.raises(OutOfSequence):
-        await store.append_events(batch(history("light-5", HANDLED[:1])[1:]))
+        await store.store(batch(history("light-5", HANDLED[:1])[1:]))
 
     assert await case_row(pool, "light-4") == before
     assert [event.seq for event in await load_events(pool, "light-4")] == [1, 2]

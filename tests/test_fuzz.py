@@ -166,8 +166,7 @@ async def test_intake_the_directory_or_the_clock_refutes_starts_no_workflow(fuzz
 
 
 async def settled(client: TestClient, pool: Pool, case: str) -> bool:
-    """Every event stored, no activity pending, and the history still for a moment (however the workflow
-    records its appends: activities or local-activity markers)."""
+    """Every event stored, no ``store`` activity pending, and the history still for a moment."""
     description = await client.temporal.get_workflow_handle(workflow_id_for(case)).describe()
     history = await history_event_types(client, case)
     if description.raw_description.pending_activities:

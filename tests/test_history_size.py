@@ -26,8 +26,8 @@ HAPPY_PATH_BUDGET = 43 + 6 * STORE_BATCHES_AT_MOST
 """History events for: file, verify, whistle two departments, both report in, both complete, satisfied.
 
 Each command is one workflow task (five events with its Update); the filing, four search-attribute changes, two
-timers and the completion make the rest of the 43 (the patches are built into the case's generation, so they
-leave nothing: ``tests/test_generation.py``). Each ``store`` batch adds its activity's three events and the
+timers and the completion make the rest of the 43 (the workflow asks no ``workflow.patched`` today, so no marker
+and no ``TemporalChangeVersion`` upsert). Each ``store`` batch adds its activity's three events and the
 workflow task its completion wakes: the price of a store that trails the history (measured 65 to 77 events;
 before, when events left through a local activity inside the deciding task, 51)."""
 

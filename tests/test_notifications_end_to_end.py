@@ -18,9 +18,8 @@ from activities.event_store import Pool
 from activities.notification_outbox import list_notifications
 from schemas.commands import PersonCommand
 from tests.domain_fixtures import blow, complete, evaluate, report_in, verify
-from tests.helpers import history_event_types, new_intake, running_worker, sent_notifications, wait_until
+from tests.helpers import Webhook, history_event_types, new_intake, running_worker, sent_notifications, wait_until
 from tests.ports import free_port
-from tests.test_notify import Webhook
 from whistle.client import workflow_id_for
 
 LEAD = "urban_management"

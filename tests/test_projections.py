@@ -53,19 +53,9 @@ async def drive_mixed_cases(client: TestClient, escalating: TestClient) -> list[
     return [satisfied, reopened, rerouted, withdrawn, handling, discovered, escalated]
 
 
-WRITER = ("writer_run_id", "writer_history_length")
-"""Store bookkeeping on the case row (which workflow task last wrote it), not folded from the events."""
-
-
 async def complaints_table(pool: Pool) -> list[dict[str, Any]]:
     """The read model as the fold makes it."""
-    rows = await pool.fetch("select * from complaints order by complaint_id")
-    return [{name: value for name, value in row.items() if name not in WRITER} for row in rows]
-
-
-async def writers(pool: Pool) -> dict[str, tuple[Any, ...]]:
-    rows = await pool.fetch(f"select complaint_id, {', '.join(WRITER)} from complaints")
-    return {row["complaint_id"]: tuple(row[name] for name in WRITER) for row in rows}
+    return [dict(row) for row in await pool.fetch("select * from complaints order by complaint_id")]
 
 
 async def test_rebuild_from_the_event_store_equals_the_live_projections(
@@ -89,7 +79,6 @@ async def test_rebuild_from_the_event_store_equals_the_live_projections(
 
             await wait_until(store_caught_up, within=20)
             live = await complaints_table(pool)
-            live_writers = await writers(pool)
             assert {row["stage"] for row in live if row["complaint_id"] in ids} == {
                 "closed", "handling", "discovered", "whistled"
             }  # fmt: skip
@@ -99,11 +88,6 @@ async def test_rebuild_from_the_event_store_equals_the_live_projections(
             result = await rebuild(pool)
 
             assert await complaints_table(pool) == live
-            # Kept through the rebuild, except for the row deleted above (its writer is not in the events).
-            assert await writers(pool) == {**live_writers, ids[0]: (None, None)}
-            # The store activity keeps no writer: its batches are recorded before they are written, so no write
-            # ever needs telling apart from a lost workflow task's (only publish, in older cases, sets one).
-            assert all(writer == (None, None) for complaint_id, writer in live_writers.items() if complaint_id in ids)
             assert result.cases == len(live)
             assert result.events == await pool.fetchval("select count(*) from events")
         finally:

@@ -1,8 +1,9 @@
-"""Replay safety of the daily report: runs recorded before and after the patch that dates a scheduled run by its
-scheduled time (``workflows/report.py``, ``DAY_FROM_SCHEDULE``) replay on today's code.
+"""Replay safety of the daily report: its recorded runs replay on today's code (``workflows/report.py``).
 
-``tests/histories/daily_report/`` holds one run of each, started by the Schedule on the dev server; the one from
-before the patch must keep replaying until the patch is deprecated (README, "Changing the workflow").
+``make histories HISTORIES_VERSION=vN`` records, beside the complaints, two runs the Schedule started on the dev
+server into ``tests/histories/daily_report/vN-*.json``: one started when it was scheduled, and one backfilled for
+an evening long past (dated by its scheduled time, ``TemporalScheduledStartTime``). Each set must keep replaying
+until the patch it predates is removed (README, "Changing the workflow").
 """
 
 from __future__ import annotations
@@ -21,9 +22,15 @@ from workflows.report import DailyReportWorkflow
 RECORDED = sorted((Path(__file__).parent / "histories" / "daily_report").glob("*.json"))
 
 
-def test_runs_from_before_and_after_the_scheduled_day_patch_are_recorded() -> None:
-    markers = {path.stem: '"EVENT_TYPE_MARKER_RECORDED"' in path.read_text(encoding="utf-8") for path in RECORDED}
-    assert markers == {"before-the-scheduled-day": False, "scheduled-day": True}
+KINDS = ("scheduled", "started-late")
+"""What each recorded set holds: a run started on time, and one the Schedule started long after its time."""
+
+
+def test_every_recorded_set_has_a_run_on_time_and_one_started_late() -> None:
+    versions = {path.stem.split("-", 1)[0] for path in RECORDED}
+    assert versions, "no daily report history recorded"
+    assert {path.stem for path in RECORDED} == {f"{version}-{kind}" for version in versions for kind in KINDS}
+    assert all('"TemporalScheduledStartTime"' in path.read_text(encoding="utf-8") for path in RECORDED)
 
 
 def load(path: Path) -> WorkflowHistory:

@@ -1,6 +1,6 @@
 """Rates and rankings (红黑榜) checked against figures worked out by hand, and the daily snapshot.
 
-Seven cases are built with the real decider and appended through ``EventStore`` to a database of their own,
+Seven cases are built with the real decider and stored through the ``store`` activity in a database of their own,
 so the read models are exactly what a worker would have written; no Temporal is needed for the rate math.
 Only the snapshot test runs the report workflow, on the dev server.
 """
@@ -17,7 +17,8 @@ from asyncpg import Record
 from temporalio.client import ScheduleBackfill, ScheduleOverlapPolicy, SchedulePolicy
 from temporalio.testing import WorkflowEnvironment
 
-from activities.event_store import AppendEventsInput, EventStore, Pool, apply_migrations, create_pool
+from activities.event_store import Pool, apply_migrations, create_pool
+from activities.store import BatchStore, StoreInput
 from schemas.calendar import CHINA_TIME
 from schemas.commands import Command, DeadlineKind, RateDepartment, WithdrawComplaint
 from schemas.events import RecordedEvent
@@ -37,7 +38,7 @@ from tests.domain_fixtures import (
     secretary,
     verify,
 )
-from tests.helpers import running_worker, wait_until
+from tests.helpers import record_report_run, running_worker, wait_until
 from tests.pg import TestDatabase
 from whistle.devstack import ensure_database
 from whistle.reports import (
@@ -83,11 +84,13 @@ class Story:
         self.now = open_clocks[0].clock.due - timedelta(minutes=10)
         return self.then(deadline(kind, department))
 
-    def recorded(self) -> AppendEventsInput:
+    def recorded(self) -> StoreInput:
         complaint_id = self.state.complaint_id
         events = [RecordedEvent(complaint_id=complaint_id, seq=seq, event=e) for seq, e in enumerate(self.events, 1)]
         workflow_id = f"complaint-{complaint_id}"
-        return AppendEventsInput(complaint_id=complaint_id, workflow_id=workflow_id, run_id="r", events=events)
+        return StoreInput(
+            complaint_id=complaint_id, workflow_id=workflow_id, run_id="r", events=events, notifications=[]
+        )
 
 
 def stories() -> list[Story]:
@@ -139,12 +142,12 @@ async def report_pool(database: TestDatabase) -> AsyncIterator[Pool]:
     created = await create_pool(url)
     try:
         await apply_migrations(created)
-        store = EventStore(created)
+        store = BatchStore(created)
         told = stories()
         stages = ["closed", "closed", "whistled", "closed", "closed", "handling", "handling"]
         assert [story.state.stage for story in told] == stages
         for story in told:
-            await store.append_events(story.recorded())
+            await store.store(story.recorded())
         yield created
     finally:
         await created.close()
@@ -240,6 +243,7 @@ async def test_the_daily_report_workflow_stores_a_dated_snapshot(dev_env: Workfl
                 return len(await written_since_the_trigger()) == len(groupings)
 
             await wait_until(stored, within=20)
+            await record_report_run(dev_env.client, handle, "scheduled")
         finally:
             await handle.delete()
     rows = await written_since_the_trigger()
@@ -277,6 +281,7 @@ async def test_a_scheduled_run_started_late_reports_the_day_it_was_scheduled_for
                 return len(await snapshot_days()) == 3  # community, department, first secretary
 
             await wait_until(stored, within=20)  # dated today instead, they never come
+            await record_report_run(dev_env.client, handle, "started-late")
         finally:
             await handle.delete()
 

@@ -12,9 +12,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.event_store import Pool
 from tests.domain_fixtures import blow, verify
-from tests.helpers import new_intake, sample_client, wait_until, worker_process
+from tests.helpers import Webhook, new_intake, sample_client, wait_until, worker_process
 from tests.pg import TestDatabase
-from tests.test_notify import Webhook
 
 LEAD = "urban_management"
 

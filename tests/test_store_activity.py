@@ -18,13 +18,34 @@ from activities.event_store import OutOfSequence, Pool, load_case, load_events
 from activities.personal_data import new_reference
 from activities.registry import bind_run
 from activities.store import STORE_REFUSED, BatchStore, StoreInput
+from bench.lifecycle import happy_path
 from schemas.events import RecordedEvent
 from schemas.intake import ReporterReference
-from schemas.state import fold
+from schemas.state import CaseState, fold, start
+from tests.domain_fixtures import make_case
 from tests.helpers import new_intake, running_worker
-from tests.test_lost_task_appends import story
 from whistle.client import workflow_id_for
 from workflows.complaint import ComplaintWorkflow
+from workflows.decider import decide, file_complaint
+
+FILED_AT = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+def story(complaint_id: str, steps: int, redo_last_at: timedelta | None = None) -> list[list[RecordedEvent]]:
+    """The happy path's first ``steps`` commands as outbox batches; the last one decided ``redo_last_at`` later."""
+    (filed,) = file_complaint(make_case(complaint_id=complaint_id), FILED_AT)
+    state: CaseState = start(filed)  # type: ignore[arg-type]
+    batches = [[RecordedEvent(complaint_id=complaint_id, seq=1, event=filed)]]
+    for step, command in enumerate(happy_path()[:steps], start=1):
+        at = FILED_AT + timedelta(minutes=step)
+        if step == steps and redo_last_at is not None:
+            at += redo_last_at
+        batch = []
+        for event in decide(state, command, at):
+            state = state.apply(event)
+            batch.append(RecordedEvent(complaint_id=complaint_id, seq=state.event_count, event=event))
+        batches.append(batch)
+    return batches
 
 
 def batch(events: list[RecordedEvent], run_id: str = "run-1") -> StoreInput:

@@ -31,7 +31,6 @@ from schemas.erasure import PersonalDataErased
 from schemas.errors import CommandRejected
 from schemas.events import ComplaintFiled, RecordedEvent
 from schemas.intake import (
-    WORKFLOW_GENERATION,
     CaseIntake,
     ComplaintInput,
     ComplaintIntake,
@@ -188,7 +187,6 @@ class WhistleClient:
             context=context,
             policy=self.policy.for_case(intake.urgency, intake.category),
             calendar=calendar_for_filing(intake.reported_at),
-            generation=WORKFLOW_GENERATION,
         )
 
     async def submit(self, intake: ComplaintIntake, *, now: datetime | None = None) -> SubmitResult:

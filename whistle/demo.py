@@ -320,7 +320,7 @@ async def run_demo(settings: Settings) -> None:
     try:
         await apply_migrations(pool)
         async with httpx.AsyncClient() as http:
-            worker = build_worker(client.temporal, settings.task_queue, pool, http, settings.webhook_url)
+            worker = build_worker(client.temporal, settings.task_queue, pool)
             async with worker, Dispatcher(pool, settings.webhook_url, http).running():  # as worker.py runs them
                 cases = await play(client, started)
         await show_results(client, cases, pool)

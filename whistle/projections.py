@@ -28,16 +28,12 @@ async def rebuild(pool: Pool) -> RebuildResult:
     """Empty every read model and fold every stored event into it again, in one transaction.
 
     Appends wait while it runs (the store's tables are locked in the order appends take them, complaints then
-    events, so neither can deadlock the other); readers keep seeing the old rows until it commits. Each
-    row's writer (``writer_run_id``, ``writer_history_length``: store bookkeeping, not folded) is kept.
+    events, so neither can deadlock the other); readers keep seeing the old rows until it commits.
     """
     cases = events = 0
     async with pool.acquire() as connection, connection.transaction():
         await connection.execute(f"lock table {', '.join(READ_MODELS)} in exclusive mode")
         await connection.execute("lock table events in share mode")
-        writers = await connection.fetch(
-            "select complaint_id, writer_run_id, writer_history_length from complaints where writer_run_id is not null"
-        )
         await connection.execute(f"truncate {', '.join(READ_MODELS)}")
         state: CaseState | None = None
         last_seq = 0
@@ -58,8 +54,4 @@ async def rebuild(pool: Pool) -> RebuildResult:
         if state is not None:
             await upsert_case(connection, state, last_seq)
             cases += 1
-        await connection.executemany(
-            "update complaints set writer_run_id = $2, writer_history_length = $3 where complaint_id = $1",
-            [tuple(writer) for writer in writers],
-        )
     return RebuildResult(cases=cases, events=events)

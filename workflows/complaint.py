@@ -5,6 +5,10 @@ run the decider first, so a rejected command never enters the history and its ca
 Accepted commands are decided and applied in the same workflow task; their events and notifications go to the
 case's ``Outbox`` (``workflows/outbox.py``), which sends them on in order. Timers watch every open clock; a
 clock that runs out becomes a command of its own (``ReachDeadline``) and so an event like any other.
+
+Running cases replay their histories on whatever code is deployed: a change to what the workflow does goes
+behind ``workflow.patched``, is replayed against ``tests/histories/``, and is later deprecated and removed
+(README, "Changing the workflow").
 """
 
 from __future__ import annotations
@@ -22,40 +26,13 @@ with workflow.unsafe.imports_passed_through():
     from schemas.commands import COMMANDS, CaseCommand, Command, PersonCommand, ReachDeadline
     from schemas.errors import CommandRejected
     from schemas.events import Event, RecordedEvent
-    from schemas.intake import WORKFLOW_GENERATION, ComplaintInput
+    from schemas.intake import ComplaintInput
     from schemas.state import CaseState, start
     from schemas.view import CaseView, view_of
     from workflows import search_attributes
     from workflows.decider import decide, file_complaint
     from workflows.notices import notices_for, warning_for, warning_key, warning_time
-    from workflows.outbox import Mode, Outbox
-
-OVERDUE_STAYS_VISIBLE = "overdue-stays-visible"
-"""Patch (2026-11): WhistleNextDeadline holds a missed deadline until its stage moves on, so a case stays on the
-overdue list after its clock fired. Cases started before it keep the old value (the next unfired clock)."""
-
-LOCAL_PUBLISH = "local-publish"
-"""Patch (2026-11): events and notifications leave through one local activity inside the workflow task that
-decided them (``publish``) instead of an ``append_events`` and a ``notify`` activity each with a workflow task
-of its own. Cases started before it keep the two activities for their whole run."""
-
-STORE_TRAILS = "store-trails"
-"""Patch (2026-12): each batch of events and its notifications go to the ordinary ``store`` activity, recorded
-in the history before it runs, so the store never leads the history and a database outage costs the history
-nothing while it lasts; notifications leave through PostgreSQL's outbox. Cases started before it keep
-``local-publish`` (or the two activities before that) for their whole run."""
-
-CLOCKS_FROM_TIMERS = "clocks-from-timers"
-"""Patch (2026-12): a clock runs out when the timer set for it fires, and its event is stamped with the clock's
-due time, not the time the worker happened to read: the decision depends on the history alone (the fired timer),
-never on ``workflow.now()``. Cases started before it read the time through the old floor (``_now``)."""
-
-BUILT_IN = {OVERDUE_STAYS_VISIBLE: 1, LOCAL_PUBLISH: 1, STORE_TRAILS: 2, CLOCKS_FROM_TIMERS: 2}
-"""The generation from which each patch is part of a case from its filing (see ``WORKFLOW_GENERATION``).
-
-A case of that generation or later runs with the patch without asking ``workflow.patched``, so its history has
-no marker and no ``TemporalChangeVersion`` upsert for it: two fewer events and one less visibility write per
-patch. An older case asks its history as before; a case never changes generation, so its replay agrees."""
+    from workflows.outbox import Outbox
 
 
 def _rejection(error: CommandRejected) -> ApplicationError:
@@ -74,16 +51,9 @@ class ComplaintWorkflow:
 
     @workflow.init
     def __init__(self, case: ComplaintInput) -> None:
-        self._generation = case.generation
         filed = file_complaint(case, workflow.now())
         self._state: CaseState = start(filed[0])  # type: ignore[arg-type]
-        mode: Mode = "activities"
-        if self._has(STORE_TRAILS):
-            mode = "trailing"
-        elif self._has(LOCAL_PUBLISH):
-            mode = "local"
-        self._outbox = Outbox(RecordedEvent(complaint_id=case.complaint_id, seq=1, event=filed[0]), mode=mode)
-        self._clocks_from_timers = self._has(CLOCKS_FROM_TIMERS)
+        self._outbox = Outbox(RecordedEvent(complaint_id=case.complaint_id, seq=1, event=filed[0]))
         self._warned: set[str] = set()
         self._calendar_alarms: set[int] = set()
         self._changes = 0
@@ -98,12 +68,6 @@ class ComplaintWorkflow:
 
     @workflow.run
     async def run(self, case: ComplaintInput) -> CaseView:
-        if case.generation > WORKFLOW_GENERATION:
-            # Not an ApplicationError: the workflow task fails, before any command, and is retried until a newer
-            # worker takes it. (Raised here, not in ``__init__``, where the SDK would warn of a run never awaited.)
-            raise RuntimeError(
-                f"case filed under workflow generation {case.generation}; this worker knows up to {WORKFLOW_GENERATION}"
-            )
         self._outbox.start()
         while True:
             self._stop_if_refused()
@@ -126,24 +90,6 @@ class ComplaintWorkflow:
                 type="StoreRefused", non_retryable=True,
             )  # fmt: skip
 
-    def _has(self, patch: str) -> bool:
-        """Whether the case runs with ``patch``: built into its generation, or else as its history says."""
-        return self._generation >= BUILT_IN[patch] or workflow.patched(patch)
-
-    def _now(self) -> datetime:
-        """The time a command is decided at: ``workflow.now()``.
-
-        Cases from before ``CLOCKS_FROM_TIMERS`` read it as never earlier than the wake of a fired timer: their clocks
-        ran out by the time read, and an SDK fault (temporalio 1.35; README, "Known limits") could hand the task
-        after a query-driven replay the time of the task before, so a clock whose timer had fired looked not due.
-        """
-        now = workflow.now()
-        if self._clocks_from_timers:
-            return now
-        if self._woken_at is not None and self._woken_at > now:
-            return self._woken_at
-        return now
-
     def _note_fired_alarms(self) -> None:
         """Move ``_woken_at`` up to the wake of every timer that has fired."""
         for alarm, at in self._alarms.values():
@@ -158,7 +104,7 @@ class ComplaintWorkflow:
         usual step: each stage's window ends after the last one's) keeps it, and it fires early and is set
         again. So commands do not cancel and restart timers, and no timer fires late.
         """
-        now = self._now()
+        now = workflow.now()
         for kind, wake in self._next_wakes().items():
             alarm, at = self._alarms.get(kind, (None, None))
             if alarm is not None and alarm.done():
@@ -215,7 +161,7 @@ class ComplaintWorkflow:
 
     def _check(self, command: Command) -> None:
         """Run the decider first: a rejection stops the Update before history; a decision is kept for the handler."""
-        now = self._now()
+        now = workflow.now()
         events = self._decide(command, now)
         update = workflow.current_update_info()
         if update is not None:
@@ -230,7 +176,7 @@ class ComplaintWorkflow:
         """
         update = workflow.current_update_info()
         checked = self._checked.pop(update.id, None) if update is not None else None
-        now = at or self._now()
+        now = at or workflow.now()
         if checked is not None and checked[:2] == (self._changes, now):
             events = checked[2]
         else:
@@ -259,30 +205,26 @@ class ComplaintWorkflow:
     def _fire_due_clocks(self) -> None:
         """Turn every clock that has run out into its event, earliest first; send warnings that are due.
 
-        Under ``CLOCKS_FROM_TIMERS`` what has run out is what the fired timers say (due by ``_woken_at``), and each
-        clock runs out, and each warning goes, at its own time: the history decides, not the time read.
+        What has run out is what the fired timers say (due by ``_woken_at``), never the time a task reads: each
+        clock runs out, and each warning goes, at its own due time, so the history alone decides (a task's
+        ``workflow.now()`` after a query-driven replay was seen stale with temporalio 1.35; README, "Guarantees and
+        limits").
         """
-        if self._clocks_from_timers:
-            now = self._woken_at
-            if now is None:
-                return
-        else:
-            now = self._now()
+        now = self._woken_at
+        if now is None:
+            return
         while True:
             due = [d for d in self._state.open_deadlines() if d.clock.due <= now]
             if not due:
                 break
             first = min(due, key=lambda deadline: deadline.clock.due)
-            at = first.clock.due if self._clocks_from_timers else None
-            self._execute(ReachDeadline(kind=first.kind, department=first.department), at=at)
+            self._execute(ReachDeadline(kind=first.kind, department=first.department), at=first.clock.due)
         for deadline in self._state.open_deadlines():
             key = warning_key(deadline)
             warn_at = warning_time(self._state, deadline)
             if key not in self._warned and warn_at <= now:
                 self._warned.add(key)
-                self._outbox.add_notices(
-                    [warning_for(self._state, deadline, warn_at if self._clocks_from_timers else now)]
-                )
+                self._outbox.add_notices([warning_for(self._state, deadline, warn_at)])
 
     def _next_wakes(self) -> dict[str, datetime | None]:
         """When the next clock runs out and the next warning is due (None: nothing to watch, as when parked)."""
@@ -301,7 +243,7 @@ class ComplaintWorkflow:
         of a workflow task's own work, and most wakes change none of them.
         """
         state = self._state
-        next_deadline = state.watched_deadline if self._has(OVERDUE_STAYS_VISIBLE) else state.next_deadline
+        next_deadline = state.watched_deadline  # a missed deadline stays visible until its stage moves on
         visible = (state.stage, tuple(state.departments), state.escalation_level, next_deadline)
         if visible == self._visible:
             return

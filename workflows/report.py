@@ -17,9 +17,6 @@ REPORT_WORKFLOW = "DailyReport"
 SCHEDULED_START = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
 """The time a Schedule meant a run to start, which Temporal sets on every run a Schedule starts."""
 
-DAY_FROM_SCHEDULE = "report-day-from-scheduled-time"
-"""The patch that dates a scheduled run by its scheduled time; runs recorded before it dated by their start."""
-
 
 @workflow.defn(name=REPORT_WORKFLOW)
 class DailyReportWorkflow:
@@ -43,7 +40,5 @@ class DailyReportWorkflow:
         return written
 
     def _scheduled_at(self) -> datetime:
-        """When the Schedule meant this run to start; a run started by hand, or recorded before the patch, is now."""
-        if workflow.patched(DAY_FROM_SCHEDULE):
-            return workflow.info().typed_search_attributes.get(SCHEDULED_START) or workflow.now()
-        return workflow.now()
+        """When the Schedule meant this run to start; for a run started by hand, now."""
+        return workflow.info().typed_search_attributes.get(SCHEDULED_START) or workflow.now()

@@ -157,7 +157,7 @@ class Driver:
         return result.complaint_id, reporter.get("resident_id")
 
     async def wait_for(self, complaint_id: str, holds: Callable[[CaseView], bool]) -> None:
-        """Poll the case as its history has it (the events its publish steps recorded).
+        """Poll the case as its history has it (the events its ``store`` activities carry).
 
         Not the ``status`` query: a query that replays an uncached case right after a worker kill sets off the
         SDK's stale-clock fault (``tests/test_crash_clock.py``), which this suite is not about.
