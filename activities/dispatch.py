@@ -35,9 +35,9 @@ from typing import NamedTuple
 import httpx
 
 from activities.event_store import Pool
+from activities.log import get_logger
 from activities.notification_outbox import RECEIVER
 from schemas.notification import Notification
-from whistle.logging import get_logger
 
 
 class WebhookRejected(RuntimeError):

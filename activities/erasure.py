@@ -24,9 +24,9 @@ from temporalio import activity
 
 from activities import personal_data
 from activities.event_store import EVENT, Connection, Pool, event_columns, fold_one, upsert_case
+from activities.log import get_logger
 from schemas.erasure import REDACTED, PersonalDataErased, redacted
 from schemas.state import CaseState
-from whistle.logging import get_logger
 
 RETENTION_ERASER = "system:retention"
 

@@ -18,7 +18,8 @@ from pydantic import TypeAdapter
 
 from activities import personal_data
 from schemas.events import ComplaintFiled, Event, RecordedEvent
-from schemas.state import CaseState, start
+from schemas.fold import apply, start
+from schemas.state import CaseState
 from schemas.view import CaseView, view_of
 
 Pool: TypeAlias = "asyncpg.Pool[asyncpg.Record]"
@@ -143,7 +144,7 @@ def check_batch(complaint_id: str, events: list[RecordedEvent]) -> None:
 
 def fold_one(state: CaseState | None, event: Event, complaint_id: str) -> CaseState:
     if state is not None:
-        return state.apply(event)
+        return apply(state, event)
     if not isinstance(event, ComplaintFiled):
         raise OutOfSequence(f"case {complaint_id} is not stored yet and its first new event is {event.type}")
     return start(event)

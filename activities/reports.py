@@ -8,9 +8,10 @@ from typing import get_args
 from temporalio import activity
 
 from activities.event_store import Pool
+from activities.log import get_logger
+from activities.rates import build_report
 from schemas.calendar import CHINA_TIME
-from whistle.logging import get_logger
-from whistle.reports import ReportGroupBy, SnapshotInput, build_report
+from schemas.rates import ReportGroupBy, SnapshotInput
 
 _STORE_SNAPSHOT = """
 insert into report_snapshots (day, by, generated_at, report) values ($1, $2, $3, $4)

@@ -32,19 +32,13 @@ from activities.event_store import (
     fold_one,
     upsert_case,
 )
+from activities.log import get_logger
 from activities.notification_outbox import enqueue
 from activities.registry import ForeignRun, bind_run
-from schemas.common import ComplaintId, Model
 from schemas.events import RecordedEvent
-from schemas.notification import Notification
-from schemas.state import CaseState, fold
-from whistle.logging import get_logger
-
-STORE = "store"
-"""The activity's name, which ``whistle.recorded`` looks for among the history's scheduled activities."""
-
-STORE_REFUSED = "StoreRefused"
-"""The failure type of a batch the store will never take; the workflow's retry policy does not retry it."""
+from schemas.fold import fold
+from schemas.state import CaseState
+from workflows.ports import STORE, STORE_REFUSED, StoreInput
 
 FOLDED_CASES_KEPT = 2000
 """Cases whose last folded state a ``BatchStore`` keeps (a few KiB each), about the worker's workflow cache."""
@@ -54,16 +48,6 @@ insert into events (complaint_id, seq, type, at, payload, workflow_id, run_id)
 select $1, batch.seq, batch.type, batch.at, batch.payload, $6, $7
 from unnest($2::integer[], $3::text[], $4::timestamptz[], $5::jsonb[]) as batch (seq, type, at, payload)
 """
-
-
-class StoreInput(Model):
-    """A batch of one case's events (in ``seq`` order, possibly none) and the notifications decided with them."""
-
-    complaint_id: ComplaintId
-    workflow_id: str
-    run_id: str
-    events: list[RecordedEvent]
-    notifications: list[Notification]
 
 
 def refused(reason: str) -> ApplicationError:

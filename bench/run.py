@@ -24,15 +24,14 @@ import psutil  # type: ignore[import-untyped]
 from temporalio.client import Client
 
 from activities.event_store import apply_migrations, create_pool
+from activities.files import load_directory, load_policy
+from activities.log import configure_logging
 from bench import lifecycle, report, store
 from bench.cpu import CPU_GROUPS, CpuUse, cpu_use
 from bench.stack import ROOT, BenchStack, bench_stack, worker_processes
-from schemas.org import load_directory
-from schemas.policy import load_policy
 from whistle.client import WhistleClient
 from whistle.connection import connect_temporal
 from whistle.devstack import temporal_binary
-from whistle.logging import configure_logging
 from whistle.settings import DATA_DIR, Settings
 from worker import WORKER_TUNING
 
@@ -243,7 +242,7 @@ def main() -> None:
         "--phases", default="lifecycle,history,deadlines,rest,store", help="a subset runs those (and skips the report)"
     )
     options = parser.parse_args()
-    configure_logging(Settings(log_level="WARNING"))  # the store figure's own appends would log every batch
+    configure_logging(Settings().log_format, "WARNING")  # the store figure's own appends would log every batch
     started = time.perf_counter()
     with bench_stack() as stack:
         figures = asyncio.run(measure(stack, options))

@@ -8,13 +8,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from activities.event_store import EVENT, Pool
-from activities.store import BatchStore, StoreInput
+from activities.store import BatchStore
 from bench.lifecycle import happy_path
 from schemas.events import RecordedEvent
-from schemas.state import CaseState, start
+from schemas.fold import apply, start
+from schemas.state import CaseState
 from schemas.view import view_of
 from tests.domain_fixtures import make_case
 from workflows.decider import decide, file_complaint
+from workflows.ports import StoreInput
 
 
 def happy_batches(complaint_id: str) -> list[list[RecordedEvent]]:
@@ -26,7 +28,7 @@ def happy_batches(complaint_id: str) -> list[list[RecordedEvent]]:
     for step, command in enumerate(happy_path(), start=1):
         batch = []
         for event in decide(state, command, now + timedelta(seconds=step)):
-            state = state.apply(event)
+            state = apply(state, event)
             batch.append(RecordedEvent(complaint_id=complaint_id, seq=state.event_count, event=event))
         batches.append(batch)
     return batches
@@ -108,7 +110,7 @@ async def rebuild_rate(pool: Pool) -> dict[str, float]:
                 current, state = row["complaint_id"], start(event)  # type: ignore[arg-type]
             else:
                 assert state is not None
-                state = state.apply(event)
+                state = apply(state, event)
             events += 1
         if state is not None:
             rows.append((current, view_of(state).stage, state.model_dump(mode="json")))

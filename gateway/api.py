@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from activities.log import get_logger
 from activities.publication import Publication
 from gateway import access, filing
 from gateway.context import GatewayDep, PrincipalDep
@@ -27,12 +28,11 @@ from schemas.common import Code, LongText, ShortText
 from schemas.erasure import PersonalDataErased
 from schemas.intake import Reporter
 from schemas.publication import PublishCase, UnpublishCase
+from schemas.rates import Report, ReportGroupBy
 from schemas.state import Stage
 from schemas.view import CaseView
 from whistle.client import SubmitResult
 from whistle.filed_cases import FiledBy
-from whistle.logging import get_logger
-from whistle.reports import Report, ReportGroupBy
 from whistle.search import CaseSummary
 
 router = APIRouter(prefix="/api/v1", tags=["complaints"], responses=ERROR_RESPONSES)

@@ -20,8 +20,8 @@ from gateway import access
 from gateway.context import GatewayDep, PrincipalDep
 from gateway.errors import ERROR_RESPONSES, ApiError
 from schemas.events import EVENT_LABELS
-from whistle.output import FIELD_LABELS, VALUE_LABELS
-from whistle.reports import ReportGroupBy
+from schemas.labels import FIELD_LABELS, VALUE_LABELS
+from schemas.rates import ReportGroupBy
 
 PAGES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"

@@ -20,9 +20,10 @@ from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.log import get_logger
+from gateway.xml_documents import xml_errors
 from schemas.errors import CommandRejected
 from whistle.client import CaseNotFound
-from whistle.logging import get_logger
 
 OPEN311_PREFIX = "/open311/"
 
@@ -103,8 +104,6 @@ def respond(
     if path.startswith(OPEN311_PREFIX):
         description = f"{field}: {reason}" if field else reason
         if path.endswith(".xml"):
-            from gateway.open311_xml import xml_errors  # here: open311_xml imports this module
-
             response = xml_errors(status, description)
             response.headers.update(headers or {})
             return response

@@ -28,7 +28,6 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Header, Path, Query
 from pydantic import BaseModel, ValidationError
-from temporalio.service import RPCError, RPCStatusCode
 
 from gateway import access, filing
 from gateway.context import Gateway, GatewayDep
@@ -38,11 +37,10 @@ from gateway.scope import CaseScope
 from schemas.calendar import CHINA_TIME
 from schemas.common import control_character
 from schemas.intake import Source
+from schemas.labels import VALUE_LABELS
 from schemas.org import Category, Community, OrgDirectory
 from schemas.state import CaseState
-from whistle.client import CaseNotFound, workflow_id_for
-from whistle.output import VALUE_LABELS
-from workflows.complaint import ComplaintWorkflow
+from whistle.client import CaseNotFound
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"], responses=OPEN311_RESPONSES)
 
@@ -474,21 +472,13 @@ async def request(
         scope = await gateway.scope(service_request_id)
     except CaseNotFound:
         raise missing from None
-    state = await gateway.ask(_live_state(gateway, service_request_id)) if access.may_read(principal, scope) else None
-    if state is None:
+    if not access.may_read(principal, scope):
         raise missing
+    try:
+        state = await gateway.ask(gateway.client.state(service_request_id))
+    except CaseNotFound:
+        raise missing from None
     media_url = await gateway.checked(
         gateway.pool.fetchval("select media_url from gateway_filings where complaint_id = $1", service_request_id)
     )
     return [request_of(state, media_url)]
-
-
-async def _live_state(gateway: Gateway, complaint_id: str) -> CaseState | None:
-    """The case's state as its workflow holds it, or None when there is no such case."""
-    handle = gateway.client.temporal.get_workflow_handle(workflow_id_for(complaint_id))
-    try:
-        return await handle.query(ComplaintWorkflow.state)
-    except RPCError as error:
-        if error.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
-            return None
-        raise

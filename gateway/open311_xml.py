@@ -11,52 +11,14 @@ from __future__ import annotations
 import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
-from xml.etree import ElementTree
 
 from fastapi import APIRouter
 from fastapi.responses import Response
-from pydantic import BaseModel
 
 from gateway import open311
+from gateway.xml_documents import XML_MEDIA_TYPE, xml_document
 
 router = APIRouter(prefix="/open311/v2", include_in_schema=False)
-
-XML_MEDIA_TYPE = "text/xml; charset=utf-8"
-ITEM_NAMES = {"attributes": "attribute", "values": "value"}
-"""Element names of list items inside a record (a service definition's attributes and their values)."""
-
-
-def _append(parent: ElementTree.Element, name: str, value: Any) -> None:
-    element = ElementTree.SubElement(parent, name)
-    if isinstance(value, dict):
-        for key, inner in value.items():
-            _append(element, key, inner)
-    elif isinstance(value, list):
-        for inner in value:
-            _append(element, ITEM_NAMES.get(name, "item"), inner)
-    elif isinstance(value, bool):
-        element.text = "true" if value else "false"
-    elif value is not None:
-        element.text = str(value)
-
-
-def xml_document(root: str, item: str | None, body: Any) -> bytes:
-    """``body`` (a record, or a list of records each as ``<item>``) under ``<root>``, with the declaration."""
-    top = ElementTree.Element(root)
-    records = body if isinstance(body, list) else [body]
-    for record in records:
-        data = record.model_dump(mode="json") if isinstance(record, BaseModel) else record
-        parent = ElementTree.SubElement(top, item) if item else top
-        for key, value in data.items():
-            _append(parent, key, value)
-    text: bytes = ElementTree.tostring(top, encoding="utf-8", xml_declaration=True)
-    return text
-
-
-def xml_errors(status: int, description: str) -> Response:
-    body = xml_document("errors", "error", [{"code": status, "description": description}])
-    return Response(body, status_code=status, media_type=XML_MEDIA_TYPE)
-
 
 def _as_xml(
     endpoint: Callable[..., Awaitable[Any]], root: str, item: str | None

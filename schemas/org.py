@@ -6,9 +6,6 @@ never reads the directory and a later edit never changes a case in flight.
 
 from __future__ import annotations
 
-from pathlib import Path  # noqa: TID251  (the file loader below runs at the edges, never in a workflow)
-
-import yaml  # noqa: TID251  (the file loader below runs at the edges, never in a workflow)
 from pydantic import model_validator
 
 from schemas.common import Code, Model, Name, PersonId
@@ -124,8 +121,3 @@ class OrgDirectory(Model):
             departments={d.code: d for d in self.departments},
             suggested_departments=list(found_category.departments),
         )
-
-
-def load_directory(path: Path) -> OrgDirectory:
-    """Read and check the directory file."""
-    return OrgDirectory.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))

@@ -7,10 +7,8 @@ with, so editing the file never changes a case in flight.
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path  # noqa: TID251  (the file loader below runs at the edges, never in a workflow)
 from typing import Literal
 
-import yaml  # noqa: TID251  (the file loader below runs at the edges, never in a workflow)
 from pydantic import Field, field_validator
 
 from schemas.commands import Grade, Seniority
@@ -145,8 +143,3 @@ class SlaPolicy(Model):
         for layer in layers:
             merged.update(layer.model_dump(exclude_none=True))
         return CasePolicy.model_validate(merged)
-
-
-def load_policy(path: Path) -> SlaPolicy:
-    """Read and check a policy file; a bad key or duration names itself in the pydantic error."""
-    return SlaPolicy.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))

@@ -9,7 +9,7 @@ hands every such event here.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TypeAlias
 
 from schemas.events import (
     CaseLedgered,
@@ -42,9 +42,7 @@ from schemas.parts import (
     summon,
     with_parts,
 )
-
-if TYPE_CHECKING:  # only for annotations: schemas.state imports this module through schemas.transitions
-    from schemas.state import CaseState
+from schemas.state import CaseState
 
 PracticeEvent: TypeAlias = (
     ProactivelyReportedIn

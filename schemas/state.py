@@ -8,14 +8,13 @@ five stages) and ``schemas.practice`` (the practice around them, issue 6).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from pydantic import AwareDatetime
 
 from schemas.commands import Rating, TerminationReason
 from schemas.common import Code, Duration, Model
-from schemas.events import ComplaintFiled, Event, Outcome
+from schemas.events import Outcome
 from schemas.intake import ComplaintInput
 from schemas.parts import (
     PAUSED_KINDS,
@@ -32,7 +31,6 @@ from schemas.parts import (
     PendingTermination,
     Stage,
 )
-from schemas.transitions import event_changes
 
 __all__ = [
     "PAUSED_KINDS",
@@ -49,8 +47,6 @@ __all__ = [
     "PendingExtension",
     "PendingTermination",
     "Stage",
-    "fold",
-    "start",
 ]
 
 
@@ -182,33 +178,3 @@ class CaseState(Model):
     def watched_deadline(self) -> datetime | None:
         """What supervisors' lists filter on: the earliest missed deadline still open, else the next one."""
         return self.overdue_since or self.next_deadline
-
-    def apply(self, event: Event) -> CaseState:
-        """The state after ``event``. Pure: the same state and event always give the same result."""
-        changes = event_changes(self, event)
-        changes["updated_at"] = event.at
-        changes["event_count"] = self.event_count + 1
-        return self.model_copy(update=changes)
-
-
-def start(filed: ComplaintFiled) -> CaseState:
-    """The state a case has right after it is filed."""
-    return CaseState(
-        case=filed.case,
-        filed_at=filed.at,
-        updated_at=filed.at,
-        verify=Clock(start=filed.at, due=filed.verify_due),
-    )
-
-
-def fold(events: Iterable[Event]) -> CaseState:
-    """Rebuild a case from its whole event stream (the first event must be ``ComplaintFiled``)."""
-    iterator = iter(events)
-    first = next(iterator)
-    if not isinstance(first, ComplaintFiled):
-        raise ValueError(f"a case's first event is ComplaintFiled, not {first.type}")
-    state = start(first)
-    for event in iterator:
-        state = state.apply(event)
-    return state
-

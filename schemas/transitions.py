@@ -6,7 +6,7 @@ closing. The events of the practice around them (issue 6) are handed on to ``sch
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from schemas import practice
 from schemas.events import (
@@ -34,9 +34,7 @@ from schemas.events import (
     WhistleBlown,
 )
 from schemas.parts import Clock, Escalation, summon, with_parts
-
-if TYPE_CHECKING:  # only for annotations: schemas.state imports this module
-    from schemas.state import CaseState
+from schemas.state import CaseState
 
 
 def event_changes(state: CaseState, event: Event) -> dict[str, object]:

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from activities.files import load_directory, load_policy
 from schemas.actors import Actor
 from schemas.calendar import CHINA_TIME, WorkCalendar
 from schemas.commands import (
@@ -31,10 +32,11 @@ from schemas.commands import (
 )
 from schemas.common import parse_duration
 from schemas.events import ComplaintFiled, Event
+from schemas.fold import apply, start
 from schemas.intake import CaseIntake, ComplaintInput, ComplaintIntake, ReporterReference
-from schemas.org import OrgDirectory, load_directory
-from schemas.policy import SlaPolicy, Urgency, load_policy
-from schemas.state import CaseState, start
+from schemas.org import OrgDirectory
+from schemas.policy import SlaPolicy, Urgency
+from schemas.state import CaseState
 from whistle.settings import DATA_DIR
 from workflows.decider import decide, file_complaint
 
@@ -151,7 +153,7 @@ def new_case(case: ComplaintInput | None = None, now: datetime = NOW) -> CaseSta
 
 def apply_all(state: CaseState, events: Iterable[Event]) -> CaseState:
     for event in events:
-        state = state.apply(event)
+        state = apply(state, event)
     return state
 
 

@@ -28,10 +28,10 @@ from temporalio.service import RPCError
 
 from activities.dispatch import DeliveryPolicy, Dispatcher
 from activities.event_store import Pool
+from activities.files import load_directory, load_policy
 from schemas.intake import ComplaintIntake, Reporter
 from schemas.notification import Notification
-from schemas.org import load_directory
-from schemas.policy import SlaPolicy, load_policy
+from schemas.policy import SlaPolicy
 from schemas.view import CaseView
 from tests.chaos.servers import WorkerProcess
 from tests.domain_fixtures import make_intake

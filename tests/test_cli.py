@@ -25,7 +25,7 @@ from schemas.events import EVENT_LABELS, EVENT_TYPES
 from tests.helpers import TestClient, running_worker, wait_until
 from tests.pg import TestDatabase
 
-WHISTLE = [sys.executable, "-c", "from whistle.cli import main; main()"]
+WHISTLE = [sys.executable, "-c", "from cli.app import main; main()"]
 
 
 @dataclass(frozen=True)

@@ -24,9 +24,9 @@ from temporalio.testing import WorkflowEnvironment
 from activities.event_store import Pool
 from activities.reports import ReportActivities
 from schemas.calendar import CHINA_TIME
+from schemas.rates import SnapshotInput
 from tests.gateway_helpers import HOTLINE, Served, serving
 from tests.helpers import new_intake, wait_until
-from whistle.reports import SnapshotInput
 from whistle.settings import DATA_DIR
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

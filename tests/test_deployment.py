@@ -257,7 +257,7 @@ def cli_env_names() -> set[str]:
     """Every variable a ``whistle`` command's options read (``typer.Option(envvar=...)``), e.g. the gateway's host."""
     import typer
 
-    from whistle.cli import app
+    from cli.app import app
 
     names: set[str] = set()
     pending: list[Any] = [typer.main.get_command(app)]

@@ -152,7 +152,7 @@ async def test_the_cli_answers_commands_while_the_embedded_postgres_is_down(tmp_
 
             async def whistle(*args: str) -> tuple[int, str, str]:
                 process = await asyncio.create_subprocess_exec(
-                    sys.executable, "-c", "from whistle.cli import main; main()", *args,
+                    sys.executable, "-c", "from cli.app import main; main()", *args,
                     env={**environment, "WHISTLE_TASK_QUEUE": client.task_queue},
                     stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
                 )  # fmt: skip

@@ -364,7 +364,7 @@ async def test_two_dispatchers_over_one_table_deliver_each_notification_once_in_
     assert hook.keys == [notification.key for notification in batch]
 
 
-WHISTLE = [sys.executable, "-c", "from whistle.cli import main; main()"]
+WHISTLE = [sys.executable, "-c", "from cli.app import main; main()"]
 
 
 async def test_whistle_notifications_lists_pending_and_dead_ones_and_requeues_the_dead(

@@ -22,13 +22,15 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from activities.event_store import Pool, load_case, load_events
+from activities.files import load_policy
 from activities.registry import FilingConflict
-from activities.store import BatchStore, StoreInput
+from activities.store import BatchStore
 from schemas.commands import PersonCommand, RecordProgress, WithdrawComplaint
 from schemas.errors import CommandRejected
 from schemas.events import Outcome
-from schemas.policy import SlaPolicy, load_policy
-from schemas.state import DepartmentStatus, fold
+from schemas.fold import fold
+from schemas.policy import SlaPolicy
+from schemas.state import DepartmentStatus
 from schemas.view import CaseView, view_of
 from tests.domain_fixtures import (
     OTHER_FIRST_SECRETARY,
@@ -46,6 +48,7 @@ from tests.helpers import TestClient, case_handle, history_event_types, new_inta
 from whistle.client import WhistleClient, workflow_id_for
 from whistle.settings import DATA_DIR
 from workflows.complaint import ComplaintWorkflow
+from workflows.ports import StoreInput
 
 LEAD, SECOND = "urban_management", "market_regulation"
 

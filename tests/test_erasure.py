@@ -20,8 +20,8 @@ from schemas.commands import WithdrawComplaint
 from schemas.erasure import REDACTED, redacted
 from schemas.errors import CommandRejected
 from schemas.events import ComplaintFiled, ResidentEvaluated, TerminationProposed
+from schemas.fold import fold
 from schemas.policy import RetentionRule
-from schemas.state import fold
 from tests.domain_fixtures import NOW, RESIDENT, make_case, operator, verify
 from tests.gateway_helpers import serving
 from tests.helpers import TestClient, new_intake, running_worker, wait_until

@@ -22,18 +22,19 @@ from activities.event_store import (
     load_case,
     load_events,
 )
-from activities.store import BatchStore, StoreInput
+from activities.store import BatchStore
 from schemas.actors import Actor
 from schemas.calendar import WorkCalendar
 from schemas.commands import BlowWhistle, Command, CompletePart, ReportIn, VerifyComplaint
 from schemas.events import RecordedEvent
+from schemas.fold import apply, fold
 from schemas.intake import CaseIntake, ComplaintInput, Location, ReporterReference
 from schemas.org import Category, Community, Department, Grid, OrgDirectory, Person, Street
 from schemas.policy import CasePolicy
-from schemas.state import fold
 from schemas.view import view_of
 from tests.pg import fresh_database
 from workflows.decider import decide, file_complaint
+from workflows.ports import StoreInput
 
 FILED_AT = datetime(2026, 3, 2, 9, 0, tzinfo=timezone(timedelta(hours=8)))
 
@@ -103,7 +104,7 @@ def history(complaint_id: str, commands: list[Command]) -> list[RecordedEvent]:
     for hour, command in enumerate(commands, start=1):
         decided = decide(state, command, FILED_AT + timedelta(hours=hour))
         for event in decided:
-            state = state.apply(event)
+            state = apply(state, event)
         events += decided
     return [RecordedEvent(complaint_id=complaint_id, seq=seq, event=event) for seq, event in enumerate(events, 1)]
 

@@ -40,8 +40,9 @@ from schemas.commands import (
 from schemas.common import parse_duration
 from schemas.errors import CommandRejected
 from schemas.events import Event
+from schemas.fold import apply, fold
 from schemas.intake import ComplaintInput
-from schemas.state import PAUSED_KINDS, CaseState, fold
+from schemas.state import PAUSED_KINDS, CaseState
 from tests.domain_fixtures import (
     FIRST_SECRETARY,
     GRID_WORKER,
@@ -304,7 +305,7 @@ class Run:
         for event in events:
             assert event.at == self.now
             before = self.state.stage
-            self.state = self.state.apply(event)
+            self.state = apply(self.state, event)
             if self.state.stage == "handling" and before != "handling":
                 self.handling_began = event.at
         self.events.extend(events)

@@ -259,7 +259,8 @@ async def test_flood_of_progress_notes_stops_at_the_cap(dev_env: WorkflowEnviron
 
 
 def _policy_with_cap(cap: int) -> Any:
-    from schemas.policy import SlaPolicy, load_policy
+    from activities.files import load_policy
+    from schemas.policy import SlaPolicy
 
     document = load_policy(DATA_DIR / "policy.yaml").model_dump(mode="json")
     document["default"]["max_progress_notes"] = cap

@@ -8,6 +8,7 @@ import pytest
 from schemas.actors import Actor
 from schemas.commands import RecordNote
 from schemas.errors import CommandRejected
+from schemas.fold import apply
 from schemas.state import CaseState
 from tests.domain_fixtures import (
     OTHER_GRID_WORKER,
@@ -46,7 +47,7 @@ def test_an_official_of_the_case_records_a_note_that_moves_nothing(actor: Actor)
     state = whistled("urban_management")
     [recorded] = decide(state, note(actor), later(minutes=5))
     assert recorded.type == "NoteRecorded" and recorded.by == actor and recorded.note.startswith("已电话")
-    after = state.apply(recorded)
+    after = apply(state, recorded)
     assert (after.stage, after.open_deadlines(), after.notes) == (state.stage, state.open_deadlines(), 1)
 
 

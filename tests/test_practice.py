@@ -46,8 +46,9 @@ from schemas.events import (
     TerminationRefused,
     WhistleGradeRaised,
 )
+from schemas.fold import apply, fold
 from schemas.intake import ComplaintInput
-from schemas.state import CaseState, fold
+from schemas.state import CaseState
 from tests.domain_fixtures import (
     DEPARTMENTS,
     FIRST_SECRETARY,
@@ -133,7 +134,7 @@ def rate(code: str, result: Score = "good", *, in_person: bool = True, actor: Ac
 def folds(state: CaseState, events: list[Any]) -> CaseState:
     """Apply ``events`` and check the fold of the whole stream agrees (fold(events) == state)."""
     for event in events:
-        state = state.apply(event)
+        state = apply(state, event)
     return state
 
 
@@ -475,7 +476,7 @@ def test_rejected_results_send_the_case_back_to_handling_with_the_reason() -> No
     state = run(state, complete(SECOND))
     (event,) = decide(state, review(False, "路灯仍有两盏不亮"), NOW)
     assert event.type == "ResultsRejected" and event.reason == "路灯仍有两盏不亮"
-    state = state.apply(event)
+    state = apply(state, event)
     assert state.stage == "handling" and state.review is None and state.handling is not None
     assert state.with_status("reported_in") == [LEAD, SECOND]
     assert run_all(state, [complete(LEAD), complete(SECOND)]).review is not None
@@ -485,7 +486,7 @@ def test_a_missed_review_escalates_and_a_directive_can_extend_it() -> None:
     state = run(handling(LEAD, case=reviewed_case()), complete(LEAD))
     (escalated,) = decide(state, deadline("review"), later(hours=24))
     assert isinstance(escalated, EscalatedToFirstSecretary) and escalated.cause == "review"
-    state = state.apply(escalated)
+    state = apply(state, escalated)
     assert state.review is not None and state.review.lapsed
     state = run(state, extend("1d"), later(hours=25))
     assert state.review is not None and not state.review.lapsed and state.escalation is None
@@ -543,7 +544,7 @@ def test_a_refused_or_unanswered_termination_lets_the_case_go_on() -> None:
     assert run(state, decide_termination(False)).termination is None
     (lapsed,) = decide(state, deadline("termination"), later(hours=48))
     assert isinstance(lapsed, TerminationRefused) and lapsed.lapsed
-    state = state.apply(lapsed)
+    state = apply(state, lapsed)
     assert state.termination is None and state.stage == "whistled"
 
 
@@ -613,7 +614,7 @@ def test_the_ruling_summons_the_departments_named_and_they_may_not_decline() -> 
 def test_a_missed_ruling_escalates() -> None:
     (event,) = decide(all_declined(), deadline("ruling"), later(hours=48))
     assert isinstance(event, EscalatedToFirstSecretary) and event.cause == "ruling"
-    state = all_declined().apply(event)
+    state = apply(all_declined(), event)
     assert state.dispute is not None and state.dispute.lapsed and state.escalation_level == 1
 
 
@@ -656,12 +657,12 @@ def test_waiting_on_the_resident_stops_the_clocks_and_the_answer_moves_them() ->
     state = whistled(LEAD)
     (paused,) = decide(state, ask(), later(hours=2))
     assert isinstance(paused, ClocksPaused) and paused.resume_due == later(days=7, hours=2)
-    state = state.apply(paused)
+    state = apply(state, paused)
     assert [d.kind for d in state.open_deadlines()] == ["pause"]
     (resumed,) = decide(state, answered(), later(hours=12))
     assert isinstance(resumed, ClocksResumed) and resumed.paused_seconds == 10 * 3600 and not resumed.lapsed
     assert resumed.new_dues == {f"report_in:{LEAD}": later(hours=34)}
-    state = state.apply(resumed)
+    state = apply(state, resumed)
     assert state.pause is None and state.paused_seconds == 10 * 3600
     clock = state.departments[LEAD].report_in
     assert clock is not None and (clock.start, clock.due) == (later(hours=10), later(hours=34))
@@ -681,7 +682,7 @@ def test_the_total_pause_is_bounded() -> None:
     state = run(whistled(LEAD), ask(), NOW)
     (lapsed,) = decide(state, deadline("pause"), later(days=7))
     assert isinstance(lapsed, ClocksResumed) and lapsed.lapsed
-    state = state.apply(lapsed)
+    state = apply(state, lapsed)
     assert state.paused_seconds == 7 * 86400
     error = rejected(state, ask(), later(days=7, hours=1))
     assert error.field == "reason" and "whole pause" in error.reason

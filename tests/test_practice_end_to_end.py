@@ -30,8 +30,8 @@ from schemas.commands import (
 )
 from schemas.common import parse_duration
 from schemas.errors import CommandRejected
+from schemas.fold import fold
 from schemas.publication import PublishCase
-from schemas.state import fold
 from tests.domain_fixtures import (
     complete,
     department,

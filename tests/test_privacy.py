@@ -15,13 +15,12 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from activities.event_store import Pool, load_case, load_events
+from activities.files import load_directory, load_policy
 from schemas.actors import Actor
 from schemas.commands import EvaluateOutcome
 from schemas.errors import CommandRejected
+from schemas.fold import fold
 from schemas.intake import ReporterReference
-from schemas.org import load_directory
-from schemas.policy import load_policy
-from schemas.state import fold
 from tests.chaos.scenarios import progress
 from tests.domain_fixtures import blow, complete, report_in, verify
 from tests.helpers import case_handle, new_intake, personal_data_in, traces, wait_until, worker_process

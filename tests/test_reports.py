@@ -18,11 +18,13 @@ from temporalio.client import ScheduleBackfill, ScheduleOverlapPolicy, ScheduleP
 from temporalio.testing import WorkflowEnvironment
 
 from activities.event_store import Pool, apply_migrations, create_pool
-from activities.store import BatchStore, StoreInput
+from activities.rates import build_report
+from activities.store import BatchStore
 from schemas.calendar import CHINA_TIME
 from schemas.commands import Command, DeadlineKind, RateDepartment, WithdrawComplaint
 from schemas.events import RecordedEvent
-from schemas.state import fold
+from schemas.fold import apply, fold
+from schemas.rates import CaseFacts, DepartmentFacts, GroupFigures, Report, ReportGroupBy, rank_groups
 from tests.domain_fixtures import (
     NOW,
     blow,
@@ -41,17 +43,9 @@ from tests.domain_fixtures import (
 from tests.helpers import record_report_run, running_worker, wait_until
 from tests.pg import TestDatabase
 from whistle.devstack import ensure_database
-from whistle.reports import (
-    CaseFacts,
-    DepartmentFacts,
-    GroupFigures,
-    Report,
-    ReportGroupBy,
-    build_report,
-    rank_groups,
-)
 from whistle.schedules import CATCHUP_WINDOW, DAILY_REPORT, Nightly
 from workflows.decider import decide, file_complaint
+from workflows.ports import StoreInput
 from workflows.report import REPORT_WORKFLOW
 
 UM, MR, JO = "urban_management", "market_regulation", "justice_office"
@@ -74,7 +68,7 @@ class Story:
             self.now += timedelta(minutes=10)
             decided = decide(self.state, command, self.now)
             for event in decided:
-                self.state = self.state.apply(event)
+                self.state = apply(self.state, event)
             self.events += decided
         return self
 

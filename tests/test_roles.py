@@ -96,7 +96,7 @@ async def test_the_owner_migrates_a_fresh_database_once_with_whistle_migrate(own
 
     async def migrate() -> list[str]:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", "from whistle.cli import main; main()", "migrate", "--json",
+            sys.executable, "-c", "from cli.app import main; main()", "migrate", "--json",
             env=environment, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
         stdout, stderr = await process.communicate()

@@ -10,14 +10,16 @@ import pytest
 import yaml
 from pydantic import TypeAdapter, ValidationError
 
+from activities.files import load_policy
 from schemas.calendar import CHINA_TIME, WorkCalendar
 from schemas.commands import BlowWhistle, Command, IssueDirective
 from schemas.common import Duration, parse_duration
 from schemas.errors import CommandRejected
 from schemas.events import EVENT_TYPES, Event
+from schemas.fold import apply
 from schemas.intake import ComplaintIntake, check_not_future
 from schemas.org import OrgDirectory
-from schemas.policy import SlaPolicy, load_policy
+from schemas.policy import SlaPolicy
 from schemas.state import CaseState
 from tests.domain_fixtures import (
     CALENDAR,
@@ -295,7 +297,7 @@ def test_every_event_of_a_case_round_trips_through_json() -> None:
     for command in commands:
         produced = decide(state, command, NOW)
         for event in produced:
-            state = state.apply(event)
+            state = apply(state, event)
         events.extend(produced)
     adapter: TypeAdapter[Event] = TypeAdapter(Event)
     for event in events:

@@ -17,16 +17,18 @@ from temporalio.testing import WorkflowEnvironment
 from activities.event_store import OutOfSequence, Pool, load_case, load_events
 from activities.personal_data import new_reference
 from activities.registry import bind_run
-from activities.store import STORE_REFUSED, BatchStore, StoreInput
+from activities.store import BatchStore
 from bench.lifecycle import happy_path
 from schemas.events import RecordedEvent
+from schemas.fold import apply, fold, start
 from schemas.intake import ReporterReference
-from schemas.state import CaseState, fold, start
+from schemas.state import CaseState
 from tests.domain_fixtures import make_case
 from tests.helpers import new_intake, running_worker
 from whistle.client import workflow_id_for
 from workflows.complaint import ComplaintWorkflow
 from workflows.decider import decide, file_complaint
+from workflows.ports import STORE_REFUSED, StoreInput
 
 FILED_AT = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
@@ -42,7 +44,7 @@ def story(complaint_id: str, steps: int, redo_last_at: timedelta | None = None) 
             at += redo_last_at
         batch = []
         for event in decide(state, command, at):
-            state = state.apply(event)
+            state = apply(state, event)
             batch.append(RecordedEvent(complaint_id=complaint_id, seq=state.event_count, event=event))
         batches.append(batch)
     return batches

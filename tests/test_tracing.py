@@ -10,9 +10,9 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from temporalio.testing import WorkflowEnvironment
 
 from activities.event_store import Pool
+from schemas.rates import SnapshotInput
 from tests.helpers import running_worker
 from whistle.connection import connect_temporal
-from whistle.reports import SnapshotInput
 from whistle.settings import Settings
 from whistle.tracing import tracing_interceptor
 from workflows.report import REPORT_WORKFLOW

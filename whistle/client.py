@@ -19,9 +19,11 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities import erasure, personal_data, publication, registry
+from activities import erasure, personal_data, publication, rates, registry
 from activities.calendar import calendar_for_filing
 from activities.event_store import Pool, apply_migrations, create_pool, load_case, load_events
+from activities.files import load_directory, load_policy
+from activities.log import get_logger
 from activities.publication import Publication
 from schemas.commands import (
     CaseCommand,
@@ -38,16 +40,15 @@ from schemas.intake import (
     ReporterReference,
     check_not_future,
 )
-from schemas.org import CaseContext, OrgDirectory, load_directory
-from schemas.policy import SlaPolicy, load_policy
+from schemas.org import CaseContext, OrgDirectory
+from schemas.policy import SlaPolicy
 from schemas.publication import PublishCase, UnpublishCase, decide_publication
-from schemas.state import Stage
+from schemas.rates import Report, ReportGroupBy
+from schemas.state import CaseState, Stage
 from schemas.view import CaseView, view_of
-from whistle import reports, search
+from whistle import search
 from whistle.filed_cases import FiledBy, list_filed
-from whistle.logging import get_logger
 from whistle.recorded import recorded_in
-from whistle.reports import Report, ReportGroupBy
 from whistle.search import CaseFilter, CaseSummary
 from whistle.settings import Settings
 from workflows import search_attributes
@@ -377,6 +378,17 @@ class WhistleClient:
             raise CaseNotFound(complaint_id)
         return view_of(stored)
 
+    async def state(self, complaint_id: str) -> CaseState:
+        """The whole folded state as the case's workflow holds it now (a query: it needs a worker); for a case
+        filed a moment ago, before the read model has it. ``CaseNotFound`` when Temporal knows no such case."""
+        handle = self.temporal.get_workflow_handle(workflow_id_for(complaint_id))
+        try:
+            return await handle.query(ComplaintWorkflow.state)
+        except RPCError as error:
+            if error.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
+                raise CaseNotFound(complaint_id) from None
+            raise
+
     async def placement(
         self, complaint_id: str, *, rpc_timeout: timedelta | None = None, db_timeout: float | None = None
     ) -> CasePlacement:
@@ -469,7 +481,7 @@ class WhistleClient:
         ``since``: only cases filed on or after that day (Beijing time). Read from the PostgreSQL read models,
         so the client needs ``database_url`` or ``pool``.
         """
-        return await reports.build_report(await self._database(), by, since=since, now=now or datetime.now(UTC))
+        return await rates.build_report(await self._database(), by, since=since, now=now or datetime.now(UTC))
 
     @property
     def _has_database(self) -> bool:

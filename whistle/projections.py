@@ -11,7 +11,8 @@ from __future__ import annotations
 from activities.event_store import EVENT, Pool, upsert_case
 from schemas.common import Model
 from schemas.events import ComplaintFiled
-from schemas.state import CaseState, start
+from schemas.fold import apply, start
+from schemas.state import CaseState
 
 READ_MODELS = ("complaints",)
 """Tables derived from ``events`` alone, which a rebuild drops and refills."""
@@ -48,7 +49,7 @@ async def rebuild(pool: Pool) -> RebuildResult:
             else:
                 if state is None or state.complaint_id != row["complaint_id"]:
                     raise ValueError(f"case {row['complaint_id']}: stored events do not start with ComplaintFiled")
-                state = state.apply(event)
+                state = apply(state, event)
             last_seq = row["seq"]
             events += 1
         if state is not None:

@@ -14,9 +14,9 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 from temporalio.converter import DataConverter
 
-from activities.store import STORE, StoreInput
 from schemas.events import RecordedEvent
 from schemas.notification import Notification
+from workflows.ports import STORE, StoreInput
 
 
 @dataclass

@@ -26,8 +26,9 @@ with workflow.unsafe.imports_passed_through():
     from schemas.commands import COMMANDS, CaseCommand, Command, PersonCommand, ReachDeadline
     from schemas.errors import CommandRejected
     from schemas.events import Event, RecordedEvent
+    from schemas.fold import apply, start
     from schemas.intake import ComplaintInput
-    from schemas.state import CaseState, start
+    from schemas.state import CaseState
     from schemas.view import CaseView, view_of
     from workflows import search_attributes
     from workflows.decider import decide, file_complaint
@@ -186,7 +187,7 @@ class ComplaintWorkflow:
         return view_of(self._state)
 
     def _record(self, event: Event) -> None:
-        self._state = self._state.apply(event)
+        self._state = apply(self._state, event)
         seq = self._state.event_count
         self._outbox.add_event(RecordedEvent(complaint_id=self._state.complaint_id, seq=seq, event=event))
         self._outbox.add_notices(notices_for(self._state, event))

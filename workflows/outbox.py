@@ -19,9 +19,9 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.store import STORE, STORE_REFUSED, StoreInput
     from schemas.events import RecordedEvent
     from schemas.notification import Notification
+    from workflows.ports import STORE, STORE_REFUSED, StoreInput
 
 STORE_TIMEOUT = timedelta(seconds=20)
 """One attempt's limit: one transaction. A worker that dies holding the activity delays the store this long."""

@@ -9,7 +9,7 @@ from temporalio.common import SearchAttributeKey
 
 with workflow.unsafe.imports_passed_through():
     from schemas.calendar import CHINA_TIME
-    from whistle.reports import SnapshotInput
+    from schemas.rates import SnapshotInput
 
 
 REPORT_WORKFLOW = "DailyReport"

@@ -30,8 +30,8 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 
 from activities.event_store import Pool, create_pool, load_case, load_events
-from schemas.org import load_directory
-from schemas.state import fold
+from activities.files import load_directory
+from schemas.fold import fold
 from schemas.view import view_of
 from tests.chaos.faults import Stage, inflict_faults
 from tests.chaos.fleet import Fleet

@@ -21,8 +21,8 @@ from temporalio.service import RPCError, RPCStatusCode
 from schemas.actors import Actor
 from schemas.commands import PersonCommand, RecordProgress, WithdrawComplaint
 from schemas.events import Outcome
+from schemas.fold import fold
 from schemas.policy import SlaPolicy
-from schemas.state import fold
 from schemas.view import CaseView, view_of
 from tests.chaos.fleet import Fleet
 from tests.chaos.measures import Timeline

@@ -22,9 +22,9 @@ from activities.notification_outbox import (
     list_notifications,
     requeue_dead,
 )
+from cli import output
+from cli.runtime import open_pool, reported_settings
 from schemas.events import EVENT_LABELS
-from whistle import output
-from whistle.runtime import open_pool, reported_settings
 
 STATUS_LABELS = {"pending": "待发送", "delivered": "已送达", "dead": "死信"}
 KIND_LABELS = {"event": "事件", "warning": "预警"}

@@ -23,6 +23,9 @@ from rich.rule import Rule
 
 from activities.dispatch import Dispatcher
 from activities.event_store import Pool, apply_migrations, create_pool, list_cases
+from activities.log import configure_logging
+from cli import output
+from cli.runtime import open_session
 from schemas import commands
 from schemas.actors import Actor
 from schemas.commands import PersonCommand
@@ -31,11 +34,8 @@ from schemas.intake import ComplaintIntake
 from schemas.org import CaseContext
 from schemas.publication import PublishCase
 from schemas.view import CaseView
-from whistle import output
 from whistle.client import WhistleClient, workflow_id_for
 from whistle.ledger import ledger
-from whistle.logging import configure_logging
-from whistle.runtime import open_session
 from whistle.settings import DATA_DIR, Settings
 from worker import build_worker
 
@@ -309,7 +309,7 @@ async def run_demo(settings: Settings) -> None:
     if "log_level" not in settings.model_fields_set:
         settings = settings.model_copy(update={"log_level": "WARNING"})  # keep the narration readable
     settings = settings.model_copy(update={"policy": DATA_DIR / "demo_policy.yaml", "org": DATA_DIR / "org.yaml"})
-    configure_logging(settings)
+    configure_logging(settings.log_format, settings.log_level)
     started = time.monotonic()
     console = output.console
     console.print(Rule("吹哨报到 Whistle 演示 · 秒级时限"))

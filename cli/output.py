@@ -19,6 +19,7 @@ from rich.table import Table
 
 from schemas.calendar import CHINA_TIME
 from schemas.events import EVENT_LABELS
+from schemas.labels import FIELD_LABELS, VALUE_LABELS
 from schemas.org import OrgDirectory
 from schemas.view import CaseView
 
@@ -26,108 +27,6 @@ console = Console(highlight=False)
 
 
 
-VALUE_LABELS: dict[str, dict[str, str]] = {
-    "stage": {
-        "discovered": "网格发现",
-        "whistled": "社区吹哨",
-        "handling": "联合处置",
-        "evaluating": "居民评价",
-        "closed": "已办结",
-    },
-    "department_status": {"summoned": "待报到", "reported_in": "已报到", "declined": "已退单", "done": "已办结"},
-    "escalation_level": {"0": "无", "1": "第一书记", "2": "街道书记"},
-    "rating": {"satisfied": "满意", "basically_satisfied": "基本满意", "unsatisfied": "不满意"},
-    "outcome": {
-        "satisfied": "满意",
-        "basically_satisfied": "基本满意",
-        "unevaluated": "未评价",
-        "withdrawn": "已撤回",
-        "terminated": "终止办理",
-    },
-    "closure_reason": {
-        "not_our_responsibility": "非本社区职责",
-        "duplicate": "重复投诉",
-        "unreasonable_demand": "诉求不合理（已解释）",
-        "resident_unreachable": "无法联系居民",
-    },
-    "source": {"grid_patrol": "网格巡查", "resident_app": "居民App", "hotline": "12345热线", "walk_in": "来访"},
-    "urgency": {"normal": "一般", "urgent": "紧急"},
-    "cause": {
-        "verify": "核实超时",
-        "report_in": "报到超时",
-        "reroute": "改派超时",
-        "handling": "处置超时",
-        "reopen_limit": "重新处置次数用尽",
-        "first_secretary": "第一书记未答复",
-        "extension": "延期申请未答复",
-        "review": "审核超时",
-        "ruling": "裁定超时",
-    },
-    "grade": {"blue": "蓝哨", "yellow": "黄哨", "red": "红哨"},
-    "seniority": {"section_head": "科长", "deputy_head": "分管副职", "head": "主要负责人"},
-    "ledger_reason": {"parked": "挂账", "long_overdue": "超期三倍"},
-    "reason": {"parked": "挂账", "long_overdue": "超期三倍"},  # CaseLedgered's reasons; free text passes through
-    "result": {"good": "好", "fair": "一般", "poor": "差"},
-    "in_person": {"True": "是", "False": "否"},
-    "proactive": {"True": "是", "False": "否"},
-    "lapsed": {"True": "是", "False": "否"},
-    "approve": {"True": "同意", "False": "不同意"},
-    "kind": {"order": "责令报到", "extend": "延期", "park": "挂账"},
-    "on_time": {"True": "是", "False": "否"},
-}
-"""Enumerated values, by the field that holds them."""
-
-FIELD_LABELS: dict[str, str] = {
-    "title": "标题",
-    "source": "来源",
-    "community": "社区",
-    "grid": "网格",
-    "category": "类别",
-    "urgency": "紧急程度",
-    "verify_due": "核实时限",
-    "grid_worker": "网格员",
-    "note": "备注",
-    "evaluation_due": "评价时限",
-    "by": "发起人",
-    "departments": "部门",
-    "lead": "牵头",
-    "report_in_due": "报到时限",
-    "department": "部门",
-    "officer": "报到人",
-    "on_time": "按时",
-    "handling_due": "处置时限",
-    "reason": "原因",
-    "reroute_due": "改派时限",
-    "due": "时限",
-    "cause": "原因",
-    "first_secretary": "第一书记",
-    "street_secretary": "街道书记",
-    "respond_due": "答复时限",
-    "kind": "指令",
-    "extend_by": "延期",
-    "new_dues": "新时限",
-    "result": "结果",
-    "rating": "评价",
-    "comment": "意见",
-    "reopen_count": "次数",
-    "outcome": "结果",
-    "grade": "哨级",
-    "seniority": "职级",
-    "answer_due": "答复时限",
-    "approver": "审批人",
-    "lapsed": "逾期未答复",
-    "owner": "责任人",
-    "review_due": "督办时限",
-    "in_person": "亲自到场",
-    "proactive": "主动报到",
-    "reviewer": "审核人",
-    "closure_reason": "终止原因",
-    "declines": "退单次数",
-    "ruling_due": "裁定时限",
-    "resume_due": "最迟恢复",
-    "paused_seconds": "暂停秒数",
-}
-"""Labels for the fields of timeline entries."""
 
 _NAMED_BY = {
     "department": "department",

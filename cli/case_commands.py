@@ -19,14 +19,14 @@ from typing import Annotated, Any
 import typer
 from pydantic.fields import FieldInfo
 
+from cli import output
+from cli.runtime import InvalidInput, ask
+from cli.runtime import load_settings as _settings
+from cli.runtime import reported as _reported
 from schemas.actors import ActorKind
 from schemas.commands import COMMANDS, CaseCommand
 from schemas.view import CaseView
-from whistle import output
 from whistle.client import WhistleClient
-from whistle.runtime import InvalidInput, ask
-from whistle.runtime import load_settings as _settings
-from whistle.runtime import reported as _reported
 
 NEEDS_WORKER = " Needs a running worker (`whistle worker`)."
 ACTOR_HELP: dict[str, str] = {

@@ -9,10 +9,10 @@ from typing import Annotated
 import typer
 
 from activities.publication import Publication
+from cli import output
+from cli.runtime import InvalidInput, ask, load_settings, reported
 from schemas.actors import Actor
 from schemas.publication import PublishCase, UnpublishCase
-from whistle import output
-from whistle.runtime import InvalidInput, ask, load_settings, reported
 
 MODERATOR_KINDS = {"community": "community_secretary", "first": "first_secretary", "street": "street_secretary"}
 ModeratorId = Annotated[str, typer.Option("--by", help="The moderator's id (the case's secretary by default).")]

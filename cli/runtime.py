@@ -21,13 +21,14 @@ from pydantic import ValidationError
 from temporalio.service import RPCError
 
 from activities.event_store import Pool, apply_migrations, create_pool
+from activities.log import configure_logging
+from cli import output
 from schemas.errors import CommandRejected
 from schemas.intake import ComplaintIntake
-from whistle import devstack, output
+from whistle import devstack
 from whistle.client import CaseNotFound, WhistleClient
 from whistle.codec import CodecKeyError
 from whistle.connection import connect_temporal
-from whistle.logging import configure_logging
 from whistle.settings import Settings
 
 T = TypeVar("T")
@@ -133,7 +134,7 @@ def load_settings(*, logging: bool = True) -> Settings:
     """The environment's settings; logging goes to stderr so stdout stays clean for ``--json``."""
     settings = Settings()
     if logging:
-        configure_logging(settings)
+        configure_logging(settings.log_format, settings.log_level)
     return settings
 
 
@@ -176,7 +177,7 @@ def reported_settings(*failures: type[BaseException]) -> Iterator[Settings]:
     one line on stderr and a non-zero exit, never a traceback."""
     try:
         settings = Settings()
-        configure_logging(settings)
+        configure_logging(settings.log_format, settings.log_level)
         yield settings
     except ValidationError as error:
         fail(f"invalid: {output.validation_message(error)}", 2)

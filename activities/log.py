@@ -13,17 +13,16 @@ from typing import Any
 
 import structlog
 
-from whistle.settings import Settings
-
 _configured = False
 
 
-def configure_logging(settings: Settings) -> None:
-    """JSON lines in production (or when stderr is not a terminal), a readable console elsewhere."""
+def configure_logging(log_format: str, log_level: str) -> None:
+    """JSON lines in production (``log_format`` json, or auto when stderr is not a terminal), a readable console
+    elsewhere; ``log_level`` for Whistle's own lines and the SDK's workflow and activity loggers."""
     global _configured
     if _configured:
         return
-    use_json = settings.log_format == "json" or (settings.log_format == "auto" and not sys.stderr.isatty())
+    use_json = log_format == "json" or (log_format == "auto" and not sys.stderr.isatty())
     renderer: Any = (
         structlog.processors.JSONRenderer(ensure_ascii=False) if use_json else structlog.dev.ConsoleRenderer()
     )
@@ -47,12 +46,12 @@ def configure_logging(settings: Settings) -> None:
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(settings.log_level.upper())
+    root.setLevel(log_level.upper())
     logging.getLogger("temporalio").setLevel(logging.WARNING)
     # httpx logs each request with its full URL at INFO: a webhook URL may hold a token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("temporalio.workflow").setLevel(settings.log_level.upper())
-    logging.getLogger("temporalio.activity").setLevel(settings.log_level.upper())
+    logging.getLogger("temporalio.workflow").setLevel(log_level.upper())
+    logging.getLogger("temporalio.activity").setLevel(log_level.upper())
     _configured = True
 
 

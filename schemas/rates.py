@@ -1,23 +1,19 @@
-"""Rates and rankings (红黑榜) per community, department or first secretary, from the PostgreSQL read models.
-
-The measures (README, "Measures") are computed in two steps: one SQL query reads a fact row per case from
-the ``complaints`` read model and the ``events`` table, then ``rank_groups`` (pure, no I/O) counts those
-facts per group, derives the rates and ranks the groups.
+"""The rates and rankings (三率, 红黑榜): a fact row per case counted per community, department or first secretary,
+the rates derived and the groups ranked. Pure: the facts are read from the read model by ``activities.rates``.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Literal
 
-from asyncpg import Record
 from pydantic import AwareDatetime
 
-from activities.event_store import Connection, Pool
-from schemas.calendar import CHINA_TIME
 from schemas.common import Code, Model
 
 ReportGroupBy = Literal["community", "department", "first_secretary"]
+
+
 ListColour = Literal["red", "black"]
 
 
@@ -70,37 +66,12 @@ class Report(Model):
     groups: list[GroupFigures]
 
 
-class SnapshotInput(Model):
-    """What the daily report workflow stores: the rankings of ``day`` (Beijing date of the run when None)."""
-
-    day: date | None = None
-
-
-def beijing_midnight(day: date) -> datetime:
-    """The start of ``day`` in Beijing time, as an aware datetime."""
-    return datetime(day.year, day.month, day.day, tzinfo=CHINA_TIME)
-
-
 RESOLVED_OUTCOMES = frozenset({"satisfied", "basically_satisfied", "unevaluated"})
 """Closures that count as resolved. ``unevaluated`` closes only after handling was completed (or the grid
 resolved it) and the resident did not object within the window; ``withdrawn`` is closed but not resolved."""
 
+
 SATISFIED_RATINGS = frozenset({"satisfied", "basically_satisfied"})
-
-_FACT_EVENTS = ["ResidentEvaluated", "ReportInOverdue", "HandlingOverdue", "EscalatedToFirstSecretary",
-                "EscalatedToStreetSecretary"]  # fmt: skip
-
-_CASE_FACTS = """
-select c.complaint_id, c.community, c.stage, c.outcome,
-       c.state #> '{case,context,community}' as community_info,
-       c.state #> '{case,context,departments}' as department_info,
-       c.state -> 'departments' as departments,
-       coalesce((select jsonb_agg(e.payload order by e.seq) from events e
-                 where e.complaint_id = c.complaint_id and e.type = any($2::text[])), '[]'::jsonb) as facts
-from complaints c
-where $1::timestamptz is null or c.filed_at >= $1::timestamptz
-order by c.complaint_id
-"""
 
 
 class DepartmentFacts(Model):
@@ -139,44 +110,6 @@ class CaseFacts(Model):
     @property
     def missed_deadline(self) -> bool:
         return bool(self.late_departments or self.handling_overdue or self.escalations)
-
-
-async def load_case_facts(pool: Pool | Connection, since: date | None) -> list[CaseFacts]:
-    """A fact row per case filed since ``since`` (Beijing date), from ``complaints`` and ``events``."""
-    start = beijing_midnight(since) if since else None
-    rows = await pool.fetch(_CASE_FACTS, start, _FACT_EVENTS)
-    return [_facts_of(row) for row in rows]
-
-
-def _facts_of(row: Record) -> CaseFacts:
-    community = row["community_info"]
-    events = row["facts"]
-    return CaseFacts(
-        complaint_id=row["complaint_id"],
-        community=row["community"],
-        community_name=community["name"],
-        first_secretary=community["first_secretary"]["id"],
-        first_secretary_name=community["first_secretary"]["name"],
-        department_names={code: info["name"] for code, info in row["department_info"].items()},
-        closed=row["stage"] == "closed",
-        outcome=row["outcome"],
-        departments={
-            code: DepartmentFacts(
-                status=part["status"],
-                reported_on_time=part.get("reported_on_time"),
-                report_in_lapsed=bool((part.get("report_in") or {}).get("lapsed")),
-                community_result=(part.get("rating") or {}).get("result"),
-                community_in_person=bool((part.get("rating") or {}).get("in_person")),
-            )
-            for code, part in row["departments"].items()
-        },
-        ratings=[event["rating"] for event in events if event["type"] == "ResidentEvaluated"],
-        late_departments=[event["department"] for event in events if event["type"] == "ReportInOverdue"],
-        handling_overdue=any(event["type"] == "HandlingOverdue" for event in events),
-        escalations=[
-            (event["cause"], event.get("department")) for event in events if event["type"].startswith("Escalated")
-        ],
-    )
 
 
 class _Tally:
@@ -293,9 +226,7 @@ def rank_groups(facts: list[CaseFacts], by: ReportGroupBy) -> list[GroupFigures]
             board = "black"
         groups[position - 1] = group.model_copy(update={"rank": position, "board": board})
     return groups
+class SnapshotInput(Model):
+    """What the daily report workflow stores: the rankings of ``day`` (Beijing date of the run when None)."""
 
-
-async def build_report(pool: Pool | Connection, by: ReportGroupBy, *, since: date | None, now: datetime) -> Report:
-    """The ranking of ``by`` over the cases filed since ``since``, as the read models stand now."""
-    facts = await load_case_facts(pool, since)
-    return Report(by=by, since=since, generated_at=now, groups=rank_groups(facts, by))
+    day: date | None = None

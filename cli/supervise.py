@@ -18,13 +18,14 @@ from rich.table import Table
 from temporalio.service import RPCError
 
 from activities.event_store import apply_migrations, create_pool
-from schemas.org import load_directory
-from whistle import devstack, output
+from activities.files import load_directory
+from cli import output
+from cli.runtime import open_session, reported_settings
+from schemas.rates import Report, ReportGroupBy
+from whistle import devstack
 from whistle.ledger import LedgerEntryRow
 from whistle.ledger import ledger as ledger_rows
 from whistle.projections import RebuildResult, rebuild
-from whistle.reports import Report, ReportGroupBy
-from whistle.runtime import open_session, reported_settings
 from whistle.search import CaseFilter, CaseSummary
 from whistle.settings import Settings
 

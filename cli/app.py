@@ -16,17 +16,18 @@ from typing import Annotated
 import typer
 
 from activities.event_store import apply_migrations, create_pool
-from schemas.org import load_directory
-from whistle import devstack, output
-from whistle.cli_commands import NEEDS_WORKER, show_view
-from whistle.cli_commands import register as register_case_commands
-from whistle.cli_gateway import keys_app, serve
-from whistle.cli_notifications import notifications
-from whistle.cli_privacy import erase, publish, unpublish
-from whistle.cli_supervise import ledger, list_cases, projections_app, report
-from whistle.runtime import InvalidInput, ask, read_intake, start_stack
-from whistle.runtime import load_settings as _settings
-from whistle.runtime import reported as _reported
+from activities.files import load_directory
+from cli import output
+from cli.case_commands import NEEDS_WORKER, show_view
+from cli.case_commands import register as register_case_commands
+from cli.gateway_commands import keys_app, serve
+from cli.notifications import notifications
+from cli.privacy import erase, publish, unpublish
+from cli.runtime import InvalidInput, ask, read_intake, start_stack
+from cli.runtime import load_settings as _settings
+from cli.runtime import reported as _reported
+from cli.supervise import ledger, list_cases, projections_app, report
+from whistle import devstack
 
 app = typer.Typer(
     help=(
@@ -179,7 +180,7 @@ def worker() -> None:
 @app.command()
 def demo() -> None:
     """File the seed scenarios under a seconds-scale policy and drive them live (runs its own worker)."""
-    from whistle.demo import run_demo
+    from cli.demo import run_demo
 
     with _reported():
         settings = _settings(logging=False)  # the demo keeps its screen quiet

@@ -15,12 +15,12 @@ import typer
 from starlette.types import ASGIApp
 
 from activities.event_store import apply_migrations, create_pool
+from activities.log import configure_logging, get_logger
+from cli import output
+from cli.runtime import fail, open_pool, open_session
 from schemas.errors import CommandRejected
 from schemas.org import OrgDirectory
-from whistle import output
 from whistle.codec import CodecKeyError
-from whistle.logging import configure_logging, get_logger
-from whistle.runtime import fail, open_pool, open_session
 from whistle.settings import Settings
 
 keys_app = typer.Typer(help="API keys for the HTTP gateway: one per actor, stored hashed in PostgreSQL.")
@@ -64,7 +64,7 @@ def serve(
     """Run the HTTP gateway: JSON API, Open311 GeoReport v2, dashboard; OpenAPI at /openapi.json, /docs."""
     with _reported():
         settings = Settings()
-        configure_logging(settings)
+        configure_logging(settings.log_format, settings.log_level)
         asyncio.run(_serve(settings, host, port, open311_community, open311_grid))
 
 
@@ -148,8 +148,8 @@ def create(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Create a key; it is printed once and only its hash is stored."""
+    from activities.files import load_directory
     from gateway.keys import create_key
-    from schemas.org import load_directory
 
     given = [value for value in (department, resident, person, name) if value]
     with _reported():
