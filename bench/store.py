@@ -12,10 +12,10 @@ from activities.store import BatchStore
 from bench.lifecycle import happy_path
 from schemas.events import RecordedEvent
 from schemas.fold import apply, start
+from schemas.rules.decider import decide, file_complaint
 from schemas.state import CaseState
 from schemas.view import view_of
 from tests.domain_fixtures import make_case
-from workflows.decider import decide, file_complaint
 from workflows.ports import StoreInput
 
 

@@ -47,7 +47,7 @@ class CaseCommand(Model):
 
     ``type`` is the command's name: the workflow's Update, the SDK's call, the CLI command and the HTTP path
     (``report_in``: ``whistle report-in``, ``POST .../report-in``). ``actors``: the kinds of actor that may send it
-    (the gateway's keys and the CLI's flags follow it; the decider checks who exactly, ``workflows/authority.py``).
+    (the gateway's keys and the CLI's flags follow it; the decider checks who exactly, ``schemas/rules/authority.py``).
     ``label``: what a supervisor reads, Chinese first."""
 
     actors: ClassVar[tuple[ActorKind, ...]]

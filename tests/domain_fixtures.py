@@ -36,9 +36,9 @@ from schemas.fold import apply, start
 from schemas.intake import CaseIntake, ComplaintInput, ComplaintIntake, ReporterReference
 from schemas.org import OrgDirectory
 from schemas.policy import SlaPolicy, Urgency
+from schemas.rules.decider import decide, file_complaint
 from schemas.state import CaseState
 from whistle.settings import DATA_DIR
-from workflows.decider import decide, file_complaint
 
 ORG_FILE = DATA_DIR / "org.yaml"
 POLICY_FILE = DATA_DIR / "policy.yaml"

@@ -1,5 +1,5 @@
 """A command's ``actors`` (what the CLI's flags and the gateway's keys follow) and the decider's own check of the
-actor (``workflows/authority.py``) agree: every actor kind a command does not list is refused, even when it is
+actor (``schemas/rules/authority.py``) agree: every actor kind a command does not list is refused, even when it is
 the right person of that kind for the case, so no surface can offer a sender the case will not accept."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import pytest
 from schemas.actors import Actor, ActorKind
 from schemas.commands import COMMANDS, CaseCommand
 from schemas.errors import CommandRejected
+from schemas.rules.authority import check_actor
 from schemas.state import CaseState
 from tests.domain_fixtures import whistled
-from workflows.authority import check_actor
 
 SAMPLE_FIELDS: dict[str, Any] = {
     "departments": ["urban_management"], "department": "urban_management", "officer": "王科长", "reason": "需核实",

@@ -28,6 +28,7 @@ from schemas.events import (
     WhistleBlown,
 )
 from schemas.intake import ReporterReference
+from schemas.rules.decider import decide, file_complaint
 from schemas.state import CaseState
 from tests.domain_fixtures import (
     CALENDAR,
@@ -72,7 +73,6 @@ from tests.domain_fixtures import (
     verify,
     whistled,
 )
-from workflows.decider import decide, file_complaint
 
 LEAD, SECOND, THIRD = DEPARTMENTS
 EXTRA = "public_security"

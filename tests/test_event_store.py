@@ -31,9 +31,9 @@ from schemas.fold import apply, fold
 from schemas.intake import CaseIntake, ComplaintInput, Location, ReporterReference
 from schemas.org import Category, Community, Department, Grid, OrgDirectory, Person, Street
 from schemas.policy import CasePolicy
+from schemas.rules.decider import decide, file_complaint
 from schemas.view import view_of
 from tests.pg import fresh_database
-from workflows.decider import decide, file_complaint
 from workflows.ports import StoreInput
 
 FILED_AT = datetime(2026, 3, 2, 9, 0, tzinfo=timezone(timedelta(hours=8)))

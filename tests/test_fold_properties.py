@@ -42,6 +42,7 @@ from schemas.errors import CommandRejected
 from schemas.events import Event
 from schemas.fold import apply, fold
 from schemas.intake import ComplaintInput
+from schemas.rules.decider import decide, file_complaint
 from schemas.state import PAUSED_KINDS, CaseState
 from tests.domain_fixtures import (
     FIRST_SECRETARY,
@@ -64,7 +65,6 @@ from tests.domain_fixtures import (
     street_secretary,
 )
 from tests.fuzzing import examples
-from workflows.decider import decide, file_complaint
 
 PEOPLE = [GRID_WORKER, "gw-hongqi-2", OTHER_GRID_WORKER, SECRETARY, FIRST_SECRETARY, STREET_SECRETARY,
           OTHER_FIRST_SECRETARY]

@@ -9,6 +9,7 @@ from schemas.actors import Actor
 from schemas.commands import RecordNote
 from schemas.errors import CommandRejected
 from schemas.fold import apply
+from schemas.rules.decider import decide
 from schemas.state import CaseState
 from tests.domain_fixtures import (
     OTHER_GRID_WORKER,
@@ -25,7 +26,6 @@ from tests.domain_fixtures import (
     street_secretary,
     whistled,
 )
-from workflows.decider import decide
 
 
 def note(actor: Actor, text: str = "已电话联系居民，约定周六上门") -> RecordNote:

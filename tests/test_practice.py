@@ -48,6 +48,7 @@ from schemas.events import (
 )
 from schemas.fold import apply, fold
 from schemas.intake import ComplaintInput
+from schemas.rules.decider import decide, file_complaint
 from schemas.state import CaseState
 from tests.domain_fixtures import (
     DEPARTMENTS,
@@ -82,7 +83,6 @@ from tests.domain_fixtures import (
     verify,
     whistled,
 )
-from workflows.decider import decide, file_complaint
 
 LEAD, SECOND, THIRD = DEPARTMENTS
 EXTRA = "public_security"

@@ -54,11 +54,11 @@ async def test_recorded_history_replays_on_current_code(path: Path) -> None:
 async def test_replay_fails_when_a_task_decides_other_events_than_recorded(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each store activity's id carries a digest of its batch, so code that decides differently (here: every event
     a second later) no longer matches the recorded activity and the replay fails instead of passing quietly."""
-    import workflows.decider
+    import schemas.rules.decider
 
-    decide = workflows.decider.decide
+    decide = schemas.rules.decider.decide
     monkeypatch.setattr(
-        workflows.decider, "decide", lambda state, command, now: decide(state, command, now + timedelta(seconds=1))
+        schemas.rules.decider, "decide", lambda state, command, now: decide(state, command, now + timedelta(seconds=1))
     )
     history = next(path for path in sorted((HISTORIES / "v1").glob("*.json")) if '"verify"' in path.read_text())
     runner = WORKER_TUNING["workflow_runner"]

@@ -25,6 +25,7 @@ from schemas.commands import Command, DeadlineKind, RateDepartment, WithdrawComp
 from schemas.events import RecordedEvent
 from schemas.fold import apply, fold
 from schemas.rates import CaseFacts, DepartmentFacts, GroupFigures, Report, ReportGroupBy, rank_groups
+from schemas.rules.decider import decide, file_complaint
 from tests.domain_fixtures import (
     NOW,
     blow,
@@ -44,7 +45,6 @@ from tests.helpers import record_report_run, running_worker, wait_until
 from tests.pg import TestDatabase
 from whistle.devstack import ensure_database
 from whistle.schedules import CATCHUP_WINDOW, DAILY_REPORT, Nightly
-from workflows.decider import decide, file_complaint
 from workflows.ports import StoreInput
 from workflows.report import REPORT_WORKFLOW
 

@@ -20,6 +20,7 @@ from schemas.fold import apply
 from schemas.intake import ComplaintIntake, check_not_future
 from schemas.org import OrgDirectory
 from schemas.policy import SlaPolicy
+from schemas.rules.decider import decide, file_complaint
 from schemas.state import CaseState
 from tests.domain_fixtures import (
     CALENDAR,
@@ -39,7 +40,6 @@ from tests.domain_fixtures import (
     seeds,
     verify,
 )
-from workflows.decider import decide, file_complaint
 
 
 def rejected_at(**overrides: Any) -> set[tuple[str | int, ...]]:

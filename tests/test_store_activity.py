@@ -22,12 +22,12 @@ from bench.lifecycle import happy_path
 from schemas.events import RecordedEvent
 from schemas.fold import apply, fold, start
 from schemas.intake import ReporterReference
+from schemas.rules.decider import decide, file_complaint
 from schemas.state import CaseState
 from tests.domain_fixtures import make_case
 from tests.helpers import new_intake, running_worker
 from whistle.client import workflow_id_for
 from workflows.complaint import ComplaintWorkflow
-from workflows.decider import decide, file_complaint
 from workflows.ports import STORE_REFUSED, StoreInput
 
 FILED_AT = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)

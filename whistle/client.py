@@ -44,6 +44,7 @@ from schemas.org import CaseContext, OrgDirectory
 from schemas.policy import SlaPolicy
 from schemas.publication import PublishCase, UnpublishCase, decide_publication
 from schemas.rates import Report, ReportGroupBy
+from schemas.rules.authority import RESIDENT_ONLY
 from schemas.state import CaseState, Stage
 from schemas.view import CaseView, view_of
 from whistle import search
@@ -52,7 +53,6 @@ from whistle.recorded import recorded_in
 from whistle.search import CaseFilter, CaseSummary
 from whistle.settings import Settings
 from workflows import search_attributes
-from workflows.authority import RESIDENT_ONLY
 from workflows.complaint import ComplaintWorkflow
 
 

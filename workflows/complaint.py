@@ -28,10 +28,10 @@ with workflow.unsafe.imports_passed_through():
     from schemas.events import Event, RecordedEvent
     from schemas.fold import apply, start
     from schemas.intake import ComplaintInput
+    from schemas.rules.decider import decide, file_complaint
     from schemas.state import CaseState
     from schemas.view import CaseView, view_of
     from workflows import search_attributes
-    from workflows.decider import decide, file_complaint
     from workflows.notices import notices_for, warning_for, warning_key, warning_time
     from workflows.outbox import Outbox
 

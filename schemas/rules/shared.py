@@ -63,17 +63,25 @@ def escalation(state: CaseState, cause: EscalationCause, department: str | None,
     current = state.escalation
     if current is None:
         return EscalatedToFirstSecretary(
-            at=now, cause=cause, department=department, first_secretary=context.community.first_secretary.id,
+            at=now,
+            cause=cause,
+            department=department,
+            first_secretary=context.community.first_secretary.id,
             respond_due=due_after(state, now, policy.first_secretary),
         )
     if current.level == 1 and cause != "first_secretary":
         return EscalatedToFirstSecretary(
-            at=now, cause=cause, department=department, first_secretary=context.community.first_secretary.id,
+            at=now,
+            cause=cause,
+            department=department,
+            first_secretary=context.community.first_secretary.id,
             respond_due=current.respond.due,
         )
     respond_due = current.respond.due if current.level == 2 else due_after(state, now, policy.street_secretary)
     return EscalatedToStreetSecretary(
-        at=now, cause=cause, department=department, street_secretary=context.street.secretary.id,
+        at=now,
+        cause=cause,
+        department=department,
+        street_secretary=context.street.secretary.id,
         respond_due=respond_due,
     )
-

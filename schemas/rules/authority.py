@@ -45,25 +45,35 @@ def check_actor(state: CaseState, command: Command) -> None:
     match command:
         case VerifyComplaint():
             workers = {worker.id for worker in context.grid.grid_workers}
-            _require(actor, {("grid_worker", worker) for worker in workers},
-                     f"only a grid worker of {context.grid.code} verifies or resolves in the grid")
+            _require(
+                actor,
+                {("grid_worker", worker) for worker in workers},
+                f"only a grid worker of {context.grid.code} verifies or resolves in the grid",
+            )
         case BlowWhistle() | RateDepartment() | ReviewResults() | ProposeTermination():
             secretary = context.community.secretary.id
-            _require(actor, {("community_secretary", secretary)},
-                     f"only the community secretary ({secretary}) may do this")
+            _require(
+                actor, {("community_secretary", secretary)}, f"only the community secretary ({secretary}) may do this"
+            )
         case ReportInProactively():
             first = context.community.first_secretary.id
             if command.department is None:
                 _require(actor, {("first_secretary", first)}, f"only the first secretary ({first}) comes in person")
             else:
-                _require(actor, {("department", command.department)},
-                         f"only {command.department} itself reports in for {command.department}")
+                _require(
+                    actor,
+                    {("department", command.department)},
+                    f"only {command.department} itself reports in for {command.department}",
+                )
         case AnswerExtension():
             approver = (state.case.policy.extension_approver, extension_approver(state))
             _require(actor, {approver}, f"only {approver[0].replace('_', ' ')} {approver[1]} answers extensions")
         case ReportIn() | DeclineCase() | RecordProgress() | CompletePart() | RequestExtension():
-            _require(actor, {("department", command.department)},
-                     f"only {command.department} itself acts for {command.department}")
+            _require(
+                actor,
+                {("department", command.department)},
+                f"only {command.department} itself acts for {command.department}",
+            )
         case AskResident():
             allowed = {("grid_worker", worker.id) for worker in context.grid.grid_workers}
             allowed.add(("community_secretary", context.community.secretary.id))
@@ -77,8 +87,11 @@ def check_actor(state: CaseState, command: Command) -> None:
                 raise CommandRejected("actor", RESIDENT_ONLY)
         case IssueDirective() | ReviewTermination():
             first, street = context.community.first_secretary.id, context.street.secretary.id
-            _require(actor, {("first_secretary", first), ("street_secretary", street)},
-                     f"only the first secretary ({first}) or the street secretary ({street}) may do this")
+            _require(
+                actor,
+                {("first_secretary", first), ("street_secretary", street)},
+                f"only the first secretary ({first}) or the street secretary ({street}) may do this",
+            )
         case RuleResponsibility():
             street = context.street.secretary.id
             _require(actor, {("street_secretary", street)}, f"only the street secretary ({street}) rules a dispute")

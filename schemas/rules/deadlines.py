@@ -1,6 +1,6 @@
 """A clock ran out (``ReachDeadline``): the decider's rules for what the miss means. Pure, like the decider.
 
-Most misses are recorded and escalate (``workflows.rules.escalation``). An unanswered whistle may first be
+Most misses are recorded and escalate (``schemas.rules.shared.escalation``). An unanswered whistle may first be
 raised a grade, an unrated result closes the case, an unanswered request for more time counts as refused and
 escalates, a used-up pause starts the clocks again, an unreviewed termination is refused, a long handling goes
 on the ledger and a ledgered case's keeper is reminded to review it.
@@ -23,9 +23,10 @@ from schemas.events import (
     TerminationRefused,
     WhistleGradeRaised,
 )
+from schemas.rules.ledger import ledgered
+from schemas.rules.pause import resumed
+from schemas.rules.shared import due_after, escalation, report_in_due
 from schemas.state import CaseState
-from workflows.practice import ledgered, resumed
-from workflows.rules import due_after, escalation, report_in_due
 
 
 def reach_deadline(state: CaseState, command: ReachDeadline, now: datetime) -> list[Event]:

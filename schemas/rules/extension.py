@@ -1,0 +1,67 @@
+"""Extensions (延期): a working department asks for more time; the approver the policy names answers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from schemas.commands import (
+    AnswerExtension,
+    RequestExtension,
+)
+from schemas.errors import CommandRejected
+from schemas.events import (
+    Event,
+    ExtensionApproved,
+    ExtensionRefused,
+    ExtensionRequested,
+)
+from schemas.rules.authority import extension_approver
+from schemas.rules.shared import (
+    department_part,
+    due_after,
+    not_under_review,
+    require_stage,
+)
+from schemas.state import CaseState
+
+
+def request_extension(state: CaseState, command: RequestExtension, now: datetime) -> list[Event]:
+    require_stage(state, "handling")
+    not_under_review(state)
+    department_part(state, command.department, "reported_in")
+    if state.extension is not None:
+        waiting = state.extension.department
+        raise CommandRejected("department", f"{waiting} already asked for more time; wait for the answer")
+    if state.parked:
+        raise CommandRejected("stage", "the case is parked; its clocks are stopped")
+    policy = state.case.policy
+    return [
+        ExtensionRequested(
+            at=now,
+            department=command.department,
+            extend_by=command.extend_by,
+            reason=command.reason,
+            approver=extension_approver(state),
+            answer_due=due_after(state, now, policy.extension_answer),
+        )
+    ]
+
+
+def answer_extension(state: CaseState, command: AnswerExtension, now: datetime) -> list[Event]:
+    pending = state.extension
+    if pending is None:
+        raise CommandRejected("approve", "no request for more time is waiting")
+    if not command.approve:
+        return [ExtensionRefused(at=now, department=pending.department, by=command.actor.id, note=command.note)]
+    assert state.handling is not None
+    handling_due = state.case.calendar.add(max(state.handling.due, now), pending.extend_by)
+    return [
+        ExtensionApproved(
+            at=now,
+            department=pending.department,
+            by=command.actor.id,
+            extend_by=pending.extend_by,
+            note=command.note,
+            handling_due=handling_due,
+        )
+    ]

@@ -1,0 +1,34 @@
+"""Grid discovery (网格发现): a grid worker verifies the complaint, or resolves it in the grid."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from schemas.commands import (
+    VerifyComplaint,
+)
+from schemas.errors import CommandRejected
+from schemas.events import (
+    Event,
+    GridVerified,
+    ResolvedInGrid,
+)
+from schemas.rules.shared import (
+    due_after,
+    require_stage,
+)
+from schemas.state import CaseState
+
+
+def verify(state: CaseState, command: VerifyComplaint, now: datetime) -> list[Event]:
+    require_stage(state, "discovered")
+    grid_worker = command.actor.id
+    events: list[Event] = []
+    if state.verified_by is None:
+        events.append(GridVerified(at=now, grid_worker=grid_worker, note=command.note))
+    elif not command.resolved_in_grid:
+        raise CommandRejected("resolved_in_grid", f"already verified by {state.verified_by}")
+    if command.resolved_in_grid:
+        evaluation_due = due_after(state, now, state.case.policy.evaluation)
+        events.append(ResolvedInGrid(at=now, grid_worker=grid_worker, note=command.note, evaluation_due=evaluation_due))
+    return events

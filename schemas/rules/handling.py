@@ -1,0 +1,57 @@
+"""Joint handling (联合处置): working departments record progress and complete their parts; the last part
+ends handling."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from schemas.commands import (
+    CompletePart,
+    RecordProgress,
+)
+from schemas.errors import CommandRejected
+from schemas.events import (
+    Event,
+    HandlingCompleted,
+    PartCompleted,
+    ProgressRecorded,
+    ResultsSubmitted,
+)
+from schemas.rules.shared import (
+    department_part,
+    due_after,
+    require_stage,
+)
+from schemas.state import CaseState
+
+
+def handling_done(state: CaseState, now: datetime) -> Event:
+    """Every part is done: to the resident, or first to the community secretary's review (审核) if the policy asks."""
+    policy = state.case.policy
+    if policy.review_before_evaluation:
+        reviewer = state.case.context.community.secretary.id
+        return ResultsSubmitted(at=now, reviewer=reviewer, review_due=due_after(state, now, policy.review))
+    return HandlingCompleted(at=now, evaluation_due=due_after(state, now, policy.evaluation))
+
+
+def progress(state: CaseState, command: RecordProgress, now: datetime) -> list[Event]:
+    """A note from a working department; a case keeps at most ``max_progress_notes`` per department."""
+    part = department_part(state, command.department, "reported_in")
+    limit = state.case.policy.max_progress_notes
+    if part.progress_notes >= limit:
+        raise CommandRejected(
+            "note",
+            f"{command.department} has recorded the most progress notes a case keeps ({limit}); "
+            "complete the part or put the rest in the result",
+        )
+    return [ProgressRecorded(at=now, department=command.department, note=command.note)]
+
+
+def complete(state: CaseState, command: CompletePart, now: datetime) -> list[Event]:
+    require_stage(state, "handling")
+    department_part(state, command.department, "reported_in")
+    unfinished = [c for c in state.with_status("summoned", "reported_in") if c != command.department]
+    events: list[Event] = [PartCompleted(at=now, department=command.department, result=command.result)]
+    if not unfinished:
+        events.append(handling_done(state, now))
+    return events

@@ -1,0 +1,23 @@
+"""Notes (工作备注): an official of the case puts a note on its record."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from schemas.commands import (
+    RecordNote,
+)
+from schemas.errors import CommandRejected
+from schemas.events import (
+    Event,
+    NoteRecorded,
+)
+from schemas.state import CaseState
+
+
+def note(state: CaseState, command: RecordNote, now: datetime) -> list[Event]:
+    """A note on the record; a case keeps at most ``max_progress_notes`` of them, so its history stays bounded."""
+    limit = state.case.policy.max_progress_notes
+    if state.notes >= limit:
+        raise CommandRejected("note", f"the case keeps at most {limit} notes; put the rest in one")
+    return [NoteRecorded(at=now, by=command.actor, note=command.note)]

@@ -1,0 +1,38 @@
+"""The community rates a department that finished its part (双考核)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from schemas.commands import (
+    RateDepartment,
+)
+from schemas.errors import CommandRejected
+from schemas.events import (
+    DepartmentRated,
+    Event,
+)
+from schemas.rules.shared import (
+    department_part,
+)
+from schemas.state import CaseState
+
+
+def rate_department(state: CaseState, command: RateDepartment, now: datetime) -> list[Event]:
+    """双考核: the community rates a department once it has finished its part."""
+    part = department_part(state, command.department, "done")
+    if part.rating is not None:
+        raise CommandRejected("department", f"{command.department} has already been rated on this case")
+    on_time = bool(part.reported_on_time) or part.proactive
+    return [
+        DepartmentRated(
+            at=now,
+            department=command.department,
+            by=command.actor.id,
+            on_time=on_time,
+            proactive=part.proactive,
+            in_person=command.in_person,
+            result=command.result,
+            comment=command.comment,
+        )
+    ]

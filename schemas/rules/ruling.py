@@ -1,0 +1,37 @@
+"""Ruling (职责裁定): the street office names the departments that must handle a case every department declined."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from schemas.commands import (
+    RuleResponsibility,
+)
+from schemas.errors import CommandRejected
+from schemas.events import (
+    Event,
+    ResponsibilityRuled,
+)
+from schemas.rules.shared import (
+    check_known,
+    report_in_due,
+)
+from schemas.state import CaseState
+
+
+def rule_responsibility(state: CaseState, command: RuleResponsibility, now: datetime) -> list[Event]:
+    """职责争议: the street office names the departments that must handle a case every department declined."""
+    if state.dispute is None:
+        raise CommandRejected("departments", "no dispute is waiting for a ruling")
+    check_known(state, command.departments)
+    lead = command.lead or command.departments[0]
+    return [
+        ResponsibilityRuled(
+            at=now,
+            by=command.actor.id,
+            departments=command.departments,
+            lead=lead,
+            note=command.note,
+            report_in_due=report_in_due(state, "blue", now),
+        )
+    ]

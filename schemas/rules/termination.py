@@ -1,0 +1,51 @@
+"""Termination (终止办理): the community secretary proposes ending without a rating; a secretary above decides."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from schemas.commands import (
+    ProposeTermination,
+    ReviewTermination,
+)
+from schemas.errors import CommandRejected
+from schemas.events import (
+    CaseClosed,
+    Event,
+    TerminationApproved,
+    TerminationProposed,
+    TerminationRefused,
+)
+from schemas.rules.shared import (
+    due_after,
+)
+from schemas.state import CaseState
+
+
+def propose_termination(state: CaseState, command: ProposeTermination, now: datetime) -> list[Event]:
+    if state.termination is not None:
+        raise CommandRejected("reason", "a termination is already proposed; wait for the review")
+    policy = state.case.policy
+    return [
+        TerminationProposed(
+            at=now,
+            by=command.actor.id,
+            reason=command.reason,
+            note=command.note,
+            reviewer=state.case.context.community.first_secretary.id,
+            review_due=due_after(state, now, policy.termination_review),
+        )
+    ]
+
+
+def review_termination(state: CaseState, command: ReviewTermination, now: datetime) -> list[Event]:
+    pending = state.termination
+    if pending is None:
+        raise CommandRejected("approve", "no termination is proposed")
+    by = command.actor.id
+    if not command.approve:
+        return [TerminationRefused(at=now, by=by, note=command.note)]
+    return [
+        TerminationApproved(at=now, by=by, note=command.note),
+        CaseClosed(at=now, outcome="terminated", closure_reason=pending.reason),
+    ]
