@@ -1,5 +1,6 @@
 """The fold: a case's state from its events. ``start`` makes the state a filing begins, ``apply`` the state after one
-more event (what each event changes is ``schemas.transitions``'), ``fold`` a whole stream. Pure.
+more event (what each event changes is its concept's, ``schemas/rules/<concept>.py``: ``CHANGES``), ``fold`` a
+whole stream. Pure.
 """
 
 from __future__ import annotations
@@ -8,13 +9,40 @@ from collections.abc import Iterable
 
 from schemas.events import ComplaintFiled, Event
 from schemas.parts import Clock
+from schemas.rules import (
+    escalation,
+    evaluation,
+    extension,
+    filing,
+    grid,
+    handling,
+    ledger,
+    notes,
+    pause,
+    rating,
+    report_in,
+    review,
+    ruling,
+    termination,
+    whistle,
+)  # fmt: skip
+from schemas.rules.shared import Changes
 from schemas.state import CaseState
-from schemas.transitions import event_changes
+
+CHANGES: Changes = {
+    event: changes
+    for concept in (
+        filing, grid, whistle, report_in, handling, notes, evaluation, escalation, ledger, extension, rating, review,
+        termination, ruling, pause,
+    )
+    for event, changes in concept.CHANGES.items()
+}
+"""What every event changes in a case, gathered from the concepts."""
 
 
 def apply(state: CaseState, event: Event) -> CaseState:
     """The state after ``event``. Pure: the same state and event always give the same result."""
-    changes = event_changes(state, event)
+    changes = CHANGES[type(event)](state, event)
     changes["updated_at"] = event.at
     changes["event_count"] = state.event_count + 1
     return state.model_copy(update=changes)

@@ -1,6 +1,6 @@
 """The pieces a case's state is made of: its stage, its clocks, each department's part, what waits on whom.
 
-``schemas.state.CaseState`` holds them; the fold (``schemas.transitions``, ``schemas.practice``) builds them.
+``schemas.state.CaseState`` holds them; the fold (``schemas.fold``, each concept's ``CHANGES``) builds them.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
-"""The case state and its fold. ``CaseState.apply`` is the only way a case's state changes.
+"""The case state. ``schemas.fold.apply`` is the only way a case's state changes.
 
-The workflow, the event-store projections and any rebuild all fold the same events with this code, so
+The workflow, the event-store projections and any rebuild all fold the same events with the same code, so
 the three cannot disagree. Every value that can be derived from the events is derived here. The pieces
-the state is made of are in ``schemas.parts``; what each event changes is in ``schemas.transitions`` (the
-five stages) and ``schemas.practice`` (the practice around them, issue 6).
+the state is made of are in ``schemas.parts``; what each event changes is in its concept's module
+(``schemas/rules/<concept>.py``, ``CHANGES``), gathered by ``schemas.fold``.
 """
 
 from __future__ import annotations

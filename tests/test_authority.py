@@ -60,3 +60,4 @@ def test_an_actor_kind_a_command_does_not_list_is_refused(name: str) -> None:
         with pytest.raises(CommandRejected) as refused:
             check_actor(state, sample(model, Actor(kind=kind, id=person)))  # type: ignore[arg-type]
         assert refused.value.field == "actor", (name, kind)
+

@@ -470,3 +470,11 @@ def test_any_run_of_commands_and_deadlines_keeps_the_case_consistent(case: Compl
         else:
             run.command(step)
     assert apply_all(fold(run.events[:1]), run.events[1:]) == run.state
+
+
+def test_every_event_but_the_filing_has_its_fold() -> None:
+    """Each concept's ``CHANGES`` together cover every event a case can record after it is filed."""
+    from schemas.events import EVENT_CLASSES, ComplaintFiled
+    from schemas.fold import CHANGES
+
+    assert set(EVENT_CLASSES) - {ComplaintFiled} <= set(CHANGES)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from schemas.commands import (
     IssueDirective,
@@ -12,10 +13,18 @@ from schemas.errors import CommandRejected
 from schemas.events import (
     CaseParked,
     DirectiveIssued,
+    EscalatedToFirstSecretary,
+    EscalatedToStreetSecretary,
     Event,
+)
+from schemas.parts import (
+    Clock,
+    Escalation,
+    summon,
 )
 from schemas.rules.ledger import ledgered
 from schemas.rules.shared import (
+    Changes,
     check_known,
     due_after,
     not_under_review,
@@ -73,3 +82,79 @@ def extended(state: CaseState, extend_by: Duration, now: datetime) -> dict[str, 
     if not new_dues:
         raise CommandRejected("extend_by", "no running deadline to extend; order departments in or park the case")
     return new_dues
+
+
+# The fold: what this concept's events change in a case.
+
+
+def _escalated_to_first_secretary(
+    state: CaseState, event: EscalatedToFirstSecretary | EscalatedToStreetSecretary
+) -> dict[str, object]:
+    return _escalate(state, event)
+
+
+def _directive_issued(state: CaseState, event: DirectiveIssued) -> dict[str, object]:
+    return _directed(state, event)
+
+
+def _case_parked(state: CaseState, event: CaseParked) -> dict[str, object]:
+    return {"parked": True, "escalation": None}
+
+
+def _lapse(clock: Clock | None) -> Clock | None:
+    return clock.model_copy(update={"lapsed": True}) if clock else None
+
+
+def _escalate(state: CaseState, event: EscalatedToFirstSecretary | EscalatedToStreetSecretary) -> dict[str, object]:
+    """Raise (or repeat at) the level and mark the clock that caused it as lapsed, so it fires once."""
+    level: Literal[1, 2] = 1 if isinstance(event, EscalatedToFirstSecretary) else 2
+    previous = state.escalation
+    causes = [*(previous.causes if previous else []), event.cause]
+    same_level = previous is not None and previous.level == level
+    respond = previous.respond if previous and same_level else Clock(start=event.at, due=event.respond_due)
+    changes: dict[str, object] = {"escalation": Escalation(level=level, causes=causes, respond=respond)}
+    if event.cause == "verify":
+        changes["verify"] = _lapse(state.verify)
+    elif event.cause == "review":
+        changes["review"] = _lapse(state.review)
+    elif event.cause == "ruling":
+        changes["dispute"] = _lapse(state.dispute)
+    elif event.cause == "reroute":
+        changes["reroute"] = _lapse(state.reroute)
+    return changes
+
+
+def _directed(state: CaseState, event: DirectiveIssued) -> dict[str, object]:
+    """A directive answers the escalation; ``order`` re-summons, ``extend`` moves clocks, ``park`` parks."""
+    changes: dict[str, object] = {"escalation": None}
+    if event.kind == "order":
+        due = event.new_dues[f"report_in:{event.departments[0]}"]
+        changes["departments"] = summon(state.departments, event.departments, event.at, due)
+        changes["parked"] = False
+        changes["reroute"] = None
+        changes["dispute"] = None
+        if state.lead is None:
+            changes["lead"] = event.departments[0]
+        if state.stage in ("discovered", "evaluating"):
+            changes.update(stage="whistled", verify=None, evaluation=None, rating=None, resolved_in_grid=False)
+    elif event.kind == "extend":
+        changes["parked"] = False
+        departments = dict(state.departments)
+        for key, due in event.new_dues.items():
+            if key.startswith("report_in:"):
+                code = key.removeprefix("report_in:")
+                part = departments[code]
+                departments[code] = part.model_copy(update={"report_in": Clock(start=event.at, due=due)})
+            else:
+                changes[key] = Clock(start=event.at, due=due)
+        changes["departments"] = departments
+    return changes
+
+
+CHANGES: Changes = {
+    EscalatedToFirstSecretary: _escalated_to_first_secretary,
+    EscalatedToStreetSecretary: _escalated_to_first_secretary,
+    DirectiveIssued: _directive_issued,
+    CaseParked: _case_parked,
+}
+"""What each of this concept's events changes in a case (the fold, ``schemas.fold``)."""

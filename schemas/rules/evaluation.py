@@ -11,10 +11,16 @@ from schemas.errors import CommandRejected
 from schemas.events import (
     CaseClosed,
     CaseReopened,
+    CaseWithdrawn,
+    EvaluationLapsed,
     Event,
     ResidentEvaluated,
 )
+from schemas.parts import (
+    Clock,
+)
 from schemas.rules.shared import (
+    Changes,
     due_after,
     escalation,
     require_stage,
@@ -39,3 +45,71 @@ def evaluate(state: CaseState, command: EvaluateOutcome, now: datetime) -> list[
     else:
         events.append(escalation(state, "reopen_limit", None, now))
     return events
+
+
+# The fold: what this concept's events change in a case.
+
+
+def _resident_evaluated(state: CaseState, event: ResidentEvaluated) -> dict[str, object]:
+    return {"rating": event.rating, "evaluation": None}
+
+
+def _case_reopened(state: CaseState, event: CaseReopened) -> dict[str, object]:
+    return _reopen(state, event)
+
+
+def _evaluation_lapsed(state: CaseState, event: EvaluationLapsed) -> dict[str, object]:
+    return {"evaluation": None}
+
+
+def _case_withdrawn(state: CaseState, event: CaseWithdrawn) -> dict[str, object]:
+    return {}
+
+
+def _case_closed(state: CaseState, event: CaseClosed) -> dict[str, object]:
+    return {
+        "stage": "closed",
+        "outcome": event.outcome,
+        "closed_at": event.at,
+        "parked": False,
+        "verify": None,
+        "reroute": None,
+        "dispute": None,
+        "handling": None,
+        "evaluation": None,
+        "escalation": None,
+        "extension": None,
+        "review": None,
+        "termination": None,
+        "pause": None,
+        "closure_reason": event.closure_reason,
+    }
+
+
+def _reopen(state: CaseState, event: CaseReopened) -> dict[str, object]:
+    """Back to the grid if it was resolved there, otherwise back to handling with every part reopened."""
+    changes: dict[str, object] = {"reopen_count": event.reopen_count, "rating": None, "evaluation": None}
+    if event.verify_due is not None:
+        changes.update(
+            stage="discovered",
+            resolved_in_grid=False,
+            verified_by=None,
+            verify=Clock(start=event.at, due=event.verify_due),
+        )
+    if event.handling_due is not None:
+        reopened = {
+            code: part.model_copy(update={"status": "reported_in", "result": None}) if part.status == "done" else part
+            for code, part in state.departments.items()
+        }
+        changes.update(stage="handling", departments=reopened, handling=Clock(start=event.at, due=event.handling_due))
+    return changes
+
+
+CHANGES: Changes = {
+    ResidentEvaluated: _resident_evaluated,
+    CaseReopened: _case_reopened,
+    EvaluationLapsed: _evaluation_lapsed,
+    CaseWithdrawn: _case_withdrawn,
+    CaseClosed: _case_closed,
+}
+"""What each of this concept's events changes in a case (the fold, ``schemas.fold``)."""

@@ -15,8 +15,13 @@ from schemas.events import (
     ExtensionRefused,
     ExtensionRequested,
 )
+from schemas.parts import (
+    Clock,
+    PendingExtension,
+)
 from schemas.rules.authority import extension_approver
 from schemas.rules.shared import (
+    Changes,
     department_part,
     due_after,
     not_under_review,
@@ -65,3 +70,34 @@ def answer_extension(state: CaseState, command: AnswerExtension, now: datetime) 
             handling_due=handling_due,
         )
     ]
+
+
+# The fold: what this concept's events change in a case.
+
+
+def _extension_requested(state: CaseState, event: ExtensionRequested) -> dict[str, object]:
+    answer = Clock(start=event.at, due=event.answer_due)
+    pending = PendingExtension(
+        department=event.department,
+        extend_by=event.extend_by,
+        reason=event.reason,
+        approver=event.approver,
+        answer=answer,
+    )
+    return {"extension": pending}
+
+
+def _extension_approved(state: CaseState, event: ExtensionApproved) -> dict[str, object]:
+    return {"extension": None, "handling": Clock(start=event.at, due=event.handling_due)}
+
+
+def _extension_refused(state: CaseState, event: ExtensionRefused) -> dict[str, object]:
+    return {"extension": None}
+
+
+CHANGES: Changes = {
+    ExtensionRequested: _extension_requested,
+    ExtensionApproved: _extension_approved,
+    ExtensionRefused: _extension_refused,
+}
+"""What each of this concept's events changes in a case (the fold, ``schemas.fold``)."""

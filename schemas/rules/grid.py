@@ -13,7 +13,11 @@ from schemas.events import (
     GridVerified,
     ResolvedInGrid,
 )
+from schemas.parts import (
+    Clock,
+)
 from schemas.rules.shared import (
+    Changes,
     due_after,
     require_stage,
 )
@@ -32,3 +36,29 @@ def verify(state: CaseState, command: VerifyComplaint, now: datetime) -> list[Ev
         evaluation_due = due_after(state, now, state.case.policy.evaluation)
         events.append(ResolvedInGrid(at=now, grid_worker=grid_worker, note=command.note, evaluation_due=evaluation_due))
     return events
+
+
+# The fold: what this concept's events change in a case.
+
+
+def _grid_verified(state: CaseState, event: GridVerified) -> dict[str, object]:
+    return {"verified_by": event.grid_worker}
+
+
+def _resolved_in_grid(state: CaseState, event: ResolvedInGrid) -> dict[str, object]:
+    return {
+        "verified_by": event.grid_worker,
+        "resolved_in_grid": True,
+        "stage": "evaluating",
+        "verify": None,
+        "parked": False,
+        "escalation": None,
+        "evaluation": Clock(start=event.at, due=event.evaluation_due),
+    }
+
+
+CHANGES: Changes = {
+    GridVerified: _grid_verified,
+    ResolvedInGrid: _resolved_in_grid,
+}
+"""What each of this concept's events changes in a case (the fold, ``schemas.fold``)."""

@@ -13,11 +13,17 @@ from schemas.errors import CommandRejected
 from schemas.events import (
     Event,
     HandlingCompleted,
+    HandlingOverdue,
     PartCompleted,
     ProgressRecorded,
     ResultsSubmitted,
 )
+from schemas.parts import (
+    Clock,
+    with_parts,
+)
 from schemas.rules.shared import (
+    Changes,
     department_part,
     due_after,
     require_stage,
@@ -55,3 +61,43 @@ def complete(state: CaseState, command: CompletePart, now: datetime) -> list[Eve
     if not unfinished:
         events.append(handling_done(state, now))
     return events
+
+
+# The fold: what this concept's events change in a case.
+
+
+def _progress_recorded(state: CaseState, event: ProgressRecorded) -> dict[str, object]:
+    part = state.departments[event.department]
+    noted = part.model_copy(update={"progress_notes": part.progress_notes + 1})
+    return {"departments": with_parts(state.departments, **{event.department: noted})}
+
+
+def _part_completed(state: CaseState, event: PartCompleted) -> dict[str, object]:
+    part = state.departments[event.department]
+    done = part.model_copy(update={"status": "done", "result": event.result})
+    return {"departments": with_parts(state.departments, **{event.department: done})}
+
+
+def _handling_overdue(state: CaseState, event: HandlingOverdue) -> dict[str, object]:
+    assert state.handling is not None
+    return {"handling": state.handling.model_copy(update={"lapsed": True})}
+
+
+def _handling_completed(state: CaseState, event: HandlingCompleted) -> dict[str, object]:
+    return {
+        "stage": "evaluating",
+        "handling": None,
+        "extension": None,
+        "parked": False,
+        "escalation": None,
+        "evaluation": Clock(start=event.at, due=event.evaluation_due),
+    }
+
+
+CHANGES: Changes = {
+    ProgressRecorded: _progress_recorded,
+    PartCompleted: _part_completed,
+    HandlingOverdue: _handling_overdue,
+    HandlingCompleted: _handling_completed,
+}
+"""What each of this concept's events changes in a case (the fold, ``schemas.fold``)."""

@@ -12,6 +12,7 @@ from schemas.events import (
     Event,
     NoteRecorded,
 )
+from schemas.rules.shared import Changes
 from schemas.state import CaseState
 
 
@@ -21,3 +22,16 @@ def note(state: CaseState, command: RecordNote, now: datetime) -> list[Event]:
     if state.notes >= limit:
         raise CommandRejected("note", f"the case keeps at most {limit} notes; put the rest in one")
     return [NoteRecorded(at=now, by=command.actor, note=command.note)]
+
+
+# The fold: what this concept's events change in a case.
+
+
+def _note_recorded(state: CaseState, event: NoteRecorded) -> dict[str, object]:
+    return {"notes": state.notes + 1}
+
+
+CHANGES: Changes = {
+    NoteRecorded: _note_recorded,
+}
+"""What each of this concept's events changes in a case (the fold, ``schemas.fold``)."""

@@ -13,8 +13,12 @@ from schemas.events import (
     ClocksResumed,
     Event,
 )
-from schemas.parts import Clock
+from schemas.parts import (
+    Clock,
+    Pause,
+)
 from schemas.rules.shared import (
+    Changes,
     require_stage,
 )
 from schemas.state import CaseState
@@ -59,3 +63,50 @@ def resumed(state: CaseState, now: datetime, *, lapsed: bool = False) -> ClocksR
         if clock is not None and now > max(since, clock.start)
     }
     return ClocksResumed(at=now, paused_seconds=(now - since).total_seconds(), new_dues=new_dues, lapsed=lapsed)
+
+
+# The fold: what this concept's events change in a case.
+
+
+def _clocks_paused(state: CaseState, event: ClocksPaused) -> dict[str, object]:
+    resume = Clock(start=event.at, due=event.resume_due)
+    return {"pause": Pause(since=event.at, reason=event.reason, resume=resume)}
+
+
+def _clocks_resumed(state: CaseState, event: ClocksResumed) -> dict[str, object]:
+    return _resume(state, event)
+
+
+def _moved(clock: Clock, due: datetime) -> Clock:
+    """``clock`` moved so it is due at ``due``: its start moves by as much, so its window keeps its length."""
+    return clock.model_copy(update={"start": clock.start + (due - clock.due), "due": due})
+
+
+def _resume(state: CaseState, event: ClocksResumed) -> dict[str, object]:
+    """The clocks run again, each moved by the time it stood still."""
+    changes: dict[str, object] = {"pause": None, "paused_seconds": state.paused_seconds + event.paused_seconds}
+    departments = dict(state.departments)
+    for key, due in event.new_dues.items():
+        if key.startswith("report_in:"):
+            code = key.removeprefix("report_in:")
+            part = departments[code]
+            assert part.report_in is not None
+            departments[code] = part.model_copy(update={"report_in": _moved(part.report_in, due)})
+        elif key == "escalation":
+            assert state.escalation is not None
+            changes["escalation"] = state.escalation.model_copy(
+                update={"respond": _moved(state.escalation.respond, due)}
+            )
+        else:
+            clock = getattr(state, key)
+            assert isinstance(clock, Clock)
+            changes[key] = _moved(clock, due)
+    changes["departments"] = departments
+    return changes
+
+
+CHANGES: Changes = {
+    ClocksPaused: _clocks_paused,
+    ClocksResumed: _clocks_resumed,
+}
+"""What each of this concept's events changes in a case (the fold, ``schemas.fold``)."""

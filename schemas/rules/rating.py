@@ -12,7 +12,12 @@ from schemas.events import (
     DepartmentRated,
     Event,
 )
+from schemas.parts import (
+    CommunityRating,
+    with_parts,
+)
 from schemas.rules.shared import (
+    Changes,
     department_part,
 )
 from schemas.state import CaseState
@@ -36,3 +41,19 @@ def rate_department(state: CaseState, command: RateDepartment, now: datetime) ->
             comment=command.comment,
         )
     ]
+
+
+# The fold: what this concept's events change in a case.
+
+
+def _department_rated(state: CaseState, event: DepartmentRated) -> dict[str, object]:
+    part = state.departments[event.department]
+    rating = CommunityRating(on_time=event.on_time, in_person=event.in_person, result=event.result)
+    rated = part.model_copy(update={"rating": rating})
+    return {"departments": with_parts(state.departments, **{event.department: rated})}
+
+
+CHANGES: Changes = {
+    DepartmentRated: _department_rated,
+}
+"""What each of this concept's events changes in a case (the fold, ``schemas.fold``)."""

@@ -17,10 +17,17 @@ from schemas.events import (
     DepartmentReportedIn,
     Event,
     ProactivelyReportedIn,
+    ReportInOverdue,
     ResponsibilityDisputed,
+)
+from schemas.parts import (
+    Clock,
+    DepartmentPart,
+    with_parts,
 )
 from schemas.rules.handling import handling_done
 from schemas.rules.shared import (
+    Changes,
     check_known,
     department_part,
     due_after,
@@ -126,3 +133,88 @@ def report_in_proactively(state: CaseState, command: ReportInProactively, now: d
             handling_due=handling_due,
         )
     ]
+
+
+# The fold: what this concept's events change in a case.
+
+
+def _department_reported_in(state: CaseState, event: DepartmentReportedIn) -> dict[str, object]:
+    part = state.departments[event.department]
+    reported = part.model_copy(
+        update={
+            "status": "reported_in",
+            "officer": event.officer,
+            "seniority": event.seniority,
+            "reported_on_time": event.on_time,
+        }
+    )
+    changes: dict[str, object] = {"departments": with_parts(state.departments, **{event.department: reported})}
+    if event.handling_due is not None:
+        changes.update(stage="handling", handling=Clock(start=event.at, due=event.handling_due))
+    return changes
+
+
+def _department_declined(state: CaseState, event: DepartmentDeclined) -> dict[str, object]:
+    part = state.departments[event.department]
+    declined = part.model_copy(
+        update={"status": "declined", "decline_reason": event.reason, "declines": part.declines + 1}
+    )
+    departments = with_parts(state.departments, **{event.department: declined})
+    active = [code for code, p in departments.items() if p.status != "declined"]
+    changes: dict[str, object] = {"departments": departments}
+    if state.lead == event.department:
+        changes["lead"] = active[0] if active else None
+    if event.handling_due is not None:
+        changes.update(stage="handling", handling=Clock(start=event.at, due=event.handling_due))
+    if event.reroute_due is not None:
+        changes["reroute"] = Clock(start=event.at, due=event.reroute_due)
+    return changes
+
+
+def _report_in_overdue(state: CaseState, event: ReportInOverdue) -> dict[str, object]:
+    part = state.departments[event.department]
+    assert part.report_in is not None
+    lapsed = part.model_copy(update={"report_in": part.report_in.model_copy(update={"lapsed": True})})
+    return {"departments": with_parts(state.departments, **{event.department: lapsed})}
+
+
+def _proactively_reported_in(state: CaseState, event: ProactivelyReportedIn) -> dict[str, object]:
+    return _proactive(state, event)
+
+
+def _proactive(state: CaseState, event: ProactivelyReportedIn) -> dict[str, object]:
+    """A department joins the work on its own (or the first secretary comes): it may start handling."""
+    if event.department is None:
+        return {"first_secretary_present": True}
+    previous = state.departments.get(event.department)
+    joined = DepartmentPart(
+        status="reported_in",
+        officer=event.officer,
+        seniority=event.seniority,
+        reported_on_time=True,
+        proactive=True,
+        declines=previous.declines if previous else 0,
+    )
+    departments = with_parts(state.departments, **{event.department: joined})
+    changes: dict[str, object] = {"departments": departments}
+    active = [code for code, part in departments.items() if part.status != "declined"]
+    if state.lead not in active:
+        changes["lead"] = event.department
+    if event.handling_due is not None:
+        changes.update(
+            stage="handling",
+            handling=Clock(start=event.at, due=event.handling_due),
+            verify=None,
+            reroute=None,
+            dispute=None,
+        )
+    return changes
+
+
+CHANGES: Changes = {
+    DepartmentReportedIn: _department_reported_in,
+    DepartmentDeclined: _department_declined,
+    ReportInOverdue: _report_in_overdue,
+    ProactivelyReportedIn: _proactively_reported_in,
+}
+"""What each of this concept's events changes in a case (the fold, ``schemas.fold``)."""

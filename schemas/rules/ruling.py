@@ -10,9 +10,15 @@ from schemas.commands import (
 from schemas.errors import CommandRejected
 from schemas.events import (
     Event,
+    ResponsibilityDisputed,
     ResponsibilityRuled,
 )
+from schemas.parts import (
+    Clock,
+    summon,
+)
 from schemas.rules.shared import (
+    Changes,
     check_known,
     report_in_due,
 )
@@ -35,3 +41,26 @@ def rule_responsibility(state: CaseState, command: RuleResponsibility, now: date
             report_in_due=report_in_due(state, "blue", now),
         )
     ]
+
+
+# The fold: what this concept's events change in a case.
+
+
+def _responsibility_disputed(state: CaseState, event: ResponsibilityDisputed) -> dict[str, object]:
+    return {"dispute": Clock(start=event.at, due=event.ruling_due)}
+
+
+def _responsibility_ruled(state: CaseState, event: ResponsibilityRuled) -> dict[str, object]:
+    return {
+        "departments": summon(state.departments, event.departments, event.at, event.report_in_due, ruled=True),
+        "lead": event.lead,
+        "dispute": None,
+        "reroute": None,
+    }
+
+
+CHANGES: Changes = {
+    ResponsibilityDisputed: _responsibility_disputed,
+    ResponsibilityRuled: _responsibility_ruled,
+}
+"""What each of this concept's events changes in a case (the fold, ``schemas.fold``)."""

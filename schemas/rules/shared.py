@@ -4,7 +4,9 @@ who the case escalates to. Pure, like the decider; each raises ``CommandRejected
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from schemas.commands import Grade
 from schemas.common import Duration
@@ -12,6 +14,9 @@ from schemas.errors import CommandRejected
 from schemas.events import EscalatedToFirstSecretary, EscalatedToStreetSecretary, EscalationCause, Event
 from schemas.parts import DepartmentPart, Stage
 from schemas.state import CaseState
+
+Changes = dict[type, Callable[[CaseState, Any], dict[str, object]]]
+"""A concept's fold: for each of its event types, what the event changes in a case (as model fields)."""
 
 
 def due_after(state: CaseState, start: datetime, duration: Duration) -> datetime:

@@ -16,7 +16,12 @@ from schemas.events import (
     TerminationProposed,
     TerminationRefused,
 )
+from schemas.parts import (
+    Clock,
+    PendingTermination,
+)
 from schemas.rules.shared import (
+    Changes,
     due_after,
 )
 from schemas.state import CaseState
@@ -49,3 +54,26 @@ def review_termination(state: CaseState, command: ReviewTermination, now: dateti
         TerminationApproved(at=now, by=by, note=command.note),
         CaseClosed(at=now, outcome="terminated", closure_reason=pending.reason),
     ]
+
+
+# The fold: what this concept's events change in a case.
+
+
+def _termination_proposed(state: CaseState, event: TerminationProposed) -> dict[str, object]:
+    review = Clock(start=event.at, due=event.review_due)
+    proposal = PendingTermination(
+        reason=event.reason, note=event.note, by=event.by, reviewer=event.reviewer, review=review
+    )
+    return {"termination": proposal}
+
+
+def _termination_approved(state: CaseState, event: TerminationApproved | TerminationRefused) -> dict[str, object]:
+    return {"termination": None}
+
+
+CHANGES: Changes = {
+    TerminationProposed: _termination_proposed,
+    TerminationApproved: _termination_approved,
+    TerminationRefused: _termination_approved,
+}
+"""What each of this concept's events changes in a case (the fold, ``schemas.fold``)."""

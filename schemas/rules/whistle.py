@@ -11,8 +11,15 @@ from schemas.errors import CommandRejected
 from schemas.events import (
     Event,
     WhistleBlown,
+    WhistleGradeRaised,
+)
+from schemas.parts import (
+    Clock,
+    summon,
+    with_parts,
 )
 from schemas.rules.shared import (
+    Changes,
     check_known,
     not_under_review,
     report_in_due,
@@ -43,3 +50,32 @@ def blow(state: CaseState, command: BlowWhistle, now: datetime) -> list[Event]:
             report_in_due=report_in_due(state, command.grade, now),
         )
     ]
+
+
+# The fold: what this concept's events change in a case.
+
+
+def _whistle_blown(state: CaseState, event: WhistleBlown) -> dict[str, object]:
+    return {
+        "stage": "whistled" if state.stage == "discovered" else state.stage,
+        "departments": summon(state.departments, event.departments, event.at, event.report_in_due, event.grade),
+        "lead": event.lead,
+        "verify": None,
+        "reroute": None,
+        "dispute": None,
+    }
+
+
+def _whistle_grade_raised(state: CaseState, event: WhistleGradeRaised) -> dict[str, object]:
+    part = state.departments[event.department]
+    raised = part.model_copy(
+        update={"grade": event.grade, "grade_raised": True, "report_in": Clock(start=event.at, due=event.report_in_due)}
+    )
+    return {"departments": with_parts(state.departments, **{event.department: raised})}
+
+
+CHANGES: Changes = {
+    WhistleBlown: _whistle_blown,
+    WhistleGradeRaised: _whistle_grade_raised,
+}
+"""What each of this concept's events changes in a case (the fold, ``schemas.fold``)."""
