@@ -25,7 +25,7 @@ from schemas.events import (
 )
 from schemas.rules.ledger import ledgered
 from schemas.rules.pause import resumed
-from schemas.rules.shared import due_after, escalation, report_in_due
+from schemas.rules.shared import Rules, due_after, escalation, report_in_due
 from schemas.state import CaseState
 
 
@@ -74,3 +74,9 @@ def reach_deadline(state: CaseState, command: ReachDeadline, now: datetime) -> l
             return [HandlingOverdue(at=now, due=deadline.clock.due), escalation(state, "handling", None, now)]
         case "verify" | "reroute" | "first_secretary":
             return [escalation(state, command.kind, None, now)]
+
+
+RULES: Rules = {
+    ReachDeadline: reach_deadline,
+}
+"""What each of this concept's commands decides (``schemas.rules.decider``)."""

@@ -13,31 +13,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from schemas.commands import (
-    AnswerExtension,
-    AskResident,
-    BlowWhistle,
     Command,
-    CompletePart,
-    DeclineCase,
-    EvaluateOutcome,
-    IssueDirective,
-    ProposeTermination,
-    RateDepartment,
-    ReachDeadline,
-    RecordNote,
-    RecordProgress,
-    ReportIn,
-    ReportInProactively,
-    RequestExtension,
-    ResidentAnswer,
-    ReviewResults,
-    ReviewTermination,
-    RuleResponsibility,
-    VerifyComplaint,
-    WithdrawComplaint,
 )
 from schemas.errors import CommandRejected
-from schemas.events import CaseClosed, CaseWithdrawn, Event
+from schemas.events import Event
 from schemas.rules import (
     deadlines,
     escalation,
@@ -56,9 +35,32 @@ from schemas.rules import (
 )  # fmt: skip
 from schemas.rules.authority import check_actor
 from schemas.rules.filing import file_complaint
+from schemas.rules.shared import Rules
 from schemas.state import CaseState
 
-__all__ = ["decide", "file_complaint"]
+__all__ = ["RULES", "decide", "file_complaint"]
+
+RULES: Rules = {
+    command: rule
+    for concept in (
+        grid,
+        whistle,
+        report_in,
+        handling,
+        notes,
+        evaluation,
+        escalation,
+        extension,
+        rating,
+        review,
+        termination,
+        ruling,
+        pause,
+        deadlines,
+    )
+    for command, rule in concept.RULES.items()
+}
+"""Each command's rule, gathered from the concepts."""
 
 
 def decide(state: CaseState, command: Command, now: datetime) -> list[Event]:
@@ -66,48 +68,4 @@ def decide(state: CaseState, command: Command, now: datetime) -> list[Event]:
     if state.stage == "closed":
         raise CommandRejected("stage", f"the case is closed ({state.outcome})")
     check_actor(state, command)
-    match command:
-        case VerifyComplaint():
-            return grid.verify(state, command, now)
-        case BlowWhistle():
-            return whistle.blow(state, command, now)
-        case ReportIn():
-            return report_in.report_in(state, command, now)
-        case ReportInProactively():
-            return report_in.report_in_proactively(state, command, now)
-        case RequestExtension():
-            return extension.request_extension(state, command, now)
-        case AnswerExtension():
-            return extension.answer_extension(state, command, now)
-        case RateDepartment():
-            return rating.rate_department(state, command, now)
-        case ReviewResults():
-            return review.review_results(state, command, now)
-        case RuleResponsibility():
-            return ruling.rule_responsibility(state, command, now)
-        case AskResident():
-            return pause.ask_resident(state, command, now)
-        case ResidentAnswer():
-            if state.pause is None:
-                raise CommandRejected("note", "the case is not waiting on the resident")
-            return [pause.resumed(state, now)]
-        case ProposeTermination():
-            return termination.propose_termination(state, command, now)
-        case ReviewTermination():
-            return termination.review_termination(state, command, now)
-        case DeclineCase():
-            return report_in.decline(state, command, now)
-        case RecordProgress():
-            return handling.progress(state, command, now)
-        case CompletePart():
-            return handling.complete(state, command, now)
-        case EvaluateOutcome():
-            return evaluation.evaluate(state, command, now)
-        case IssueDirective():
-            return escalation.direct(state, command, now)
-        case WithdrawComplaint():
-            return [CaseWithdrawn(at=now, reason=command.reason), CaseClosed(at=now, outcome="withdrawn")]
-        case RecordNote():
-            return notes.note(state, command, now)
-        case ReachDeadline():
-            return deadlines.reach_deadline(state, command, now)
+    return RULES[type(command)](state, command, now)

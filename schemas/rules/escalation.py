@@ -5,9 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from schemas.commands import (
-    IssueDirective,
-)
+from schemas.commands import IssueDirective
 from schemas.common import Duration
 from schemas.errors import CommandRejected
 from schemas.events import (
@@ -25,6 +23,7 @@ from schemas.parts import (
 from schemas.rules.ledger import ledgered
 from schemas.rules.shared import (
     Changes,
+    Rules,
     check_known,
     due_after,
     not_under_review,
@@ -82,6 +81,12 @@ def extended(state: CaseState, extend_by: Duration, now: datetime) -> dict[str, 
     if not new_dues:
         raise CommandRejected("extend_by", "no running deadline to extend; order departments in or park the case")
     return new_dues
+
+
+RULES: Rules = {
+    IssueDirective: direct,
+}
+"""What each of this concept's commands decides (``schemas.rules.decider``)."""
 
 
 # The fold: what this concept's events change in a case.

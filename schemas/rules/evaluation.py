@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from schemas.commands import (
-    EvaluateOutcome,
-)
+from schemas.commands import EvaluateOutcome, WithdrawComplaint
 from schemas.errors import CommandRejected
 from schemas.events import (
     CaseClosed,
@@ -21,6 +19,7 @@ from schemas.parts import (
 )
 from schemas.rules.shared import (
     Changes,
+    Rules,
     due_after,
     escalation,
     require_stage,
@@ -45,6 +44,18 @@ def evaluate(state: CaseState, command: EvaluateOutcome, now: datetime) -> list[
     else:
         events.append(escalation(state, "reopen_limit", None, now))
     return events
+
+
+def withdraw(state: CaseState, command: WithdrawComplaint, now: datetime) -> list[Event]:
+    """The reporter withdraws the complaint: the case closes, whatever its stage."""
+    return [CaseWithdrawn(at=now, reason=command.reason), CaseClosed(at=now, outcome="withdrawn")]
+
+
+RULES: Rules = {
+    EvaluateOutcome: evaluate,
+    WithdrawComplaint: withdraw,
+}
+"""What each of this concept's commands decides (``schemas.rules.decider``)."""
 
 
 # The fold: what this concept's events change in a case.

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from schemas.commands import (
-    AnswerExtension,
-    RequestExtension,
-)
+from schemas.commands import AnswerExtension, RequestExtension
 from schemas.errors import CommandRejected
 from schemas.events import (
     Event,
@@ -22,6 +19,7 @@ from schemas.parts import (
 from schemas.rules.authority import extension_approver
 from schemas.rules.shared import (
     Changes,
+    Rules,
     department_part,
     due_after,
     not_under_review,
@@ -70,6 +68,13 @@ def answer_extension(state: CaseState, command: AnswerExtension, now: datetime) 
             handling_due=handling_due,
         )
     ]
+
+
+RULES: Rules = {
+    RequestExtension: request_extension,
+    AnswerExtension: answer_extension,
+}
+"""What each of this concept's commands decides (``schemas.rules.decider``)."""
 
 
 # The fold: what this concept's events change in a case.

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from schemas.commands import (
-    VerifyComplaint,
-)
+from schemas.commands import VerifyComplaint
 from schemas.errors import CommandRejected
 from schemas.events import (
     Event,
@@ -18,6 +16,7 @@ from schemas.parts import (
 )
 from schemas.rules.shared import (
     Changes,
+    Rules,
     due_after,
     require_stage,
 )
@@ -36,6 +35,12 @@ def verify(state: CaseState, command: VerifyComplaint, now: datetime) -> list[Ev
         evaluation_due = due_after(state, now, state.case.policy.evaluation)
         events.append(ResolvedInGrid(at=now, grid_worker=grid_worker, note=command.note, evaluation_due=evaluation_due))
     return events
+
+
+RULES: Rules = {
+    VerifyComplaint: verify,
+}
+"""What each of this concept's commands decides (``schemas.rules.decider``)."""
 
 
 # The fold: what this concept's events change in a case.

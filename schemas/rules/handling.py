@@ -5,10 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from schemas.commands import (
-    CompletePart,
-    RecordProgress,
-)
+from schemas.commands import CompletePart, RecordProgress
 from schemas.errors import CommandRejected
 from schemas.events import (
     Event,
@@ -24,6 +21,7 @@ from schemas.parts import (
 )
 from schemas.rules.shared import (
     Changes,
+    Rules,
     department_part,
     due_after,
     require_stage,
@@ -61,6 +59,13 @@ def complete(state: CaseState, command: CompletePart, now: datetime) -> list[Eve
     if not unfinished:
         events.append(handling_done(state, now))
     return events
+
+
+RULES: Rules = {
+    RecordProgress: progress,
+    CompletePart: complete,
+}
+"""What each of this concept's commands decides (``schemas.rules.decider``)."""
 
 
 # The fold: what this concept's events change in a case.

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from schemas.commands import (
-    RecordNote,
-)
+from schemas.commands import RecordNote
 from schemas.errors import CommandRejected
 from schemas.events import (
     Event,
     NoteRecorded,
 )
-from schemas.rules.shared import Changes
+from schemas.rules.shared import Changes, Rules
 from schemas.state import CaseState
 
 
@@ -22,6 +20,12 @@ def note(state: CaseState, command: RecordNote, now: datetime) -> list[Event]:
     if state.notes >= limit:
         raise CommandRejected("note", f"the case keeps at most {limit} notes; put the rest in one")
     return [NoteRecorded(at=now, by=command.actor, note=command.note)]
+
+
+RULES: Rules = {
+    RecordNote: note,
+}
+"""What each of this concept's commands decides (``schemas.rules.decider``)."""
 
 
 # The fold: what this concept's events change in a case.

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from schemas.commands import (
-    AskResident,
-)
+from schemas.commands import AskResident, ResidentAnswer
 from schemas.errors import CommandRejected
 from schemas.events import (
     ClocksPaused,
@@ -19,6 +17,7 @@ from schemas.parts import (
 )
 from schemas.rules.shared import (
     Changes,
+    Rules,
     require_stage,
 )
 from schemas.state import CaseState
@@ -63,6 +62,20 @@ def resumed(state: CaseState, now: datetime, *, lapsed: bool = False) -> ClocksR
         if clock is not None and now > max(since, clock.start)
     }
     return ClocksResumed(at=now, paused_seconds=(now - since).total_seconds(), new_dues=new_dues, lapsed=lapsed)
+
+
+def resident_answer(state: CaseState, command: ResidentAnswer, now: datetime) -> list[Event]:
+    """The resident answered: the clocks run again (only while the case waits on them)."""
+    if state.pause is None:
+        raise CommandRejected("note", "the case is not waiting on the resident")
+    return [resumed(state, now)]
+
+
+RULES: Rules = {
+    AskResident: ask_resident,
+    ResidentAnswer: resident_answer,
+}
+"""What each of this concept's commands decides (``schemas.rules.decider``)."""
 
 
 # The fold: what this concept's events change in a case.

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from schemas.commands import (
-    RateDepartment,
-)
+from schemas.commands import RateDepartment
 from schemas.errors import CommandRejected
 from schemas.events import (
     DepartmentRated,
@@ -18,6 +16,7 @@ from schemas.parts import (
 )
 from schemas.rules.shared import (
     Changes,
+    Rules,
     department_part,
 )
 from schemas.state import CaseState
@@ -41,6 +40,12 @@ def rate_department(state: CaseState, command: RateDepartment, now: datetime) ->
             comment=command.comment,
         )
     ]
+
+
+RULES: Rules = {
+    RateDepartment: rate_department,
+}
+"""What each of this concept's commands decides (``schemas.rules.decider``)."""
 
 
 # The fold: what this concept's events change in a case.

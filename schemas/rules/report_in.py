@@ -28,6 +28,7 @@ from schemas.parts import (
 from schemas.rules.handling import handling_done
 from schemas.rules.shared import (
     Changes,
+    Rules,
     check_known,
     department_part,
     due_after,
@@ -133,6 +134,14 @@ def report_in_proactively(state: CaseState, command: ReportInProactively, now: d
             handling_due=handling_due,
         )
     ]
+
+
+RULES: Rules = {
+    ReportIn: report_in,
+    ReportInProactively: report_in_proactively,
+    DeclineCase: decline,
+}
+"""What each of this concept's commands decides (``schemas.rules.decider``)."""
 
 
 # The fold: what this concept's events change in a case.

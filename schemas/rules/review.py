@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from schemas.commands import (
-    ReviewResults,
-)
+from schemas.commands import ReviewResults
 from schemas.errors import CommandRejected
 from schemas.events import (
     Event,
@@ -20,6 +18,7 @@ from schemas.parts import (
 )
 from schemas.rules.shared import (
     Changes,
+    Rules,
     due_after,
 )
 from schemas.state import CaseState
@@ -35,6 +34,12 @@ def review_results(state: CaseState, command: ReviewResults, now: datetime) -> l
         return [approved, HandlingCompleted(at=now, evaluation_due=evaluation_due)]
     handling_due = due_after(state, now, state.case.policy.handling)
     return [ResultsRejected(at=now, by=by, reason=command.reason, handling_due=handling_due)]
+
+
+RULES: Rules = {
+    ReviewResults: review_results,
+}
+"""What each of this concept's commands decides (``schemas.rules.decider``)."""
 
 
 # The fold: what this concept's events change in a case.

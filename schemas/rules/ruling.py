@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from schemas.commands import (
-    RuleResponsibility,
-)
+from schemas.commands import RuleResponsibility
 from schemas.errors import CommandRejected
 from schemas.events import (
     Event,
@@ -19,6 +17,7 @@ from schemas.parts import (
 )
 from schemas.rules.shared import (
     Changes,
+    Rules,
     check_known,
     report_in_due,
 )
@@ -41,6 +40,12 @@ def rule_responsibility(state: CaseState, command: RuleResponsibility, now: date
             report_in_due=report_in_due(state, "blue", now),
         )
     ]
+
+
+RULES: Rules = {
+    RuleResponsibility: rule_responsibility,
+}
+"""What each of this concept's commands decides (``schemas.rules.decider``)."""
 
 
 # The fold: what this concept's events change in a case.

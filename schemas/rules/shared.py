@@ -18,6 +18,9 @@ from schemas.state import CaseState
 Changes = dict[type, Callable[[CaseState, Any], dict[str, object]]]
 """A concept's fold: for each of its event types, what the event changes in a case (as model fields)."""
 
+Rules = dict[type, Callable[[CaseState, Any, datetime], list[Event]]]
+"""A concept's rules: for each of its command types, the events the command decides (or ``CommandRejected``)."""
+
 
 def due_after(state: CaseState, start: datetime, duration: Duration) -> datetime:
     """When a window of ``duration`` from ``start`` ends, counted on the case's own calendar."""

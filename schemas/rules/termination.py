@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from schemas.commands import (
-    ProposeTermination,
-    ReviewTermination,
-)
+from schemas.commands import ProposeTermination, ReviewTermination
 from schemas.errors import CommandRejected
 from schemas.events import (
     CaseClosed,
@@ -22,6 +19,7 @@ from schemas.parts import (
 )
 from schemas.rules.shared import (
     Changes,
+    Rules,
     due_after,
 )
 from schemas.state import CaseState
@@ -54,6 +52,13 @@ def review_termination(state: CaseState, command: ReviewTermination, now: dateti
         TerminationApproved(at=now, by=by, note=command.note),
         CaseClosed(at=now, outcome="terminated", closure_reason=pending.reason),
     ]
+
+
+RULES: Rules = {
+    ProposeTermination: propose_termination,
+    ReviewTermination: review_termination,
+}
+"""What each of this concept's commands decides (``schemas.rules.decider``)."""
 
 
 # The fold: what this concept's events change in a case.

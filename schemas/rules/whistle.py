@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from schemas.commands import (
-    BlowWhistle,
-)
+from schemas.commands import BlowWhistle
 from schemas.errors import CommandRejected
 from schemas.events import (
     Event,
@@ -20,6 +18,7 @@ from schemas.parts import (
 )
 from schemas.rules.shared import (
     Changes,
+    Rules,
     check_known,
     not_under_review,
     report_in_due,
@@ -50,6 +49,12 @@ def blow(state: CaseState, command: BlowWhistle, now: datetime) -> list[Event]:
             report_in_due=report_in_due(state, command.grade, now),
         )
     ]
+
+
+RULES: Rules = {
+    BlowWhistle: blow,
+}
+"""What each of this concept's commands decides (``schemas.rules.decider``)."""
 
 
 # The fold: what this concept's events change in a case.
