@@ -25,7 +25,7 @@ from schemas.events import (
 )
 from schemas.rules.ledger import ledgered
 from schemas.rules.pause import resumed
-from schemas.rules.shared import Rules, due_after, escalation, report_in_due
+from schemas.rules.shared import Rules, Who, due_after, escalation, report_in_due
 from schemas.state import CaseState
 
 
@@ -74,6 +74,17 @@ def reach_deadline(state: CaseState, command: ReachDeadline, now: datetime) -> l
             return [HandlingOverdue(at=now, due=deadline.clock.due), escalation(state, "handling", None, now)]
         case "verify" | "reroute" | "first_secretary":
             return [escalation(state, command.kind, None, now)]
+
+
+def by_the_timers(state: CaseState, command: ReachDeadline) -> None:
+    if command.actor.kind != "system":
+        raise CommandRejected("actor", "deadlines are reached by the workflow's own timers only")
+
+
+WHO: Who = {
+    ReachDeadline: by_the_timers,
+}
+"""Who may send each of this concept's commands (``schemas.rules.authority``)."""
 
 
 RULES: Rules = {

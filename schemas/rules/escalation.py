@@ -24,9 +24,11 @@ from schemas.rules.ledger import ledgered
 from schemas.rules.shared import (
     Changes,
     Rules,
+    Who,
     check_known,
     due_after,
     not_under_review,
+    secretary_above,
 )
 from schemas.state import CaseState
 
@@ -81,6 +83,12 @@ def extended(state: CaseState, extend_by: Duration, now: datetime) -> dict[str, 
     if not new_dues:
         raise CommandRejected("extend_by", "no running deadline to extend; order departments in or park the case")
     return new_dues
+
+
+WHO: Who = {
+    IssueDirective: secretary_above,
+}
+"""Who may send each of this concept's commands (``schemas.rules.authority``)."""
 
 
 RULES: Rules = {

@@ -20,9 +20,11 @@ from schemas.parts import (
 from schemas.rules.shared import (
     Changes,
     Rules,
+    Who,
     due_after,
     escalation,
     require_stage,
+    resident_or_operator,
 )
 from schemas.state import CaseState
 
@@ -49,6 +51,13 @@ def evaluate(state: CaseState, command: EvaluateOutcome, now: datetime) -> list[
 def withdraw(state: CaseState, command: WithdrawComplaint, now: datetime) -> list[Event]:
     """The reporter withdraws the complaint: the case closes, whatever its stage."""
     return [CaseWithdrawn(at=now, reason=command.reason), CaseClosed(at=now, outcome="withdrawn")]
+
+
+WHO: Who = {
+    EvaluateOutcome: resident_or_operator,
+    WithdrawComplaint: resident_or_operator,
+}
+"""Who may send each of this concept's commands (``schemas.rules.authority``)."""
 
 
 RULES: Rules = {

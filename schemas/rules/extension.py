@@ -16,13 +16,15 @@ from schemas.parts import (
     Clock,
     PendingExtension,
 )
-from schemas.rules.authority import extension_approver
 from schemas.rules.shared import (
     Changes,
     Rules,
+    Who,
+    department_itself,
     department_part,
     due_after,
     not_under_review,
+    require_actor,
     require_stage,
 )
 from schemas.state import CaseState
@@ -68,6 +70,28 @@ def answer_extension(state: CaseState, command: AnswerExtension, now: datetime) 
             handling_due=handling_due,
         )
     ]
+
+
+def extension_approver(state: CaseState) -> str:
+    """Who answers a request for more time on this case: the person the case's policy names."""
+    context = state.case.context
+    return {
+        "community_secretary": context.community.secretary.id,
+        "first_secretary": context.community.first_secretary.id,
+        "street_secretary": context.street.secretary.id,
+    }[state.case.policy.extension_approver]
+
+
+def may_answer_extension(state: CaseState, command: AnswerExtension) -> None:
+    approver = (state.case.policy.extension_approver, extension_approver(state))
+    require_actor(command.actor, {approver}, f"only {approver[0].replace('_', ' ')} {approver[1]} answers extensions")
+
+
+WHO: Who = {
+    RequestExtension: department_itself,
+    AnswerExtension: may_answer_extension,
+}
+"""Who may send each of this concept's commands (``schemas.rules.authority``)."""
 
 
 RULES: Rules = {

@@ -17,7 +17,9 @@ from schemas.parts import (
 from schemas.rules.shared import (
     Changes,
     Rules,
+    Who,
     due_after,
+    require_actor,
     require_stage,
 )
 from schemas.state import CaseState
@@ -35,6 +37,18 @@ def verify(state: CaseState, command: VerifyComplaint, now: datetime) -> list[Ev
         evaluation_due = due_after(state, now, state.case.policy.evaluation)
         events.append(ResolvedInGrid(at=now, grid_worker=grid_worker, note=command.note, evaluation_due=evaluation_due))
     return events
+
+
+def may_verify(state: CaseState, command: VerifyComplaint) -> None:
+    context = state.case.context
+    workers = {("grid_worker", worker.id) for worker in context.grid.grid_workers}
+    require_actor(command.actor, workers, f"only a grid worker of {context.grid.code} verifies or resolves in the grid")
+
+
+WHO: Who = {
+    VerifyComplaint: may_verify,
+}
+"""Who may send each of this concept's commands (``schemas.rules.authority``)."""
 
 
 RULES: Rules = {

@@ -22,6 +22,8 @@ from schemas.parts import (
 from schemas.rules.shared import (
     Changes,
     Rules,
+    Who,
+    department_itself,
     department_part,
     due_after,
     require_stage,
@@ -59,6 +61,13 @@ def complete(state: CaseState, command: CompletePart, now: datetime) -> list[Eve
     if not unfinished:
         events.append(handling_done(state, now))
     return events
+
+
+WHO: Who = {
+    RecordProgress: department_itself,
+    CompletePart: department_itself,
+}
+"""Who may send each of this concept's commands (``schemas.rules.authority``)."""
 
 
 RULES: Rules = {

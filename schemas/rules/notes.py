@@ -10,7 +10,7 @@ from schemas.events import (
     Event,
     NoteRecorded,
 )
-from schemas.rules.shared import Changes, Rules
+from schemas.rules.shared import Changes, Rules, Who, require_actor
 from schemas.state import CaseState
 
 
@@ -20,6 +20,27 @@ def note(state: CaseState, command: RecordNote, now: datetime) -> list[Event]:
     if state.notes >= limit:
         raise CommandRejected("note", f"the case keeps at most {limit} notes; put the rest in one")
     return [NoteRecorded(at=now, by=command.actor, note=command.note)]
+
+
+def may_note(state: CaseState, command: RecordNote) -> None:
+    """The case's own officials, or any hotline operator."""
+    if command.actor.kind == "operator":
+        return
+    context = state.case.context
+    officials = {("grid_worker", worker.id) for worker in context.grid.grid_workers}
+    officials |= {("department", code) for code in state.departments}
+    officials |= {
+        ("community_secretary", context.community.secretary.id),
+        ("first_secretary", context.community.first_secretary.id),
+        ("street_secretary", context.street.secretary.id),
+    }
+    require_actor(command.actor, officials, "only the case's own officials, or a hotline operator, put notes on it")
+
+
+WHO: Who = {
+    RecordNote: may_note,
+}
+"""Who may send each of this concept's commands (``schemas.rules.authority``)."""
 
 
 RULES: Rules = {

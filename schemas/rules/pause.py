@@ -18,7 +18,10 @@ from schemas.parts import (
 from schemas.rules.shared import (
     Changes,
     Rules,
+    Who,
+    require_actor,
     require_stage,
+    resident_or_operator,
 )
 from schemas.state import CaseState
 
@@ -69,6 +72,21 @@ def resident_answer(state: CaseState, command: ResidentAnswer, now: datetime) ->
     if state.pause is None:
         raise CommandRejected("note", "the case is not waiting on the resident")
     return [resumed(state, now)]
+
+
+def may_ask_resident(state: CaseState, command: AskResident) -> None:
+    context = state.case.context
+    allowed = {("grid_worker", worker.id) for worker in context.grid.grid_workers}
+    allowed.add(("community_secretary", context.community.secretary.id))
+    allowed |= {("department", code) for code in state.with_status("summoned", "reported_in")}
+    require_actor(command.actor, allowed, "only the case's grid workers, secretary or departments ask the resident")
+
+
+WHO: Who = {
+    AskResident: may_ask_resident,
+    ResidentAnswer: resident_or_operator,
+}
+"""Who may send each of this concept's commands (``schemas.rules.authority``)."""
 
 
 RULES: Rules = {

@@ -17,6 +17,8 @@ from schemas.parts import (
 from schemas.rules.shared import (
     Changes,
     Rules,
+    Who,
+    community_secretary_only,
     department_part,
 )
 from schemas.state import CaseState
@@ -40,6 +42,12 @@ def rate_department(state: CaseState, command: RateDepartment, now: datetime) ->
             comment=command.comment,
         )
     ]
+
+
+WHO: Who = {
+    RateDepartment: community_secretary_only,
+}
+"""Who may send each of this concept's commands (``schemas.rules.authority``)."""
 
 
 RULES: Rules = {

@@ -29,10 +29,13 @@ from schemas.rules.handling import handling_done
 from schemas.rules.shared import (
     Changes,
     Rules,
+    Who,
     check_known,
+    department_itself,
     department_part,
     due_after,
     not_under_review,
+    require_actor,
     require_stage,
 )
 from schemas.state import CaseState
@@ -134,6 +137,24 @@ def report_in_proactively(state: CaseState, command: ReportInProactively, now: d
             handling_due=handling_due,
         )
     ]
+
+
+def may_report_in_proactively(state: CaseState, command: ReportInProactively) -> None:
+    """A department for itself, or (without a department) the community's first secretary in person."""
+    if command.department is None:
+        first = state.case.context.community.first_secretary.id
+        reason = f"only the first secretary ({first}) comes in person"
+        require_actor(command.actor, {("first_secretary", first)}, reason)
+    else:
+        department_itself(state, command)
+
+
+WHO: Who = {
+    ReportIn: department_itself,
+    DeclineCase: department_itself,
+    ReportInProactively: may_report_in_proactively,
+}
+"""Who may send each of this concept's commands (``schemas.rules.authority``)."""
 
 
 RULES: Rules = {

@@ -19,6 +19,8 @@ from schemas.parts import (
 from schemas.rules.shared import (
     Changes,
     Rules,
+    Who,
+    community_secretary_only,
     due_after,
 )
 from schemas.state import CaseState
@@ -34,6 +36,12 @@ def review_results(state: CaseState, command: ReviewResults, now: datetime) -> l
         return [approved, HandlingCompleted(at=now, evaluation_due=evaluation_due)]
     handling_due = due_after(state, now, state.case.policy.handling)
     return [ResultsRejected(at=now, by=by, reason=command.reason, handling_due=handling_due)]
+
+
+WHO: Who = {
+    ReviewResults: community_secretary_only,
+}
+"""Who may send each of this concept's commands (``schemas.rules.authority``)."""
 
 
 RULES: Rules = {

@@ -18,8 +18,10 @@ from schemas.parts import (
 from schemas.rules.shared import (
     Changes,
     Rules,
+    Who,
     check_known,
     report_in_due,
+    require_actor,
 )
 from schemas.state import CaseState
 
@@ -40,6 +42,18 @@ def rule_responsibility(state: CaseState, command: RuleResponsibility, now: date
             report_in_due=report_in_due(state, "blue", now),
         )
     ]
+
+
+def may_rule(state: CaseState, command: RuleResponsibility) -> None:
+    street = state.case.context.street.secretary.id
+    reason = f"only the street secretary ({street}) rules a dispute"
+    require_actor(command.actor, {("street_secretary", street)}, reason)
+
+
+WHO: Who = {
+    RuleResponsibility: may_rule,
+}
+"""Who may send each of this concept's commands (``schemas.rules.authority``)."""
 
 
 RULES: Rules = {

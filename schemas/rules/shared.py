@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from schemas.actors import Actor
 from schemas.commands import Grade
 from schemas.common import Duration
 from schemas.errors import CommandRejected
@@ -92,4 +93,53 @@ def escalation(state: CaseState, cause: EscalationCause, department: str | None,
         department=department,
         street_secretary=context.street.secretary.id,
         respond_due=respond_due,
+    )
+
+
+Who = dict[type, Callable[[CaseState, Any], None]]
+"""A concept's access rules: for each of its command types, the check of the command's actor against the case's own
+people (raising ``CommandRejected("actor", why)``); ``schemas.rules.authority`` gathers them."""
+
+RESIDENT_ONLY = "only the resident who filed the case, or a hotline operator for them, may do this"
+
+
+def require_actor(actor: Actor, allowed: set[tuple[str, str]], reason: str) -> None:
+    """``CommandRejected("actor", ...)`` unless ``actor`` is one of ``allowed`` (kind, id)."""
+    if (actor.kind, actor.id) not in allowed:
+        raise CommandRejected("actor", f"{actor.kind} {actor.id} may not: {reason}")
+
+
+def community_secretary_only(state: CaseState, command: Any) -> None:
+    secretary = state.case.context.community.secretary.id
+    require_actor(
+        command.actor, {("community_secretary", secretary)}, f"only the community secretary ({secretary}) may do this"
+    )
+
+
+def department_itself(state: CaseState, command: Any) -> None:
+    require_actor(
+        command.actor,
+        {("department", command.department)},
+        f"only {command.department} itself acts for {command.department}",
+    )
+
+
+def resident_or_operator(state: CaseState, command: Any) -> None:
+    """The resident who filed the case (as the case knows them: ``resident:<reference>``), or a hotline operator."""
+    actor = command.actor
+    resident = state.case.intake.reporter.resident_actor()
+    if actor.kind == "operator":
+        return
+    if actor.kind != "resident" or resident is None or actor.id != resident:
+        raise CommandRejected("actor", RESIDENT_ONLY)
+
+
+def secretary_above(state: CaseState, command: Any) -> None:
+    """The case's first secretary or its street's secretary."""
+    context = state.case.context
+    first, street = context.community.first_secretary.id, context.street.secretary.id
+    require_actor(
+        command.actor,
+        {("first_secretary", first), ("street_secretary", street)},
+        f"only the first secretary ({first}) or the street secretary ({street}) may do this",
     )

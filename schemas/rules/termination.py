@@ -20,7 +20,10 @@ from schemas.parts import (
 from schemas.rules.shared import (
     Changes,
     Rules,
+    Who,
+    community_secretary_only,
     due_after,
+    secretary_above,
 )
 from schemas.state import CaseState
 
@@ -52,6 +55,13 @@ def review_termination(state: CaseState, command: ReviewTermination, now: dateti
         TerminationApproved(at=now, by=by, note=command.note),
         CaseClosed(at=now, outcome="terminated", closure_reason=pending.reason),
     ]
+
+
+WHO: Who = {
+    ProposeTermination: community_secretary_only,
+    ReviewTermination: secretary_above,
+}
+"""Who may send each of this concept's commands (``schemas.rules.authority``)."""
 
 
 RULES: Rules = {

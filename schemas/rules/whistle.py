@@ -19,7 +19,9 @@ from schemas.parts import (
 from schemas.rules.shared import (
     Changes,
     Rules,
+    Who,
     check_known,
+    community_secretary_only,
     not_under_review,
     report_in_due,
     require_stage,
@@ -49,6 +51,12 @@ def blow(state: CaseState, command: BlowWhistle, now: datetime) -> list[Event]:
             report_in_due=report_in_due(state, command.grade, now),
         )
     ]
+
+
+WHO: Who = {
+    BlowWhistle: community_secretary_only,
+}
+"""Who may send each of this concept's commands (``schemas.rules.authority``)."""
 
 
 RULES: Rules = {
