@@ -5,6 +5,8 @@ every scenario of ``data/seeds.yaml`` with fresh complaint ids, and plays each o
 it would: grid workers, the community secretary, departments, the first secretary, the resident. Deadlines
 are real: the case that waits for a missed report-in waits for the workflow's own timer to escalate it.
 At the end it prints every timeline and the read model from PostgreSQL, and leaves the UI address.
+
+Past 300 lines: one scripted walk through every seed scenario, read top to bottom like the story it shows.
 """
 
 from __future__ import annotations

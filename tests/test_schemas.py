@@ -1,4 +1,7 @@
-"""The schemas at the edge: intake checks, durations, the working-day calendar, policy merging, shipped files."""
+"""The schemas at the edge: intake checks, durations, the working-day calendar, policy merging, shipped files.
+
+Past 300 lines: the checks at the edge of every schema (intake, durations, calendar, policy, shipped files).
+"""
 
 from __future__ import annotations
 

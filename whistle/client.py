@@ -3,6 +3,9 @@
 It checks an intake against the org directory before anything starts, settles the complaint id, freezes
 the SLA policy and the working-day calendar into the case's input, and turns a rejected Update back into
 the domain's ``CommandRejected`` so callers see the field and the reason.
+
+Past 300 lines: ``WhistleClient`` is the SDK's whole surface (file, command, read, list, report, publish,
+erase); its pieces of work live elsewhere (``activities/``, ``schemas/``) and each method is short.
 """
 
 from __future__ import annotations

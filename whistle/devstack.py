@@ -11,6 +11,9 @@ server started in its place.
 
 The functions are synchronous (they manage processes and wait for them); from async code call them
 through ``asyncio.to_thread``.
+
+Past 300 lines: three servers' start, find and stop (Temporal, the codec server, PostgreSQL) share one
+lock, one state file and one port policy.
 """
 
 from __future__ import annotations
