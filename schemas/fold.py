@@ -9,33 +9,14 @@ from collections.abc import Iterable
 
 from schemas.events import ComplaintFiled, Event
 from schemas.parts import Clock
-from schemas.rules import (
-    escalation,
-    evaluation,
-    extension,
-    filing,
-    grid,
-    handling,
-    ledger,
-    notes,
-    pause,
-    rating,
-    report_in,
-    review,
-    ruling,
-    termination,
-    whistle,
-)  # fmt: skip
+from schemas.rules.concepts import CONCEPTS
 from schemas.rules.shared import Changes
 from schemas.state import CaseState
 
 CHANGES: Changes = {
     event: changes
-    for concept in (
-        filing, grid, whistle, report_in, handling, notes, evaluation, escalation, ledger, extension, rating, review,
-        termination, ruling, pause,
-    )
-    for event, changes in concept.CHANGES.items()
+    for concept in CONCEPTS
+    for event, changes in getattr(concept, "CHANGES", {}).items()
 }
 """What every event changes in a case, gathered from the concepts."""
 

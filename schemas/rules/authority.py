@@ -9,22 +9,7 @@ secretaries) and the reporter's reference (``ReporterReference``: a resident act
 from __future__ import annotations
 
 from schemas.commands import Command
-from schemas.rules import (
-    deadlines,
-    escalation,
-    evaluation,
-    extension,
-    grid,
-    handling,
-    notes,
-    pause,
-    rating,
-    report_in,
-    review,
-    ruling,
-    termination,
-    whistle,
-)  # fmt: skip
+from schemas.rules.concepts import CONCEPTS
 from schemas.rules.shared import RESIDENT_ONLY, Who
 from schemas.state import CaseState
 
@@ -32,23 +17,8 @@ __all__ = ["RESIDENT_ONLY", "WHO", "check_actor"]
 
 WHO: Who = {
     command: check
-    for concept in (
-        grid,
-        whistle,
-        report_in,
-        handling,
-        notes,
-        evaluation,
-        escalation,
-        extension,
-        rating,
-        review,
-        termination,
-        ruling,
-        pause,
-        deadlines,
-    )
-    for command, check in concept.WHO.items()
+    for concept in CONCEPTS
+    for command, check in getattr(concept, "WHO", {}).items()
 }
 """Each command's access rule, gathered from the concepts."""
 

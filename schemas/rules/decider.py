@@ -17,23 +17,8 @@ from schemas.commands import (
 )
 from schemas.errors import CommandRejected
 from schemas.events import Event
-from schemas.rules import (
-    deadlines,
-    escalation,
-    evaluation,
-    extension,
-    grid,
-    handling,
-    notes,
-    pause,
-    rating,
-    report_in,
-    review,
-    ruling,
-    termination,
-    whistle,
-)  # fmt: skip
 from schemas.rules.authority import check_actor
+from schemas.rules.concepts import CONCEPTS
 from schemas.rules.filing import file_complaint
 from schemas.rules.shared import Rules
 from schemas.state import CaseState
@@ -42,23 +27,8 @@ __all__ = ["RULES", "decide", "file_complaint"]
 
 RULES: Rules = {
     command: rule
-    for concept in (
-        grid,
-        whistle,
-        report_in,
-        handling,
-        notes,
-        evaluation,
-        escalation,
-        extension,
-        rating,
-        review,
-        termination,
-        ruling,
-        pause,
-        deadlines,
-    )
-    for command, rule in concept.RULES.items()
+    for concept in CONCEPTS
+    for command, rule in getattr(concept, "RULES", {}).items()
 }
 """Each command's rule, gathered from the concepts."""
 

@@ -1,0 +1,30 @@
+"""Every concept module of the domain, once: the decider, the access check and the fold gather their tables
+(``RULES``, ``WHO``, ``CHANGES``) from this list. A new concept is added here."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from schemas.rules import (
+    deadlines,
+    escalation,
+    evaluation,
+    extension,
+    filing,
+    grid,
+    handling,
+    ledger,
+    notes,
+    pause,
+    rating,
+    report_in,
+    review,
+    ruling,
+    termination,
+    whistle,
+)  # fmt: skip
+
+CONCEPTS: tuple[ModuleType, ...] = (
+    filing, grid, whistle, report_in, handling, notes, evaluation, escalation, ledger, extension, rating, review,
+    termination, ruling, pause, deadlines,
+)  # fmt: skip
