@@ -4,7 +4,7 @@ the right person of that kind for the case, so no surface can offer a sender the
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, get_args, get_origin
 
 import pytest
 
@@ -40,13 +40,15 @@ def people(state: CaseState) -> dict[ActorKind, str]:
 
 
 def sample(model: type[CaseCommand], actor: Actor) -> CaseCommand:
+    """A valid instance: each required field's last choice when it has a fixed set (``Literal``), else
+    ``SAMPLE_FIELDS``'s value for its name."""
     required = {
-        name: SAMPLE_FIELDS[name]
+        name: (get_args(field.annotation) or [SAMPLE_FIELDS.get(name)])[-1]
+        if get_origin(field.annotation) is Literal
+        else SAMPLE_FIELDS[name]
         for name, field in model.model_fields.items()
         if field.is_required() and name != "actor"
     }
-    if model.name() == "propose_termination":
-        required["reason"] = "duplicate"
     return model.model_validate({**required, "actor": actor, "type": model.name()})
 
 
