@@ -361,6 +361,19 @@ class RecordNote(CaseCommand):
     note: LongText = Field(description="What happened, in words.")
 
 
+class RaiseGrade(CaseCommand):
+    """The community secretary raises the whistle for a department that has not reported in yet (升哨): a higher
+    grade, so a shorter report-in window from now and a more senior officer. Once per department, as a miss
+    would raise it once."""
+
+    actors: ClassVar[tuple[ActorKind, ...]] = ("community_secretary",)
+    label: ClassVar[str] = "升哨 The community secretary raises the whistle for a department still to report in"
+    type: Literal["raise_grade"] = "raise_grade"
+    actor: Actor
+    department: Code = Field(description="The summoned department that has not reported in.")
+    grade: Grade = Field(description="The new grade, above the department's: yellow (黄哨) or red (红哨).")
+
+
 PersonCommand = (
     VerifyComplaint
     | BlowWhistle
@@ -382,6 +395,7 @@ PersonCommand = (
     | IssueDirective
     | WithdrawComplaint
     | RecordNote
+    | RaiseGrade
 )
 """Every command a person can send; ``ReachDeadline`` is the workflow's own."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from schemas.commands import BlowWhistle
+from schemas.commands import BlowWhistle, RaiseGrade
 from schemas.errors import CommandRejected
 from schemas.events import (
     Event,
@@ -53,14 +53,35 @@ def blow(state: CaseState, command: BlowWhistle, now: datetime) -> list[Event]:
     ]
 
 
+GRADE_ORDER: dict[str, int] = {"blue": 0, "yellow": 1, "red": 2}
+
+
+def raise_grade(state: CaseState, command: RaiseGrade, now: datetime) -> list[Event]:
+    """A new, shorter report-in window at the higher grade, from now (the department's old window is replaced)."""
+    require_stage(state, "whistled", "handling")
+    if state.pause is not None:
+        raise CommandRejected("stage", "the case waits on the resident; raise the whistle once its clocks run again")
+    part = state.departments.get(command.department)
+    if part is None or part.status != "summoned":
+        raise CommandRejected("department", f"{command.department} is not summoned and waiting to report in")
+    if part.grade_raised:
+        raise CommandRejected("grade", f"the whistle for {command.department} was raised once already")
+    if GRADE_ORDER[command.grade] <= GRADE_ORDER[part.grade]:
+        raise CommandRejected("grade", f"{command.grade} is not above the whistle's {part.grade}")
+    due = report_in_due(state, command.grade, now)
+    return [WhistleGradeRaised(at=now, department=command.department, grade=command.grade, report_in_due=due)]
+
+
 WHO: Who = {
     BlowWhistle: community_secretary_only,
+    RaiseGrade: community_secretary_only,
 }
 """Who may send each of this concept's commands (``schemas.rules.authority``)."""
 
 
 RULES: Rules = {
     BlowWhistle: blow,
+    RaiseGrade: raise_grade,
 }
 """What each of this concept's commands decides (``schemas.rules.decider``)."""
 

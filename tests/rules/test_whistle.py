@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from schemas.actors import Actor
 from schemas.commands import (
     Grade,
+    RaiseGrade,
     Seniority,
 )
 from schemas.events import (
@@ -29,6 +31,7 @@ from tests.domain_fixtures import (
     new_case,
     report_in,
     run,
+    secretary,
     verified,
     whistled,
 )
@@ -157,3 +160,33 @@ def test_a_red_whistle_missed_escalates_at_once() -> None:
 def test_without_the_policy_a_missed_report_in_escalates_as_before() -> None:
     events = decide(whistled(LEAD), deadline("report_in", LEAD), later(hours=24))
     assert types(events) == ["ReportInOverdue", "EscalatedToFirstSecretary"]
+
+
+# 升哨: the community secretary raises the whistle for a department still to report in.
+
+
+def raise_to(grade: Grade, code: str = LEAD, actor: Actor | None = None) -> RaiseGrade:
+    return RaiseGrade(actor=actor or secretary(), department=code, grade=grade)
+
+
+@pytest.mark.parametrize(("grade", "hours"), [("yellow", 12), ("red", 4)])
+def test_the_secretary_raises_the_whistle_for_a_department_still_to_report_in(grade: Grade, hours: int) -> None:
+    state = whistled(LEAD)
+    [raised] = decide(state, raise_to(grade), later(hours=1))
+    assert isinstance(raised, WhistleGradeRaised)
+    assert (raised.department, raised.grade, raised.report_in_due) == (LEAD, grade, later(hours=1 + hours))
+    part = folds(state, [raised]).departments[LEAD]
+    assert (part.grade, part.grade_raised) == (grade, True)
+    assert part.report_in is not None and part.report_in.due == later(hours=1 + hours)
+
+
+def test_a_raise_is_refused_naming_the_field() -> None:
+    state = whistled(LEAD, SECOND)
+    reported = run(state, report_in(LEAD))
+    assert rejected(reported, raise_to("red", LEAD)).field == "department"  # it came already
+    assert rejected(state, raise_to("red", EXTRA)).field == "department"  # never summoned
+    assert rejected(run(verified(), graded("yellow")), raise_to("yellow")).field == "grade"  # not above
+    once = run(state, raise_to("yellow"))
+    assert rejected(once, raise_to("red")).field == "grade"  # once per department
+    assert rejected(state, raise_to("red", actor=secretary(OTHER_SECRETARY))).field == "actor"
+    assert rejected(verified(), raise_to("red")).field == "stage"
