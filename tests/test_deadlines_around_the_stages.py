@@ -1,5 +1,5 @@
-"""The deadlines of the practice around the stages, on the time-skipping server with the shipped policy: a
-missed report-in raising the whistle's grade (哨源升级), an unanswered request for more time, the long-running ledger (挂账)
+"""The deadlines of the practice around the stages, on the time-skipping server with the shipped policy: a missed
+report-in raising the whistle's grade (哨源升级), an unanswered request for more time, the long-running ledger (挂账)
 and its periodic review reminders."""
 
 from __future__ import annotations

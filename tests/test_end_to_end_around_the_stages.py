@@ -1,8 +1,8 @@
-"""The practice around the five stages end to end on the dev server, one scenario per concept, each ending
-with the event store equal to the workflow's history and the read model equal to the fold: a red whistle with a too-junior officer
-refused and the community's rating of the department (whistle, rating), an approved extension (extension), a
-parked case on the ledger with its review reminder and the public list (ledger), and reporting in without the
-whistle (report_in)."""
+"""The practice around the five stages end to end on the dev server, one scenario per concept, each ending with the
+event store equal to the workflow's history and the read model equal to the fold: a red whistle with a too-junior
+officer refused and the community's rating of the department (whistle, rating), an approved extension
+(extension), a parked case on the ledger with its review reminder and the public list (ledger), and reporting in
+without the whistle (report_in)."""
 
 from __future__ import annotations
 
