@@ -132,7 +132,7 @@ def whistles(draw: st.DrawFn) -> BlowWhistle:
 
 @st.composite
 def practice(draw: st.DrawFn, department: st.SearchStrategy[str]) -> Command:
-    """Issue 6's commands: proactive report-in, extensions asked and answered, the community's rating."""
+    """The commands around the stages: proactive report-in, extensions asked and answered, the community's rating."""
     code = draw(department)
     choice = draw(st.sampled_from(["proactive", "first_secretary", "ask", "answer", "rate", "review", "propose",
                                    "terminate", "rule", "ask", "answer_resident"]))
