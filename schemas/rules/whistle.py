@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import get_args
 
-from schemas.commands import BlowWhistle, RaiseGrade
+from schemas.commands import BlowWhistle, Grade, RaiseGrade
 from schemas.errors import CommandRejected
 from schemas.events import (
     Event,
@@ -53,7 +54,8 @@ def blow(state: CaseState, command: BlowWhistle, now: datetime) -> list[Event]:
     ]
 
 
-GRADE_ORDER: dict[str, int] = {"blue": 0, "yellow": 1, "red": 2}
+GRADES: tuple[Grade, ...] = get_args(Grade)
+"""The grades from the mildest up, in the order ``Grade`` names them."""
 
 
 def raise_grade(state: CaseState, command: RaiseGrade, now: datetime) -> list[Event]:
@@ -66,7 +68,7 @@ def raise_grade(state: CaseState, command: RaiseGrade, now: datetime) -> list[Ev
         raise CommandRejected("department", f"{command.department} is not summoned and waiting to report in")
     if part.grade_raised:
         raise CommandRejected("grade", f"the whistle for {command.department} was raised once already")
-    if GRADE_ORDER[command.grade] <= GRADE_ORDER[part.grade]:
+    if GRADES.index(command.grade) <= GRADES.index(part.grade):
         raise CommandRejected("grade", f"{command.grade} is not above the whistle's {part.grade}")
     due = report_in_due(state, command.grade, now)
     return [WhistleGradeRaised(at=now, department=command.department, grade=command.grade, report_in_due=due)]
