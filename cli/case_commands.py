@@ -37,6 +37,7 @@ ACTOR_HELP: dict[str, str] = {
     "department": "Acting as this department (its code); it is also the command's department.",
     "resident": "Acting as the resident: the intake's reporter.resident_id (needs PostgreSQL).",
     "operator": "Acting as a 12345 hotline operator for the resident (their id).",
+    "supervisor": "Acting as this supervisor (督办, their id).",
 }
 """What each actor flag means, by actor kind."""
 

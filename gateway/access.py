@@ -1,13 +1,13 @@
 """Who may do what through the gateway: the checks made before anything reaches a case. Pure.
 
-A key reaches a case when it is its own: a department's when the case summoned it, a resident's when they filed
-it, a first secretary's, community secretary's and grid worker's in their community, a street secretary's in their
-street, an operator's or integrator's when their organisation (hotline, app) filed it; a supervisor's everywhere.
-A case a key does not reach is ``404``, worded as for a case that does not exist, so a stranger learns nothing of
-it. Within reach, a command the key's role may not send is ``403`` with the reason. Supervisor and integrator keys
-never act on a case. The decider checks the command's actor again inside the case (``schemas/rules/authority.py``);
-these rules keep a foreign key from reaching the workflow at all, and need neither a worker nor a query
-(``gateway.scope``).
+A key reaches a case when it is its own: a department's when the case summoned it, a resident's when they filed it,
+a first secretary's, community secretary's and grid worker's in their community, a street secretary's in their
+street, an operator's or integrator's when their organisation (hotline, app) filed it; a supervisor's everywhere. A
+case a key does not reach is ``404``, worded as for a case that does not exist, so a stranger learns nothing of it.
+Within reach, a command the key's role may not send is ``403`` with the reason. Integrator keys never act on a case;
+a supervisor's only urges it (催办). The decider checks the command's actor again inside the case
+(``schemas/rules/authority.py``); these rules keep a foreign key from reaching the workflow at all, and need neither
+a worker nor a query (``gateway.scope``).
 """
 
 from __future__ import annotations

@@ -49,8 +49,9 @@ ACTOR_KIND: dict[str, ActorKind] = {
     "first-secretary": "first_secretary",
     "street-secretary": "street_secretary",
     "operator": "operator",
+    "supervisor": "supervisor",
 }
-"""The roles that act on cases, and the actor kind each one acts as."""
+"""The roles that act on cases, and the actor kind each one acts as (a supervisor only urges: 催办)."""
 
 _KEY = re.compile(r"^wh_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
 _SUBJECT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$")

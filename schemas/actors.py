@@ -20,6 +20,7 @@ ActorKind = Literal[
     "street_secretary",  # 街道党工委书记: directives at the top of the ladder
     "resident",  # 居民: rates the result, withdraws their own complaint
     "operator",  # a 12345 hotline operator recording a resident's answer on the phone
+    "supervisor",  # 督办: urges whoever holds a case (催办)
     "system",  # the workflow's own timers
 ]
 

@@ -374,6 +374,16 @@ class RaiseGrade(CaseCommand):
     grade: Grade = Field(description="The new grade, above the department's: yellow (黄哨) or red (红哨).")
 
 
+class UrgeCase(CaseCommand):
+    """A supervisor urges a case (催办): whoever holds it now hears so, and the urging is counted against them."""
+
+    actors: ClassVar[tuple[ActorKind, ...]] = ("supervisor",)
+    label: ClassVar[str] = "催办 A supervisor urges whoever holds the case now"
+    type: Literal["urge"] = "urge"
+    actor: Actor
+    note: Note = Field("", description="What the supervisor asks for, in words.")
+
+
 PersonCommand = (
     VerifyComplaint
     | BlowWhistle
@@ -396,6 +406,7 @@ PersonCommand = (
     | WithdrawComplaint
     | RecordNote
     | RaiseGrade
+    | UrgeCase
 )
 """Every command a person can send; ``ReachDeadline`` is the workflow's own."""
 

@@ -424,6 +424,16 @@ class NoteRecorded(EventBase):
     note: str
 
 
+class CaseUrged(EventBase):
+    """A supervisor urged the case (催办); ``holders`` are who held it then, whom the urging is counted against."""
+
+    type: Literal["CaseUrged"] = "CaseUrged"
+    label: ClassVar[str] = "催办"
+    by: str
+    holders: list[str]
+    note: str = ""
+
+
 Event = Annotated[
     ComplaintFiled
     | GridVerified
@@ -463,7 +473,8 @@ Event = Annotated[
     | ResponsibilityRuled
     | ClocksPaused
     | ClocksResumed
-    | NoteRecorded,
+    | NoteRecorded
+    | CaseUrged,
     Field(discriminator="type"),
 ]
 

@@ -45,6 +45,7 @@ class PolicyOverrides(Model):
     max_reopens: int | None = Field(default=None, ge=0, le=10)
     warn_at: float | None = Field(default=None, gt=0, lt=1)
     max_progress_notes: int | None = Field(default=None, ge=1, le=1000)
+    max_urgings: int | None = Field(default=None, ge=1, le=1000)
     grades: dict[Grade, WhistleGrade] | None = None
     raise_grade_on_miss: bool | None = None
     extension_answer: Duration | None = None
@@ -64,7 +65,8 @@ class CasePolicy(Model):
 
     ``verify`` is the grid's window to leave grid discovery (resolve in the grid or get the whistle blown);
     ``warn_at`` is the fraction of any window after which a warning (预警) goes out;
-    ``max_progress_notes`` caps each department's notes, so a case's history stays bounded.
+    ``max_progress_notes`` caps each department's notes and ``max_urgings`` a case's urgings (催办), so a case's
+    history stays bounded.
     ``grades`` maps each whistle grade to its report-in window and seniority; ``raise_grade_on_miss`` lets
     a missed report-in raise the grade once (哨源升级) before it escalates. ``extension_approver`` answers
     a department's request for more time within ``extension_answer``. A case goes on the long-running
@@ -86,6 +88,7 @@ class CasePolicy(Model):
     max_reopens: int = Field(ge=0, le=10)
     warn_at: float = Field(default=0.8, gt=0, lt=1)
     max_progress_notes: int = Field(default=50, ge=1, le=1000)
+    max_urgings: int = Field(default=20, ge=1, le=1000)
     grades: dict[Grade, WhistleGrade] = DEFAULT_GRADES
     raise_grade_on_miss: bool = False
     extension_answer: Duration = Field(default_factory=lambda: parse_duration("24h"))

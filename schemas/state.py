@@ -78,6 +78,7 @@ class CaseState(Model):
     first_secretary_present: bool = False
     reopen_count: int = 0
     notes: int = 0
+    urgings: int = 0
     rating: Rating | None = None
     outcome: Outcome | None = None
     closed_at: AwareDatetime | None = None

@@ -178,3 +178,20 @@ async def test_access_is_decided_without_a_worker(dev_env: WorkflowEnvironment, 
             assert waited.status_code == 504 and waited.json()["field"] == "worker"
     finally:
         await idle.end_open_cases()
+
+
+async def test_a_supervisor_urges_any_case_and_acts_on_none(served: Served, http: httpx.AsyncClient) -> None:
+    """督办: a supervisor's key reaches every case and sends only the urging (催办); the department hears of it."""
+    hotline = await served.key("integrator", "hotline-system", organisation=HOTLINE)
+    body = intake_json()
+    assert (await post(http, hotline, "/api/v1/complaints", body)).status_code == 201
+    supervisor = await served.key("supervisor", "dubanchu")
+    case = f"/api/v1/complaints/{body['complaint_id']}"
+    urged = await post(http, supervisor, f"{case}/urge", {"note": "请加快办理"})
+    assert urged.status_code == 200, urged.text
+    refused = await post(http, supervisor, f"{case}/withdraw", {"reason": "不要"})
+    assert refused.status_code == 403 and refused.json()["field"] == "actor", refused.text
+    not_theirs = await post(http, hotline, f"{case}/urge", {"note": "催一下"})
+    assert not_theirs.status_code == 403 and refused.json()["field"] == "actor", not_theirs.text
+    history = await http.get(f"{case}/history", headers={"X-API-Key": supervisor})
+    assert [entry["type"] for entry in history.json()][-1] == "CaseUrged"

@@ -8,6 +8,7 @@ from schemas.events import (
     CaseClosed,
     CaseLedgered,
     CaseReopened,
+    CaseUrged,
     ClocksPaused,
     ClocksResumed,
     DirectiveIssued,
@@ -103,6 +104,8 @@ def notices_for(state: CaseState, event: Event) -> list[Notification]:
             audience, message, due = [event.reviewer], f"申请终止办理（{event.reason}），请审核：{title}", (
                 event.review_due
             )
+        case CaseUrged():
+            audience, message = event.holders, f"督办催办：{title}" + (f"（{event.note}）" if event.note else "")
         case LedgerReviewReminded():
             audience, message, due = [event.owner], f"挂账案件定期督办提醒：{title}", event.review_due
         case _:

@@ -20,11 +20,12 @@ from schemas.rules import (
     report_in,
     review,
     ruling,
+    supervision,
     termination,
     whistle,
 )  # fmt: skip
 
 CONCEPTS: tuple[ModuleType, ...] = (
     filing, grid, whistle, report_in, handling, notes, evaluation, escalation, ledger, extension, rating, review,
-    termination, ruling, pause, deadlines,
+    termination, ruling, pause, supervision, deadlines,
 )  # fmt: skip
