@@ -19,7 +19,7 @@ def beijing_midnight(day: date) -> datetime:
 
 
 _FACT_EVENTS = ["ResidentEvaluated", "ReportInOverdue", "HandlingOverdue", "EscalatedToFirstSecretary",
-                "EscalatedToStreetSecretary"]  # fmt: skip
+                "EscalatedToStreetSecretary", "CaseUrged"]  # fmt: skip
 
 
 _CASE_FACTS = """
@@ -70,6 +70,7 @@ def _facts_of(row: Record) -> CaseFacts:
         escalations=[
             (event["cause"], event.get("department")) for event in events if event["type"].startswith("Escalated")
         ],
+        urgings=[event["holders"] for event in events if event["type"] == "CaseUrged"],
     )
 
 

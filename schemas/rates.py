@@ -42,6 +42,9 @@ class GroupFigures(Model):
     satisfaction_rate: float | None
     overdue: int
     escalated: int
+    urged: int = 0
+    """Urgings (催办) counted against the group: a department's when it held the case, a community's (and its first
+    secretary's) on any of its cases. Shown beside the rates, not in the score."""
     community_ratings: int = 0
     """Departments only: the community's ratings of its finished parts (双考核)."""
     community_good: int = 0
@@ -102,6 +105,8 @@ class CaseFacts(Model):
     handling_overdue: bool
     escalations: list[tuple[str, Code | None]]
     """(cause, department named by the escalation)."""
+    urgings: list[list[str]] = []
+    """Each urging's holders (催办: who held the case when a supervisor urged it)."""
 
     def worked_by(self, code: Code) -> bool:
         """The department reported in and is (or was) working the case."""
@@ -119,7 +124,7 @@ class _Tally:
         self.name = name
         self.cases = self.summoned = self.on_time = self.declined = 0
         self.closed = self.resolved = self.withdrawn = self.terminated = 0
-        self.evaluations = self.satisfied = self.overdue = self.escalated = 0
+        self.evaluations = self.satisfied = self.overdue = self.escalated = self.urged = 0
         self.community_ratings = self.community_good = self.community_in_person = 0
 
     def count_response(self, part: DepartmentFacts, missed: bool) -> None:
@@ -161,6 +166,7 @@ def _tally_by_place(facts: list[CaseFacts], by: ReportGroupBy) -> dict[str, _Tal
         tally.count_outcome(case)
         tally.overdue += int(case.missed_deadline)
         tally.escalated += int(bool(case.escalations))
+        tally.urged += len(case.urgings)
     return tallies
 
 
@@ -182,6 +188,7 @@ def _tally_by_department(facts: list[CaseFacts]) -> dict[str, _Tally]:
             tally.escalated += int(
                 any(department == code or (worked and cause == "handling") for cause, department in case.escalations)
             )
+            tally.urged += sum(code in holders for holders in case.urgings)
     return tallies
 
 
@@ -208,7 +215,7 @@ def rank_groups(facts: list[CaseFacts], by: ReportGroupBy) -> list[GroupFigures]
                 closed=tally.closed, resolved=tally.resolved, withdrawn=tally.withdrawn, resolution_rate=rates[1],
                 terminated=tally.terminated,
                 evaluations=tally.evaluations, satisfied=tally.satisfied, satisfaction_rate=rates[2],
-                overdue=tally.overdue, escalated=tally.escalated,
+                overdue=tally.overdue, escalated=tally.escalated, urged=tally.urged,
                 community_ratings=tally.community_ratings, community_good=tally.community_good,
                 community_in_person=tally.community_in_person,
                 community_rating_rate=_rate(tally.community_good, tally.community_ratings),

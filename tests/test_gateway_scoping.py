@@ -195,3 +195,9 @@ async def test_a_supervisor_urges_any_case_and_acts_on_none(served: Served, http
     assert not_theirs.status_code == 403 and refused.json()["field"] == "actor", not_theirs.text
     history = await http.get(f"{case}/history", headers={"X-API-Key": supervisor})
     assert [entry["type"] for entry in history.json()][-1] == "CaseUrged"
+
+    async def counted() -> bool:  # once stored, the community's figures count it (the store trails the history)
+        report = await http.get("/api/v1/reports/community", headers={"X-API-Key": supervisor})
+        return any(group["group"] == body["community"] and group["urged"] >= 1 for group in report.json()["groups"])
+
+    await wait_until(counted)

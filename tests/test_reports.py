@@ -362,3 +362,23 @@ def test_a_terminated_case_is_counted_apart_from_the_resolution_rate() -> None:
     [hongqi] = rank_groups(facts, "community")
     assert (hongqi.cases, hongqi.resolved, hongqi.closed, hongqi.withdrawn, hongqi.terminated) == (3, 1, 2, 1, 1)
     assert hongqi.resolution_rate == 0.5
+
+
+def test_urgings_are_counted_against_who_held_the_case() -> None:
+    """催办: a department's figure counts the urgings made while it held the case; its community's (and first
+    secretary's) every urging of the community's cases. Beside the rates, not in the score."""
+    done = DepartmentFacts(
+        status="done", reported_on_time=True, report_in_lapsed=False, community_result=None, community_in_person=False
+    )
+    case = CaseFacts(
+        complaint_id="1", community="hongqi", community_name="红旗社区", first_secretary="fs-hongqi",
+        first_secretary_name="孙卫东", department_names={}, closed=True, outcome="satisfied",
+        departments={UM: done, MR: done}, ratings=["satisfied"], late_departments=[], handling_overdue=False,
+        escalations=[], urgings=[[UM, MR], [UM], ["sec-hongqi"]],
+    )  # fmt: skip
+    by_code = {g.group: g for g in rank_groups([case], "department")}
+    assert (by_code[UM].urged, by_code[MR].urged) == (2, 1)
+    [community] = rank_groups([case], "community")
+    [first_secretary] = rank_groups([case], "first_secretary")
+    assert community.urged == first_secretary.urged == 3
+    assert by_code[UM].score == by_code[MR].score == community.score == 1.0
