@@ -7,9 +7,9 @@ with, so editing the file never changes a case in flight.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SerializerFunctionWrapHandler, field_validator, model_serializer
 
 from schemas.commands import Grade, Seniority
 from schemas.common import Code, Duration, Model, parse_duration
@@ -101,6 +101,19 @@ class CasePolicy(Model):
     rule_disputes: bool = False
     max_pause: Duration = Field(default_factory=lambda: parse_duration("7d"))
     ruling: Duration = Field(default_factory=lambda: parse_duration("48h"))
+
+    ADDED_AFTER_RECORDING: ClassVar[frozenset[str]] = frozenset({"max_urgings"})
+    """Keys added after histories were recorded. A case's policy is frozen into its filing event, whose JSON a
+    store batch's activity id digests (``workflows/outbox.py``), so these are written only when they differ from
+    their default: a case filed before a key existed serializes, and replays, exactly as recorded."""
+
+    @model_serializer(mode="wrap")
+    def _omit_added_defaults(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        for name in self.ADDED_AFTER_RECORDING:
+            if name in data and data[name] == type(self).model_fields[name].default:
+                del data[name]
+        return data
 
     def grade(self, grade: Grade) -> WhistleGrade:
         """The rule for ``grade``: the policy's own, or the built-in one (blue: section head, ...)."""

@@ -385,3 +385,16 @@ def test_shipped_seeds_are_valid_intakes_in_the_sample_district() -> None:
     categories = {seed["intake"]["category"] for seed in scenarios}
     assert {"streetlight", "gas_supply", "building_safety", "traffic_congestion", "unlicensed_business",
             "cooking_fumes", "ebike_charging", "flood_evacuation"} <= categories
+
+
+def test_a_policy_key_added_after_recording_is_written_only_when_set() -> None:
+    """A case's policy is frozen into its filing event, whose JSON a store batch's activity id digests: a key added
+    later is left out at its default (so older cases serialize, and replay, as recorded) and kept when set."""
+    from schemas.policy import CasePolicy
+
+    usual = policy().for_case("normal", "cooking_fumes")
+    assert "max_urgings" not in usual.model_dump(mode="json")
+    strict = usual.model_copy(update={"max_urgings": 5})
+    assert strict.model_dump(mode="json")["max_urgings"] == 5
+    assert CasePolicy.model_validate(strict.model_dump(mode="json")).max_urgings == 5
+    assert CasePolicy.model_validate(usual.model_dump(mode="json")).max_urgings == 20
