@@ -66,6 +66,7 @@ FIELD_LABELS: dict[str, str] = {
     "note": "备注",
     "evaluation_due": "评价时限",
     "by": "发起人",
+    "holders": "承办方",
     "departments": "部门",
     "lead": "牵头",
     "report_in_due": "报到时限",
