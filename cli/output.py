@@ -111,6 +111,7 @@ def view_table(view: CaseView, names: Names) -> Table:
         ("紧急程度", label("urgency", view.urgency)),
         ("阶段 stage", label("stage", view.stage)),
         ("升级 escalation", f"{view.escalation_level} {escalation}" + ("（已挂账）" if view.parked else "")),
+        ("督办 supervision", "重点督办" if view.flagged else "—"),
         ("部门 departments", departments_text(view, names)),
         ("下一时限 next deadline", local_time(view.next_deadline)),
         ("重新处置 reopens", str(view.reopen_count)),

@@ -47,6 +47,7 @@ def list_cases(
     category: Annotated[str | None, typer.Option("--category", help="A category code.")] = None,
     escalated: Annotated[bool, typer.Option("--escalated", help="Held by a first or street secretary now.")] = False,
     overdue: Annotated[bool, typer.Option("--overdue", help="The next deadline has passed.")] = False,
+    flagged: Annotated[bool, typer.Option("--flagged", help="Under leader supervision (重点督办).")] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Cases matching every filter given, newest first, from Temporal's visibility store (search attributes)."""
@@ -57,7 +58,7 @@ def list_cases(
             client = (await open_session(settings)).client
             found = await client.list(
                 stage=case_filter.stage, community=community, department=department, category=category,
-                escalated=escalated, overdue=overdue,
+                escalated=escalated, overdue=overdue, flagged=flagged,
             )  # fmt: skip
             return output.Names(client.directory), found
 
@@ -118,7 +119,7 @@ def rebuild_projections(as_json: JsonFlag = False) -> None:
 def cases_table(found: list[CaseSummary], names: output.Names) -> Table:
     now = datetime.now(UTC)
     table = Table(title=f"案件 {len(found)} 件", title_justify="left", box=box.SIMPLE_HEAD)
-    for column in ("编号", "社区", "类别", "阶段", "升级", "部门", "下一时限", "超期"):
+    for column in ("编号", "社区", "类别", "阶段", "升级", "部门", "下一时限", "超期", "督办"):
         table.add_column(column, overflow="fold")
     for case in found:
         table.add_row(
@@ -130,6 +131,7 @@ def cases_table(found: list[CaseSummary], names: output.Names) -> Table:
             "、".join(names.department(code) for code in case.departments) or "—",
             output.local_time(case.next_deadline),
             "是" if case.next_deadline is not None and case.next_deadline < now else "",
+            "重点督办" if case.flagged else "",
         )
     return table
 

@@ -237,13 +237,15 @@ async def list_cases(
     category: Code | None = None,
     escalated: bool = False,
     overdue: bool = False,
+    flagged: bool = False,
     limit: Annotated[int, Query(ge=1, le=PAGE_LIMIT)] = PAGE_LIMIT,
 ) -> list[CaseSummary]:
     """Cases matching every filter, newest first, at most ``limit`` (200). A key sees only its own part: a
     department its cases, a community's people their community, a street secretary their street, a resident the
     cases they filed, an operator or integrator those their organisation filed; a supervisor every case."""
     filters: dict[str, Any] = {
-        "stage": stage, "category": category, "escalated": escalated, "overdue": overdue, "limit": limit,
+        "stage": stage, "category": category, "escalated": escalated, "overdue": overdue, "flagged": flagged,
+        "limit": limit,
     }  # fmt: skip
     if principal.role == "resident":
         filed_by = FiledBy("resident", principal.subject)

@@ -384,6 +384,27 @@ class UrgeCase(CaseCommand):
     note: Note = Field("", description="What the supervisor asks for, in words.")
 
 
+class FlagCase(CaseCommand):
+    """A supervisor puts a case under leader supervision (重点督办): lists and the dashboard show it, and the policy's
+    ``flagged_windows`` shortens the windows still running."""
+
+    actors: ClassVar[tuple[ActorKind, ...]] = ("supervisor",)
+    label: ClassVar[str] = "重点督办 A supervisor puts the case under leader supervision"
+    type: Literal["flag"] = "flag"
+    actor: Actor
+    note: Note = Field(min_length=1, description="Why the case is under leader supervision (the leader's instruction).")
+
+
+class UnflagCase(CaseCommand):
+    """A supervisor lifts leader supervision (解除督办); the shortened windows stay as they were set."""
+
+    actors: ClassVar[tuple[ActorKind, ...]] = ("supervisor",)
+    label: ClassVar[str] = "解除督办 A supervisor lifts leader supervision"
+    type: Literal["unflag"] = "unflag"
+    actor: Actor
+    note: Note = Field("", description="Why supervision is lifted.")
+
+
 PersonCommand = (
     VerifyComplaint
     | BlowWhistle
@@ -407,6 +428,8 @@ PersonCommand = (
     | RecordNote
     | RaiseGrade
     | UrgeCase
+    | FlagCase
+    | UnflagCase
 )
 """Every command a person can send; ``ReachDeadline`` is the workflow's own."""
 

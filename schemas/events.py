@@ -434,6 +434,24 @@ class CaseUrged(EventBase):
     note: str = ""
 
 
+class CaseFlagged(EventBase):
+    """A supervisor put the case under leader supervision (重点督办); ``new_dues`` holds the running clocks the
+    policy's ``flagged_windows`` shortened, keyed as ``DirectiveIssued.new_dues`` (``report_in:<department>``)."""
+
+    type: Literal["CaseFlagged"] = "CaseFlagged"
+    label: ClassVar[str] = "重点督办"
+    by: str
+    note: str
+    new_dues: dict[str, AwareDatetime] = {}
+
+
+class FlagLifted(EventBase):
+    type: Literal["FlagLifted"] = "FlagLifted"
+    label: ClassVar[str] = "解除督办"
+    by: str
+    note: str = ""
+
+
 Event = Annotated[
     ComplaintFiled
     | GridVerified
@@ -474,7 +492,9 @@ Event = Annotated[
     | ClocksPaused
     | ClocksResumed
     | NoteRecorded
-    | CaseUrged,
+    | CaseUrged
+    | CaseFlagged
+    | FlagLifted,
     Field(discriminator="type"),
 ]
 

@@ -46,6 +46,7 @@ class PolicyOverrides(Model):
     warn_at: float | None = Field(default=None, gt=0, lt=1)
     max_progress_notes: int | None = Field(default=None, ge=1, le=1000)
     max_urgings: int | None = Field(default=None, ge=1, le=1000)
+    flagged_windows: float | None = Field(default=None, gt=0, le=1)
     grades: dict[Grade, WhistleGrade] | None = None
     raise_grade_on_miss: bool | None = None
     extension_answer: Duration | None = None
@@ -66,7 +67,8 @@ class CasePolicy(Model):
     ``verify`` is the grid's window to leave grid discovery (resolve in the grid or get the whistle blown);
     ``warn_at`` is the fraction of any window after which a warning (预警) goes out;
     ``max_progress_notes`` caps each department's notes and ``max_urgings`` a case's urgings (催办), so a case's
-    history stays bounded.
+    history stays bounded. A case put under leader supervision (重点督办) has each window still running cut to
+    ``flagged_windows`` of what remains (1: not shortened).
     ``grades`` maps each whistle grade to its report-in window and seniority; ``raise_grade_on_miss`` lets
     a missed report-in raise the grade once (哨源升级) before it escalates. ``extension_approver`` answers
     a department's request for more time within ``extension_answer``. A case goes on the long-running
@@ -89,6 +91,7 @@ class CasePolicy(Model):
     warn_at: float = Field(default=0.8, gt=0, lt=1)
     max_progress_notes: int = Field(default=50, ge=1, le=1000)
     max_urgings: int = Field(default=20, ge=1, le=1000)
+    flagged_windows: float = Field(default=1.0, gt=0, le=1)
     grades: dict[Grade, WhistleGrade] = DEFAULT_GRADES
     raise_grade_on_miss: bool = False
     extension_answer: Duration = Field(default_factory=lambda: parse_duration("24h"))
@@ -102,7 +105,7 @@ class CasePolicy(Model):
     max_pause: Duration = Field(default_factory=lambda: parse_duration("7d"))
     ruling: Duration = Field(default_factory=lambda: parse_duration("48h"))
 
-    ADDED_AFTER_RECORDING: ClassVar[frozenset[str]] = frozenset({"max_urgings"})
+    ADDED_AFTER_RECORDING: ClassVar[frozenset[str]] = frozenset({"max_urgings", "flagged_windows"})
     """Keys added after histories were recorded. A case's policy is frozen into its filing event, whose JSON a
     store batch's activity id digests (``workflows/outbox.py``), so these are written only when they differ from
     their default: a case filed before a key existed serializes, and replays, exactly as recorded."""

@@ -79,6 +79,8 @@ class CaseState(Model):
     reopen_count: int = 0
     notes: int = 0
     urgings: int = 0
+    flagged: bool = False
+    flaggings: int = 0
     rating: Rating | None = None
     outcome: Outcome | None = None
     closed_at: AwareDatetime | None = None

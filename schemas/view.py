@@ -32,6 +32,8 @@ class CaseView(Model):
     updated_at: AwareDatetime
     closed_at: AwareDatetime | None
     event_count: int
+    flagged: bool = False
+    """Under leader supervision (重点督办)."""
 
 
 def view_of(state: CaseState) -> CaseView:
@@ -56,4 +58,5 @@ def view_of(state: CaseState) -> CaseView:
         updated_at=state.updated_at,
         closed_at=state.closed_at,
         event_count=state.event_count,
+        flagged=state.flagged,
     )

@@ -137,6 +137,19 @@ async def test_the_dashboard_shows_live_cases_in_a_real_browser(served: Served, 
         return ids["gangyuan"] in {case["complaint_id"] for case in found.json()}
 
     await wait_until(escalated, within=60)
+    async with httpx.AsyncClient(base_url=served.url) as http:
+        flag = await http.post(
+            f"/api/v1/complaints/{ids['hongqi']}/flag", json={"note": "区领导批示：限期解决"},
+            headers={"X-API-Key": supervisor},
+        )  # fmt: skip
+        assert flag.status_code == 200 and flag.json()["flagged"], flag.text
+
+    async def flagged() -> bool:
+        async with httpx.AsyncClient(base_url=served.url) as http:
+            found = await http.get("/api/v1/complaints?flagged=true", headers={"X-API-Key": supervisor})
+        return ids["hongqi"] in {case["complaint_id"]: case["flagged"] for case in found.json()}
+
+    await wait_until(flagged, within=60)
 
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -153,6 +166,10 @@ async def test_the_dashboard_shows_live_cases_in_a_real_browser(served: Served, 
             assert "钢苑社区" in await escalated_rows.first.inner_text()
             assert "第一书记" in await escalated_rows.first.inner_text()
             assert int(await page.inner_text("#escalated-count")) >= 1
+            flagged_rows = page.locator("#flagged tbody tr", has_text=ids["hongqi"])
+            assert await flagged_rows.count() == 1 and "红旗社区" in await flagged_rows.first.inner_text()
+            assert int(await page.inner_text("#flagged-count")) >= 1
+            assert await page.locator("#flagged tbody tr", has_text=ids["gangyuan"]).count() == 0
 
             ranking = await page.inner_text("#rank-community")
             assert "红旗社区" in ranking and "安居社区" in ranking and "%" in ranking

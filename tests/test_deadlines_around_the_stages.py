@@ -11,11 +11,13 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from activities.event_store import Pool
+from schemas.actors import Actor
 from schemas.commands import (
     AnswerExtension,
     AskResident,
     BlowWhistle,
     DeclineCase,
+    FlagCase,
     ProposeTermination,
     ReportIn,
     RequestExtension,
@@ -213,3 +215,20 @@ async def test_waiting_on_the_resident_stops_the_report_in_clock_until_the_allow
     assert (await client.status(complaint_id)).escalation_level == 0  # 24 h to report in, counted again
     await time_env.sleep(timedelta(hours=24, minutes=1))
     await events_once(client, complaint_id, "EscalatedToFirstSecretary")
+
+
+async def test_leader_supervision_cuts_the_running_report_in_window(
+    client: WhistleClient, time_env: WorkflowEnvironment
+) -> None:
+    """The shipped policy halves what remains (flagged_windows 0.5): flagged 2 h into a 24 h report-in window, the
+    department is late 11 h later, not 22 h."""
+    complaint_id = await whistled(client)
+    await time_env.sleep(timedelta(hours=2))
+    flag = FlagCase(actor=Actor(kind="supervisor", id="dubanchu-01"), note="区领导批示：限期解决")
+    view = await client.execute(complaint_id, flag)
+    assert view.flagged
+    await time_env.sleep(timedelta(hours=11, minutes=1))
+    events = await events_once(client, complaint_id, "EscalatedToFirstSecretary")
+    assert [event.type for event in events][-3:] == ["CaseFlagged", "ReportInOverdue", "EscalatedToFirstSecretary"]
+    flagged, overdue = events[-3], events[-2]
+    assert abs((overdue.at - flagged.at) - timedelta(hours=11)) < timedelta(seconds=5)

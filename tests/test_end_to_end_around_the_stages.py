@@ -14,11 +14,13 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from activities.event_store import Pool, load_case, load_events
+from schemas.actors import Actor
 from schemas.commands import (
     AnswerExtension,
     AskResident,
     BlowWhistle,
     DeclineCase,
+    FlagCase,
     ProposeTermination,
     RateDepartment,
     ReportIn,
@@ -28,6 +30,8 @@ from schemas.commands import (
     ReviewResults,
     ReviewTermination,
     RuleResponsibility,
+    UnflagCase,
+    UrgeCase,
 )
 from schemas.common import parse_duration
 from schemas.errors import CommandRejected
@@ -228,3 +232,29 @@ async def test_the_clocks_stop_while_the_resident_is_asked_and_run_again_when_th
     types = await closed_and_stored(client, pool, complaint_id)
     assert [t for t in types if t.startswith("Clocks")] == ["ClocksPaused", "ClocksResumed"]
     assert "ReportInOverdue" not in types
+
+
+async def test_a_supervisor_urges_and_flags_a_case_and_lists_show_it(client: TestClient, pool: Pool) -> None:
+    supervisor = Actor(kind="supervisor", id="dubanchu-01")
+    complaint_id = (await client.submit(new_intake())).complaint_id
+    await client.execute(complaint_id, verify())
+    blown = await client.execute(complaint_id, BlowWhistle(actor=secretary(), departments=[LEAD]))  # 6 s to report in
+    await client.execute(complaint_id, UrgeCase(actor=supervisor, note="请尽快报到"))
+    flagged = await client.execute(complaint_id, FlagCase(actor=supervisor, note="区领导批示：限期解决"))
+    assert flagged.flagged and blown.next_deadline is not None and flagged.next_deadline is not None
+    assert flagged.next_deadline < blown.next_deadline  # the demo policy halves what remains
+    await client.execute(complaint_id, ReportIn(actor=department(LEAD), department=LEAD, officer="王科长"))
+
+    async def listed(expected: bool) -> bool:
+        return (complaint_id in {case.complaint_id for case in await client.list(flagged=True)}) == expected
+
+    await wait_until(lambda: listed(True))
+    lifted = await client.execute(complaint_id, UnflagCase(actor=supervisor, note="已报到"))
+    assert not lifted.flagged
+    await client.execute(complaint_id, complete(LEAD))
+    await client.execute(complaint_id, evaluate("satisfied"))
+    types = await closed_and_stored(client, pool, complaint_id)
+    assert [t for t in types if t in ("CaseUrged", "CaseFlagged", "FlagLifted")] == [
+        "CaseUrged", "CaseFlagged", "FlagLifted"
+    ]
+    await wait_until(lambda: listed(False))

@@ -459,19 +459,21 @@ class WhistleClient:
         category: str | None = None,
         escalated: bool = False,
         overdue: bool = False,
+        flagged: bool = False,
         limit: int | None = None,
         now: datetime | None = None,
         filed_by: FiledBy | None = None,
     ) -> list[CaseSummary]:
         """Cases matching every given filter, newest filing first, from a Temporal visibility query.
 
-        ``escalated``: escalation level above 0 now; ``overdue``: the next deadline is before ``now``.
+        ``escalated``: escalation level above 0 now; ``flagged``: under leader supervision (重点督办); ``overdue``:
+        the next deadline is before ``now``.
         Visibility is eventually consistent: a change made a moment ago may not show yet. ``filed_by``: only the
         cases that resident or organisation filed through the gateway, from the read model (``filed_cases``).
         """
         case_filter = CaseFilter(
             stage=stage, community=community, department=department, category=category,
-            escalated=escalated, overdue=overdue,
+            escalated=escalated, overdue=overdue, flagged=flagged,
         )  # fmt: skip
         now = now or datetime.now(UTC)
         if filed_by is not None:

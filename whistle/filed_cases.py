@@ -52,13 +52,16 @@ async def list_filed(
         clauses.append(f"c.departments ? ${len(arguments)}")
     if case_filter.escalated:
         clauses.append("c.escalation_level > 0")
+    if case_filter.flagged:
+        clauses.append("coalesce((c.state->>'flagged')::boolean, false)")
     if case_filter.overdue:
         arguments.append(now)
         clauses.append(f"c.next_deadline < ${len(arguments)}")
     arguments.append(limit)
     rows = await pool.fetch(
         "select c.complaint_id, c.stage, c.community, c.grid, c.category, c.departments, c.escalation_level, "
-        "c.next_deadline, c.filed_at from complaints c left join gateway_filings f using (complaint_id) "
+        "c.next_deadline, c.filed_at, coalesce((c.state->>'flagged')::boolean, false) as flagged "
+        "from complaints c left join gateway_filings f using (complaint_id) "
         "left join api_keys k on k.key_id = f.key_id "
         f"where {' and '.join(clauses)} order by c.filed_at desc, c.complaint_id desc limit ${len(arguments)}",
         *arguments,
@@ -77,6 +80,7 @@ async def list_filed(
             overdue=row["next_deadline"] is not None and row["next_deadline"] < now,
             filed_at=row["filed_at"],
             running=row["stage"] != "closed",
+            flagged=row["flagged"],
         )
         for row in rows
     ]

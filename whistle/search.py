@@ -22,7 +22,8 @@ WORKFLOW_TYPE = "Complaint"
 class CaseFilter(Model):
     """Which cases to list; every given field must hold (they are joined with AND).
 
-    ``escalated``: held above the community now (escalation level 1 or 2). ``overdue``: the case's next
+    ``escalated``: held above the community now (escalation level 1 or 2). ``flagged``: under leader supervision
+    (重点督办). ``overdue``: the case's next
     deadline has already passed — nothing has answered a clock that ran out (for a running worker that is
     the street secretary's window, the top of the ladder, which has no further timer; or any clock while
     workers are down).
@@ -34,6 +35,7 @@ class CaseFilter(Model):
     category: Code | None = None
     escalated: bool = False
     overdue: bool = False
+    flagged: bool = False
 
 
 class CaseSummary(Model):
@@ -51,6 +53,7 @@ class CaseSummary(Model):
     overdue: bool
     filed_at: AwareDatetime
     running: bool
+    flagged: bool = False
 
 
 def _quoted(value: str) -> str:
@@ -69,6 +72,8 @@ def visibility_query(case_filter: CaseFilter, now: datetime) -> str:
     clauses += [f"{name} = {_quoted(value)}" for name, value in equal if value is not None]
     if case_filter.escalated:
         clauses.append(f"{search_attributes.ESCALATION_LEVEL.name} > 0")
+    if case_filter.flagged:
+        clauses.append(f"{search_attributes.FLAGGED.name} = true")
     if case_filter.overdue:
         moment = now.astimezone(UTC).isoformat().replace("+00:00", "Z")
         clauses.append(f"{search_attributes.NEXT_DEADLINE.name} < {_quoted(moment)}")
@@ -101,4 +106,5 @@ def summary_of(execution: WorkflowExecution, now: datetime) -> CaseSummary:
         overdue=next_deadline is not None and next_deadline < now,
         filed_at=execution.start_time,
         running=execution.status == WorkflowExecutionStatus.RUNNING,
+        flagged=bool(attributes.get(search_attributes.FLAGGED)),
     )

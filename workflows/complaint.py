@@ -62,7 +62,7 @@ class ComplaintWorkflow:
         """Per Update id: the validator's events, with the ``_changes`` and the time they were decided at."""
         self._alarms: dict[str, tuple[asyncio.Task[None], datetime]] = {}
         self._visible: tuple[object, ...] | None = None
-        """The stage, departments, escalation level and next deadline the search attributes were last set from."""
+        """The stage, departments, escalation level, next deadline and flag the search attributes were last set from."""
         self._woken_at: datetime | None = None
         """The latest wake time of a timer that has fired: the clocks due by then have run out."""
         self._register_commands()
@@ -245,7 +245,7 @@ class ComplaintWorkflow:
         """
         state = self._state
         next_deadline = state.watched_deadline  # a missed deadline stays visible until its stage moves on
-        visible = (state.stage, tuple(state.departments), state.escalation_level, next_deadline)
+        visible = (state.stage, tuple(state.departments), state.escalation_level, next_deadline, state.flagged)
         if visible == self._visible:
             return
         self._visible = visible
@@ -263,5 +263,7 @@ class ComplaintWorkflow:
         else:
             updates.append(search_attributes.NEXT_DEADLINE.value_set(next_deadline))
         current = workflow.info().typed_search_attributes
+        if state.flagged or current.get(search_attributes.FLAGGED) is not None:  # only cases ever flagged carry it
+            updates.append(search_attributes.FLAGGED.value_set(state.flagged))
         if any(current.get(update.key) != update.value for update in updates):
             workflow.upsert_search_attributes(updates)

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from schemas.events import (
     CaseClosed,
+    CaseFlagged,
     CaseLedgered,
     CaseReopened,
     CaseUrged,
@@ -33,6 +34,7 @@ from schemas.events import (
     WhistleGradeRaised,
 )
 from schemas.notification import Notification
+from schemas.rules.supervision import holders
 from schemas.state import CaseState, Deadline
 
 REPORTER = "reporter"
@@ -106,6 +108,8 @@ def notices_for(state: CaseState, event: Event) -> list[Notification]:
             )
         case CaseUrged():
             audience, message = event.holders, f"督办催办：{title}" + (f"（{event.note}）" if event.note else "")
+        case CaseFlagged():
+            audience, message = holders(state), f"列为重点督办：{title}（{event.note}）"
         case LedgerReviewReminded():
             audience, message, due = [event.owner], f"挂账案件定期督办提醒：{title}", event.review_due
         case _:

@@ -14,5 +14,8 @@ CATEGORY = SearchAttributeKey.for_keyword("WhistleCategory")
 DEPARTMENTS = SearchAttributeKey.for_keyword_list("WhistleDepartments")
 ESCALATION_LEVEL = SearchAttributeKey.for_int("WhistleEscalationLevel")
 NEXT_DEADLINE = SearchAttributeKey.for_datetime("WhistleNextDeadline")
+FLAGGED = SearchAttributeKey.for_bool("WhistleFlagged")
+"""Under leader supervision (重点督办); set only on cases a supervisor has flagged, so other cases' upserts (and the
+recorded histories) are as they were."""
 
-ALL_KEYS = (STAGE, COMMUNITY, GRID, CATEGORY, DEPARTMENTS, ESCALATION_LEVEL, NEXT_DEADLINE)
+ALL_KEYS = (STAGE, COMMUNITY, GRID, CATEGORY, DEPARTMENTS, ESCALATION_LEVEL, NEXT_DEADLINE, FLAGGED)

@@ -141,9 +141,10 @@ async function load() {
   status.textContent = "加载中 loading…";
   try {
     labels = await api("/api/v1/labels");
-    const [overdue, escalated, recent, communities, departments, snapshots] = await Promise.all([
+    const [overdue, escalated, flagged, recent, communities, departments, snapshots] = await Promise.all([
       api("/api/v1/complaints?overdue=true&limit=100"),
       api("/api/v1/complaints?escalated=true&limit=100"),
+      api("/api/v1/complaints?flagged=true&limit=100"),
       api("/api/v1/complaints?limit=20"),
       api("/api/v1/reports/community"),
       api("/api/v1/reports/department"),
@@ -151,12 +152,15 @@ async function load() {
     ]);
     document.getElementById("overdue-count").textContent = overdue.length;
     document.getElementById("escalated-count").textContent = escalated.length;
+    document.getElementById("flagged-count").textContent = flagged.length;
     document.getElementById("open-count").textContent = recent.filter((item) => item.running).length;
-    fill("overdue", overdue, (item) => {
+    const withDepartments = (item) => {
       const row = caseRow(item, (it) => when(it.next_deadline));
       row.children[3].after(el("td", {}, item.departments.map(nameOf).join("、")));
       return row;
-    });
+    };
+    fill("overdue", overdue, withDepartments);
+    fill("flagged", flagged, withDepartments);
     fill("escalated", escalated, (item) => {
       const row = caseRow(item, (it) => when(it.next_deadline));
       row.children[3].after(el("td", {}, valueOf("escalation_level", item.escalation_level)));

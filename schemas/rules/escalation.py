@@ -27,8 +27,10 @@ from schemas.rules.shared import (
     Who,
     check_known,
     due_after,
+    moved_clocks,
     not_under_review,
     secretary_above,
+    stage_clocks,
 )
 from schemas.state import CaseState
 
@@ -70,16 +72,8 @@ def direct(state: CaseState, command: IssueDirective, now: datetime) -> list[Eve
 
 def extended(state: CaseState, extend_by: Duration, now: datetime) -> dict[str, datetime]:
     """Every running clock of the current stage, moved ``extend_by`` past its due (or past now, if later)."""
-    clocks = {
-        "verify": state.verify,
-        "reroute": state.reroute,
-        "dispute": state.dispute,
-        "handling": state.handling,
-        "review": state.review,
-    }
-    for code in state.with_status("summoned"):
-        clocks[f"report_in:{code}"] = state.departments[code].report_in
-    new_dues = {key: state.case.calendar.add(max(clock.due, now), extend_by) for key, clock in clocks.items() if clock}
+    clocks = stage_clocks(state)
+    new_dues = {key: state.case.calendar.add(max(clock.due, now), extend_by) for key, clock in clocks.items()}
     if not new_dues:
         raise CommandRejected("extend_by", "no running deadline to extend; order departments in or park the case")
     return new_dues
@@ -152,15 +146,7 @@ def _directed(state: CaseState, event: DirectiveIssued) -> dict[str, object]:
             changes.update(stage="whistled", verify=None, evaluation=None, rating=None, resolved_in_grid=False)
     elif event.kind == "extend":
         changes["parked"] = False
-        departments = dict(state.departments)
-        for key, due in event.new_dues.items():
-            if key.startswith("report_in:"):
-                code = key.removeprefix("report_in:")
-                part = departments[code]
-                departments[code] = part.model_copy(update={"report_in": Clock(start=event.at, due=due)})
-            else:
-                changes[key] = Clock(start=event.at, due=due)
-        changes["departments"] = departments
+        changes.update(moved_clocks(state, event.at, event.new_dues))
     return changes
 
 

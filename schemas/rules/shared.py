@@ -13,7 +13,7 @@ from schemas.commands import Grade
 from schemas.common import Duration
 from schemas.errors import CommandRejected
 from schemas.events import EscalatedToFirstSecretary, EscalatedToStreetSecretary, EscalationCause, Event
-from schemas.parts import DepartmentPart, Stage
+from schemas.parts import Clock, DepartmentPart, Stage
 from schemas.state import CaseState
 
 Changes = dict[type, Callable[[CaseState, Any], dict[str, object]]]
@@ -143,3 +143,32 @@ def secretary_above(state: CaseState, command: Any) -> None:
         {("first_secretary", first), ("street_secretary", street)},
         f"only the first secretary ({first}) or the street secretary ({street}) may do this",
     )
+
+
+def stage_clocks(state: CaseState) -> dict[str, Clock]:
+    """The clocks the case's handlers are held to now, keyed ``verify``, ``handling``, ... and ``report_in:<code>``
+    per department still to report in: what a directive extends and leader supervision shortens."""
+    clocks = {
+        "verify": state.verify,
+        "reroute": state.reroute,
+        "dispute": state.dispute,
+        "handling": state.handling,
+        "review": state.review,
+    }
+    for code in state.with_status("summoned"):
+        clocks[f"report_in:{code}"] = state.departments[code].report_in
+    return {key: clock for key, clock in clocks.items() if clock}
+
+
+def moved_clocks(state: CaseState, at: datetime, new_dues: dict[str, datetime]) -> dict[str, object]:
+    """The fold of ``new_dues`` (keyed as ``stage_clocks``): each clock restarted at ``at`` with its new due."""
+    changes: dict[str, object] = {}
+    departments = dict(state.departments)
+    for key, due in new_dues.items():
+        if key.startswith("report_in:"):
+            code = key.removeprefix("report_in:")
+            departments[code] = departments[code].model_copy(update={"report_in": Clock(start=at, due=due)})
+        else:
+            changes[key] = Clock(start=at, due=due)
+    changes["departments"] = departments
+    return changes
