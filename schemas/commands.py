@@ -405,6 +405,20 @@ class UnflagCase(CaseCommand):
     note: Note = Field("", description="Why supervision is lifted.")
 
 
+class Recategorise(CaseCommand):
+    """The community secretary, or the street office ruling on a dispute, corrects the case's category (改类/改派).
+
+    The client completes it before it is sent (``schemas.rules.category.ResolvedRecategorise``): the new category's
+    directory entry, routing suggestions and windows, resolved from the client's directory and policy as at filing."""
+
+    actors: ClassVar[tuple[ActorKind, ...]] = ("community_secretary", "street_secretary")
+    label: ClassVar[str] = "改类 The community secretary or the street office corrects the case's category"
+    type: Literal["recategorise"] = "recategorise"
+    actor: Actor
+    category: Code = Field(description="The right category; routing suggestions and later windows follow it.")
+    reason: Note = Field(min_length=1, description="Why the category was wrong, on the record.")
+
+
 PersonCommand = (
     VerifyComplaint
     | BlowWhistle
@@ -430,6 +444,7 @@ PersonCommand = (
     | UrgeCase
     | FlagCase
     | UnflagCase
+    | Recategorise
 )
 """Every command a person can send; ``ReachDeadline`` is the workflow's own."""
 

@@ -17,6 +17,8 @@ from schemas.actors import Actor
 from schemas.commands import DirectiveKind, Grade, Rating, Score, Seniority, TerminationReason
 from schemas.common import Code, ComplaintId, Duration, Model, Name, PersonId
 from schemas.intake import ComplaintInput
+from schemas.org import Category
+from schemas.policy import CasePolicy
 
 EscalationCause = Literal[
     "verify", "report_in", "reroute", "handling", "reopen_limit", "first_secretary", "extension", "review",
@@ -452,6 +454,20 @@ class FlagLifted(EventBase):
     note: str = ""
 
 
+class CaseRecategorised(EventBase):
+    """The case's category was corrected (改类): ``suggested_departments`` and ``policy`` are the new category's, so
+    windows that start from now on run under it; clocks already running keep their dues."""
+
+    type: Literal["CaseRecategorised"] = "CaseRecategorised"
+    label: ClassVar[str] = "改类"
+    by: str
+    previous: Code
+    category: Category
+    reason: str
+    suggested_departments: list[Code]
+    policy: CasePolicy
+
+
 Event = Annotated[
     ComplaintFiled
     | GridVerified
@@ -494,7 +510,8 @@ Event = Annotated[
     | NoteRecorded
     | CaseUrged
     | CaseFlagged
-    | FlagLifted,
+    | FlagLifted
+    | CaseRecategorised,
     Field(discriminator="type"),
 ]
 

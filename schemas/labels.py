@@ -105,5 +105,8 @@ FIELD_LABELS: dict[str, str] = {
     "resume_due": "最迟恢复",
     "paused_seconds": "暂停秒数",
     "flagged": "重点督办",
+    "previous": "原类别",
+    "suggested_departments": "建议部门",
+    "policy": "时限规则",
 }
 """Labels for the fields of timeline entries."""

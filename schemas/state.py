@@ -81,6 +81,7 @@ class CaseState(Model):
     urgings: int = 0
     flagged: bool = False
     flaggings: int = 0
+    recategorisations: int = 0
     rating: Rating | None = None
     outcome: Outcome | None = None
     closed_at: AwareDatetime | None = None

@@ -23,6 +23,7 @@ from schemas.commands import (
     FlagCase,
     ProposeTermination,
     RateDepartment,
+    Recategorise,
     ReportIn,
     ReportInProactively,
     RequestExtension,
@@ -258,3 +259,31 @@ async def test_a_supervisor_urges_and_flags_a_case_and_lists_show_it(client: Tes
         "CaseUrged", "CaseFlagged", "FlagLifted"
     ]
     await wait_until(lambda: listed(False))
+
+
+async def test_a_corrected_category_routes_and_times_the_case_and_lists_find_it(client: TestClient, pool: Pool) -> None:
+    complaint_id = (await client.submit(new_intake())).complaint_id
+    await client.execute(complaint_id, verify())
+    unknown = Recategorise(actor=secretary(), category="no_such_category", reason="实为燃气管道问题")
+    with pytest.raises(CommandRejected) as refused:
+        await client.execute(complaint_id, unknown)
+    assert refused.value.field == "category"
+    corrected = Recategorise(actor=secretary(), category="gas_supply", reason="实为燃气管道问题")
+    view = await client.execute(complaint_id, corrected)
+    assert view.category == "gas_supply"
+    state = await client.state(complaint_id)
+    assert state.case.context.suggested_departments[0] == "gas_company"
+
+    async def listed() -> bool:
+        return complaint_id in {case.complaint_id for case in await client.list(category="gas_supply")}
+
+    await wait_until(listed)
+    await client.execute(complaint_id, BlowWhistle(actor=secretary(), departments=["gas_company"]))
+    gas = department("gas_company")
+    await client.execute(complaint_id, ReportIn(actor=gas, department="gas_company", officer="赵工"))
+    await client.execute(complaint_id, complete("gas_company"))
+    await client.execute(complaint_id, evaluate("satisfied"))
+    types = await closed_and_stored(client, pool, complaint_id)
+    assert types.count("CaseRecategorised") == 1
+    stored = await load_case(pool, complaint_id)
+    assert stored is not None and stored.case.intake.category == "gas_supply"

@@ -30,6 +30,7 @@ from activities.log import get_logger
 from activities.publication import Publication
 from schemas.commands import (
     CaseCommand,
+    Recategorise,
 )
 from schemas.common import Model
 from schemas.erasure import PersonalDataErased
@@ -44,10 +45,11 @@ from schemas.intake import (
     check_not_future,
 )
 from schemas.org import CaseContext, OrgDirectory
-from schemas.policy import SlaPolicy
+from schemas.policy import SlaPolicy, Urgency
 from schemas.publication import PublishCase, UnpublishCase, decide_publication
 from schemas.rates import Report, ReportGroupBy
 from schemas.rules.authority import RESIDENT_ONLY
+from schemas.rules.category import CategoryResolution, ResolvedRecategorise
 from schemas.state import CaseState, Stage
 from schemas.view import CaseView, view_of
 from whistle import search
@@ -279,6 +281,7 @@ class WhistleClient:
         """
         update_id = update_id or f"cmd-{uuid.uuid4().hex}"
         command = await self._as_the_case_knows(complaint_id, command)
+        command = await self._completed(complaint_id, command)
         for pause in (*UNREADY_RESENDS, None):
             try:
                 return await self._execute_once(complaint_id, command, update_id)
@@ -300,6 +303,22 @@ class WhistleClient:
         if actor_id is None:
             raise CommandRejected("actor", RESIDENT_ONLY)
         return command.model_copy(update={"actor": command.actor.model_copy(update={"id": actor_id})})
+
+    async def _completed(self, complaint_id: str, command: CaseCommand) -> CaseCommand:
+        """``command`` as the workflow takes it: a recategorisation with the new category's directory entry, routing
+        and windows at the case's urgency, resolved from this client's directory and policy as at filing (the
+        decider does no I/O). An unknown category is refused here, naming ``category``."""
+        if not isinstance(command, Recategorise) or isinstance(command, ResolvedRecategorise):
+            return command
+        view = await self.status(complaint_id)
+        context = self.directory.context_for(view.community, view.grid, command.category)
+        urgency: Urgency = "urgent" if view.urgency == "urgent" else "normal"
+        resolution = CategoryResolution(
+            category=context.category,
+            suggested_departments=context.suggested_departments,
+            policy=self.policy.for_case(urgency, command.category),
+        )
+        return ResolvedRecategorise.model_validate({**command.model_dump(), "resolution": resolution})
 
     async def _execute_once(self, complaint_id: str, command: CaseCommand, update_id: str) -> CaseView:
         handle = self.temporal.get_workflow_handle(workflow_id_for(complaint_id))

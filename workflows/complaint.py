@@ -28,7 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.events import Event, RecordedEvent
     from schemas.fold import apply, start
     from schemas.intake import ComplaintInput
-    from schemas.rules.decider import decide, file_complaint
+    from schemas.rules.decider import WIRE, decide, file_complaint
     from schemas.state import CaseState
     from schemas.view import CaseView, view_of
     from workflows import search_attributes
@@ -135,9 +135,11 @@ class ComplaintWorkflow:
 
     def _register_commands(self) -> None:
         """One Update per command a person can send (``COMMANDS``), under the command's name, its validator the
-        decider: a refused command is rejected before it enters the history, and its caller hears the reason."""
+        decider: a refused command is rejected before it enters the history, and its caller hears the reason. A
+        command the client completes before sending arrives as its completed model (``WIRE``)."""
         for name, model in COMMANDS.items():
-            workflow.set_update_handler(name, self._handler(model), validator=self._validator(model))
+            wire = WIRE.get(model, model)
+            workflow.set_update_handler(name, self._handler(wire), validator=self._validator(wire))
 
     def _handler(self, model: type[CaseCommand]) -> Callable[[PersonCommand], CaseView]:
         def execute(command: PersonCommand) -> CaseView:
@@ -245,11 +247,14 @@ class ComplaintWorkflow:
         """
         state = self._state
         next_deadline = state.watched_deadline  # a missed deadline stays visible until its stage moves on
-        visible = (state.stage, tuple(state.departments), state.escalation_level, next_deadline, state.flagged)
+        intake = state.case.intake
+        visible = (
+            state.stage, tuple(state.departments), state.escalation_level, next_deadline, state.flagged,
+            intake.category,
+        )  # fmt: skip
         if visible == self._visible:
             return
         self._visible = visible
-        intake = state.case.intake
         updates: list[SearchAttributeUpdate[Any]] = [
             search_attributes.STAGE.value_set(state.stage),
             search_attributes.COMMUNITY.value_set(intake.community),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from schemas.rules import (
+    category,
     deadlines,
     escalation,
     evaluation,
@@ -27,5 +28,5 @@ from schemas.rules import (
 
 CONCEPTS: tuple[ModuleType, ...] = (
     filing, grid, whistle, report_in, handling, notes, evaluation, escalation, ledger, extension, rating, review,
-    termination, ruling, pause, supervision, deadlines,
+    termination, ruling, pause, supervision, category, deadlines,
 )  # fmt: skip

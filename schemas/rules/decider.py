@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from schemas.commands import (
+    CaseCommand,
     Command,
 )
 from schemas.errors import CommandRejected
@@ -23,7 +24,7 @@ from schemas.rules.filing import file_complaint
 from schemas.rules.shared import Rules
 from schemas.state import CaseState
 
-__all__ = ["RULES", "decide", "file_complaint"]
+__all__ = ["RULES", "WIRE", "decide", "file_complaint"]
 
 RULES: Rules = {
     command: rule
@@ -31,6 +32,12 @@ RULES: Rules = {
     for command, rule in getattr(concept, "RULES", {}).items()
 }
 """Each command's rule, gathered from the concepts."""
+
+WIRE: dict[type[CaseCommand], type[CaseCommand]] = {
+    command: wire for concept in CONCEPTS for command, wire in getattr(concept, "WIRE", {}).items()
+}
+"""What the workflow's Update takes in place of a command the client completes before sending (``Recategorise``:
+``ResolvedRecategorise``), gathered from the concepts."""
 
 
 def decide(state: CaseState, command: Command, now: datetime) -> list[Event]:
