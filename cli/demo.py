@@ -52,6 +52,8 @@ ScenarioPath = Literal[
 ]
 ESCALATION_WAIT = 90.0
 """Seconds a scenario waits at most for a deadline to escalate before the demo gives up (the policy's are ~30)."""
+SUPERVISOR = "dubanchu-01"
+"""The district supervision office (区督办室) that urges and flags cases in the demo."""
 OFFICERS = ("王建国", "李红", "张伟", "刘洋", "陈静", "杨帆", "赵磊", "黄敏")
 
 
@@ -66,6 +68,8 @@ class Seed(Model):
     grade: commands.Grade = "blue"
     extension: bool = False
     park: bool = False
+    urge: bool = False
+    flag: bool = False
 
 
 def load_seeds() -> list[Seed]:
@@ -205,6 +209,17 @@ class Case:
             await asyncio.sleep(0.5)
         self.say("[magenta]台账定期督办提醒已发给第一书记[/magenta]")
 
+    async def supervise(self) -> None:
+        """The district's supervisor urges whoever holds the case (催办) and, if the seed says, puts it under leader
+        supervision (重点督办), which cuts the windows still running."""
+        supervisor = Actor(kind="supervisor", id=SUPERVISOR)
+        if self.seed.urge:
+            urge = commands.UrgeCase(actor=supervisor, note="群众反映强烈，请加快办理")
+            await self.send(urge, "督办室催办（已通知承办部门）")
+        if self.seed.flag:
+            flag = commands.FlagCase(actor=supervisor, note="区领导批示：限期解决")
+            await self.send(flag, "[magenta]列为重点督办，剩余时限减半[/magenta]")
+
     async def came_in_person(self) -> None:
         first_secretary = self.people().community.first_secretary
         command = commands.ReportInProactively(
@@ -258,6 +273,7 @@ async def drive(case: Case) -> None:
             await case.verify()
             await case.blow()
             await case.report_in(everyone)
+            await case.supervise()
             if case.seed.extension:
                 await case.extend_on_request()
             if case.seed.park:
@@ -294,6 +310,7 @@ async def drive(case: Case) -> None:
             await case.verify()
             await case.blow()
             await case.report_in(everyone)
+            await case.supervise()
             await case.escalated("处置超时")
             await case.direct(extend="30s")
             await case.work(everyone)

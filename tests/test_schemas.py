@@ -374,7 +374,9 @@ def test_shipped_seeds_are_valid_intakes_in_the_sample_district() -> None:
     assert {seed["path"] for seed in scenarios} == SEED_PATHS
     for seed in scenarios:
         assert {"key", "path", "summary_zh", "departments", "intake"} <= set(seed)
-        assert set(seed) <= {"key", "path", "summary_zh", "departments", "intake", "grade", "extension", "park"}
+        assert set(seed) <= {
+            "key", "path", "summary_zh", "departments", "intake", "grade", "extension", "park", "urge", "flag"
+        }
         assert "reported_at" not in seed["intake"]
         intake = ComplaintIntake.model_validate({**seed["intake"], "reported_at": NOW})
         case = make_case(intake=intake)

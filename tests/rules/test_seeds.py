@@ -7,8 +7,11 @@ from typing import Any
 
 import pytest
 
+from schemas.actors import Actor
 from schemas.commands import (
     Command,
+    FlagCase,
+    UrgeCase,
 )
 from schemas.events import (
     CaseClosed,
@@ -95,6 +98,11 @@ def play(seed: dict[str, Any]) -> CaseState:
         for code in departments:
             step(report_in(code))
     assert state.stage == "handling"
+    supervisor = Actor(kind="supervisor", id="dubanchu-01")
+    if seed.get("urge"):
+        step(UrgeCase(actor=supervisor, note="群众反映强烈，请加快办理"))
+    if seed.get("flag"):
+        step(FlagCase(actor=supervisor, note="区领导批示：限期解决"))
     if path == "handling_overdue":
         fire("handling")
         assert state.escalation_level == 1
@@ -116,6 +124,7 @@ def test_seed_scenario_plays_through_to_its_promised_outcome(seed: dict[str, Any
     assert state.outcome == ("basically_satisfied" if seed["path"] == "declined" else "satisfied")
     assert state.reopen_count == (1 if seed["path"] == "reopened" else 0)
     assert state.resolved_in_grid == (seed["path"] == "resolved_in_grid")
+    assert (state.urgings, state.flagged) == (int(seed.get("urge", False)), seed.get("flag", False))
 
 
 def test_resolved_in_grid_event_names_the_grid_worker() -> None:
