@@ -184,6 +184,10 @@ class DeclineCase(CaseCommand):
     actor: Actor
     department: Code = Field(description="The department's code.")
     reason: ShortText = Field(description="Why the case is not the department's (退单理由).")
+    category: Code | None = Field(
+        None, description="The category the department believes is right: a proposal the community secretary may "
+        "take up (recategorise).",
+    )  # fmt: skip
 
 
 class RecordProgress(CaseCommand):

@@ -5,15 +5,41 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, model_serializer, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    SerializerFunctionWrapHandler,
+    StringConstraints,
+    model_serializer,
+    model_validator,
+)
 
 
 class Model(BaseModel):
     """Immutable and strict about unknown fields, so a typo in a command is an error rather than ignored."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+
+class Recorded(Model):
+    """A model frozen into recorded histories (the filing event's policy, an event) that gained fields after.
+
+    Each store batch's activity id digests the batch's JSON (``workflows/outbox.py``), so a field added later is
+    written only when it differs from its default: a case recorded before it serializes, and replays, exactly as
+    recorded. Name such fields in ``ADDED_AFTER_RECORDING``."""
+
+    ADDED_AFTER_RECORDING: ClassVar[frozenset[str]] = frozenset()
+
+    @model_serializer(mode="wrap")
+    def _omit_added_defaults(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        for name in self.ADDED_AFTER_RECORDING:
+            if name in data and data[name] == type(self).model_fields[name].default:
+                del data[name]
+        return data
 
 
 def control_character(value: str, *, allowed: str = "\n\t") -> str | None:

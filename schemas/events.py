@@ -15,7 +15,7 @@ from pydantic import AwareDatetime, Field
 
 from schemas.actors import Actor
 from schemas.commands import DirectiveKind, Grade, Rating, Score, Seniority, TerminationReason
-from schemas.common import Code, ComplaintId, Duration, Model, Name, PersonId
+from schemas.common import Code, ComplaintId, Duration, Model, Name, PersonId, Recorded
 from schemas.intake import ComplaintInput
 from schemas.org import Category
 from schemas.policy import CasePolicy
@@ -181,8 +181,9 @@ class DepartmentRated(EventBase):
     comment: str = ""
 
 
-class DepartmentDeclined(EventBase):
-    """A department declined (退单). It may start handling, or leave nobody and start a re-route clock."""
+class DepartmentDeclined(EventBase, Recorded):
+    """A department declined (退单). It may start handling, or leave nobody and start a re-route clock.
+    ``proposed_category``: the category it believes right, for the community secretary to take up or not."""
 
     type: Literal["DepartmentDeclined"] = "DepartmentDeclined"
     label: ClassVar[str] = "部门退单"
@@ -190,6 +191,9 @@ class DepartmentDeclined(EventBase):
     reason: str
     handling_due: AwareDatetime | None = None
     reroute_due: AwareDatetime | None = None
+    proposed_category: Code | None = None
+
+    ADDED_AFTER_RECORDING: ClassVar[frozenset[str]] = frozenset({"proposed_category"})
 
 
 class ReportInOverdue(EventBase):

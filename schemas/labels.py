@@ -108,5 +108,6 @@ FIELD_LABELS: dict[str, str] = {
     "previous": "原类别",
     "suggested_departments": "建议部门",
     "policy": "时限规则",
+    "proposed_category": "建议类别",
 }
 """Labels for the fields of timeline entries."""

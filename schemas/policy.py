@@ -7,12 +7,12 @@ with, so editing the file never changes a case in flight.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
-from pydantic import Field, SerializerFunctionWrapHandler, field_validator, model_serializer
+from pydantic import Field, field_validator
 
 from schemas.commands import Grade, Seniority
-from schemas.common import Code, Duration, Model, parse_duration
+from schemas.common import Code, Duration, Model, Recorded, parse_duration
 
 Urgency = Literal["normal", "urgent"]
 Approver = Literal["community_secretary", "first_secretary", "street_secretary"]
@@ -61,7 +61,7 @@ class PolicyOverrides(Model):
     ruling: Duration | None = None
 
 
-class CasePolicy(Model):
+class CasePolicy(Recorded):
     """The windows one case runs under (every key present), resolved at filing.
 
     ``verify`` is the grid's window to leave grid discovery (resolve in the grid or get the whistle blown);
@@ -106,17 +106,8 @@ class CasePolicy(Model):
     ruling: Duration = Field(default_factory=lambda: parse_duration("48h"))
 
     ADDED_AFTER_RECORDING: ClassVar[frozenset[str]] = frozenset({"max_urgings", "flagged_windows"})
-    """Keys added after histories were recorded. A case's policy is frozen into its filing event, whose JSON a
-    store batch's activity id digests (``workflows/outbox.py``), so these are written only when they differ from
-    their default: a case filed before a key existed serializes, and replays, exactly as recorded."""
-
-    @model_serializer(mode="wrap")
-    def _omit_added_defaults(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        data: dict[str, Any] = handler(self)
-        for name in self.ADDED_AFTER_RECORDING:
-            if name in data and data[name] == type(self).model_fields[name].default:
-                del data[name]
-        return data
+    """Keys added after histories were recorded (``schemas.common.Recorded``): a case's policy is frozen into its
+    filing event, so these are written only when they differ from their default."""
 
     def grade(self, grade: Grade) -> WhistleGrade:
         """The rule for ``grade``: the policy's own, or the built-in one (blue: section head, ...)."""

@@ -30,6 +30,7 @@ from activities.log import get_logger
 from activities.publication import Publication
 from schemas.commands import (
     CaseCommand,
+    DeclineCase,
     Recategorise,
 )
 from schemas.common import Model
@@ -307,7 +308,12 @@ class WhistleClient:
     async def _completed(self, complaint_id: str, command: CaseCommand) -> CaseCommand:
         """``command`` as the workflow takes it: a recategorisation with the new category's directory entry, routing
         and windows at the case's urgency, resolved from this client's directory and policy as at filing (the
-        decider does no I/O). An unknown category is refused here, naming ``category``."""
+        decider does no I/O). An unknown category, there or proposed by a decline, is refused here naming
+        ``category``."""
+        if isinstance(command, DeclineCase) and command.category is not None:
+            known = sorted(category.code for category in self.directory.categories)
+            if command.category not in known:
+                raise CommandRejected("category", f"unknown category {command.category!r} (known: {', '.join(known)})")
         if not isinstance(command, Recategorise) or isinstance(command, ResolvedRecategorise):
             return command
         view = await self.status(complaint_id)

@@ -71,6 +71,8 @@ def decline(state: CaseState, command: DeclineCase, now: datetime) -> list[Event
     part = department_part(state, command.department, "summoned")
     if part.ruled:
         raise CommandRejected("department", f"the street office ruled that {command.department} handles this case")
+    if command.category == state.case.intake.category:
+        raise CommandRejected("category", f"the case is {command.category!r} already; propose another or none")
     others_waiting = [code for code in state.with_status("summoned") if code != command.department]
     working = state.with_status("reported_in", "done")
     policy = state.case.policy
@@ -90,6 +92,7 @@ def decline(state: CaseState, command: DeclineCase, now: datetime) -> list[Event
             reason=command.reason,
             handling_due=handling_due,
             reroute_due=reroute_due,
+            proposed_category=command.category,
         )
     ]
     if disputed:

@@ -7,13 +7,14 @@ from __future__ import annotations
 import pytest
 
 from schemas.actors import Actor
-from schemas.commands import BlowWhistle, Recategorise
-from schemas.events import CaseRecategorised
+from schemas.commands import BlowWhistle, DeclineCase, Recategorise
+from schemas.events import CaseRecategorised, DepartmentDeclined
 from schemas.rules.category import MAX_RECATEGORISATIONS, CategoryResolution, ResolvedRecategorise
 from schemas.rules.decider import decide
 from schemas.state import CaseState
 from tests.domain_fixtures import (
     CATEGORY,
+    department,
     directory,
     evaluating,
     later,
@@ -117,3 +118,20 @@ def test_the_whistle_then_routes_to_the_new_suggestion() -> None:
     corrected = run(run(new_case(), verify()), recategorise(), later(hours=1))
     summoned = run(corrected, _blow(corrected.case.context.suggested_departments[0]), later(hours=1))
     assert list(summoned.departments) == ["gas_company"]
+
+
+def test_a_decline_may_propose_the_right_category_for_the_secretary_to_take_up() -> None:
+    state = whistled(LEAD)
+    proposal = DeclineCase(actor=department(LEAD), department=LEAD, reason="属燃气公司管线", category=GAS)
+    [declined] = decide(state, proposal, later(hours=1))
+    assert isinstance(declined, DepartmentDeclined) and declined.proposed_category == GAS
+    assert folds(state, [declined]).case.intake.category == CATEGORY  # a proposal, not a change
+    assert declined.model_dump(mode="json")["proposed_category"] == GAS
+    same = proposal.model_copy(update={"category": CATEGORY})
+    assert rejected(state, same, later(hours=1)).field == "category"
+
+
+def test_a_decline_without_a_proposal_serializes_as_recorded_before_proposals() -> None:
+    plain = DeclineCase(actor=department(LEAD), department=LEAD, reason="不属本部门")
+    [declined] = decide(whistled(LEAD), plain, later(hours=1))
+    assert "proposed_category" not in declined.model_dump(mode="json")  # the store batch's digest is unchanged
