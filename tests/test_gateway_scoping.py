@@ -192,12 +192,30 @@ async def test_a_supervisor_urges_any_case_and_acts_on_none(served: Served, http
     refused = await post(http, supervisor, f"{case}/withdraw", {"reason": "不要"})
     assert refused.status_code == 403 and refused.json()["field"] == "actor", refused.text
     not_theirs = await post(http, hotline, f"{case}/urge", {"note": "催一下"})
-    assert not_theirs.status_code == 403 and refused.json()["field"] == "actor", not_theirs.text
-    history = await http.get(f"{case}/history", headers={"X-API-Key": supervisor})
-    assert [entry["type"] for entry in history.json()][-1] == "CaseUrged"
+    assert not_theirs.status_code == 403 and not_theirs.json()["field"] == "actor", not_theirs.text
+
+    async def recorded() -> bool:  # the history lists what the workflow has sent to the store, a moment later
+        history = await http.get(f"{case}/history", headers={"X-API-Key": supervisor})
+        return [entry["type"] for entry in history.json()][-1] == "CaseUrged"
+
+    await wait_until(recorded)
 
     async def counted() -> bool:  # once stored, the community's figures count it (the store trails the history)
         report = await http.get("/api/v1/reports/community", headers={"X-API-Key": supervisor})
         return any(group["group"] == body["community"] and group["urged"] >= 1 for group in report.json()["groups"])
 
     await wait_until(counted)
+
+    # 重点督办: the hotline's key lists its flagged cases from the read model, the supervisor's from visibility.
+    flagged = await post(http, supervisor, f"{case}/flag", {"note": "区领导批示：限期解决"})
+    assert flagged.status_code == 200 and flagged.json()["flagged"], flagged.text
+    assert (await post(http, hotline, f"{case}/flag", {"note": "x"})).status_code == 403
+    assert (await post(http, supervisor, f"{case}/flag", {"note": ""})).json()["field"] == "note"
+
+    async def listed(key: str) -> bool:
+        found = (await http.get("/api/v1/complaints?flagged=true", headers={"X-API-Key": key})).json()
+        assert all(listed_case["flagged"] for listed_case in found)
+        return body["complaint_id"] in {listed_case["complaint_id"] for listed_case in found}
+
+    await wait_until(lambda: listed(hotline))
+    await wait_until(lambda: listed(supervisor))
