@@ -58,6 +58,7 @@ class PolicyOverrides(Model):
     rule_disputes: bool | None = None
     max_pause: Duration | None = None
     ruling: Duration | None = None
+    photo_required_on_completion: bool | None = None
 
 
 class CasePolicy(Model):
@@ -76,7 +77,8 @@ class CasePolicy(Model):
     them. A proposed termination (终止办理) is reviewed within ``termination_review``. With
     ``rule_disputes``, a case every summoned department declined goes to the street office, which rules
     within ``ruling`` (职责争议) instead of the community re-routing it. A case waiting on the resident has
-    its clocks stopped, for at most ``max_pause`` in all.
+    its clocks stopped, for at most ``max_pause`` in all. With ``photo_required_on_completion`` (usually per
+    category), a department completes its part only with a photo of the finished work.
     """
 
     verify: Duration
@@ -101,8 +103,9 @@ class CasePolicy(Model):
     rule_disputes: bool = False
     max_pause: Duration = Field(default_factory=lambda: parse_duration("7d"))
     ruling: Duration = Field(default_factory=lambda: parse_duration("48h"))
+    photo_required_on_completion: bool = False
 
-    ADDED_AFTER_RECORDING: ClassVar[frozenset[str]] = frozenset({"max_urgings"})
+    ADDED_AFTER_RECORDING: ClassVar[frozenset[str]] = frozenset({"max_urgings", "photo_required_on_completion"})
     """Keys added after histories were recorded. A case's policy is frozen into its filing event, whose JSON a
     store batch's activity id digests (``workflows/outbox.py``), so these are written only when they differ from
     their default: a case filed before a key existed serializes, and replays, exactly as recorded."""
