@@ -7,7 +7,6 @@ from datetime import datetime
 
 from schemas.commands import CompletePart, RecordProgress
 from schemas.errors import CommandRejected
-from schemas.evidence import Photo
 from schemas.events import (
     Event,
     HandlingCompleted,
@@ -16,6 +15,7 @@ from schemas.events import (
     ProgressRecorded,
     ResultsSubmitted,
 )
+from schemas.evidence import Photo
 from schemas.parts import (
     Clock,
     with_parts,
