@@ -102,8 +102,8 @@ async def test_the_s3_server_refuses_a_client_with_the_wrong_secret(s3: S3Server
 def test_settings_choose_a_directory_under_home_unless_a_bucket_is_named(tmp_path: Path) -> None:
     local = photo_store(Settings(home=tmp_path))
     assert isinstance(local, DirectoryPhotoStore) and local.root == tmp_path / "objects"
-    named = {"photo_bucket": "b", "s3_endpoint_url": "http://127.0.0.1:1", "s3_access_key_id": "k"}
+    named = {"home": tmp_path, "photo_bucket": "b", "s3_endpoint_url": "http://127.0.0.1:1", "s3_access_key_id": "k"}
     with pytest.raises(ValueError, match="set both, or neither"):
-        Settings(home=tmp_path, **named)
-    remote = photo_store(Settings(home=tmp_path, **named, s3_secret_access_key="s"))
+        Settings.model_validate(named)
+    remote = photo_store(Settings.model_validate({**named, "s3_secret_access_key": "s"}))
     assert type(remote).__name__ == "S3PhotoStore"
