@@ -186,6 +186,17 @@ class WhistleClient:
         that carries it)."""
         return None if self.photos is None else await self.photos.get(sha256)
 
+    async def case_photos(self, complaint_id: str) -> tuple[Photo, ...]:
+        """Every photo the case carries, the filing's first: from its workflow (so a photo attached a moment ago is
+        there), past Temporal's retention from the read model. ``CaseNotFound`` when neither knows the case."""
+        try:
+            return (await self.state(complaint_id)).all_photos()
+        except CaseNotFound:
+            stored = await load_case(await self._database(), complaint_id) if self._has_database else None
+            if stored is None:
+                raise
+            return stored.all_photos()
+
     async def close(self) -> None:
         """Close the database pool this client opened (a pool passed in is left open)."""
         if self._pool is not None and self._owns_pool:
