@@ -104,5 +104,6 @@ FIELD_LABELS: dict[str, str] = {
     "ruling_due": "裁定时限",
     "resume_due": "最迟恢复",
     "paused_seconds": "暂停秒数",
+    "photos": "照片",
 }
 """Labels for the fields of timeline entries."""

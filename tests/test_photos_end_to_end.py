@@ -126,3 +126,8 @@ async def test_a_case_filed_and_completed_with_photos_keeps_them_by_hash_and_its
         hashlib.sha256(data).hexdigest() for data in (before, during, after)
     ]
     assert not (tmp_path / "home" / "objects").exists()  # nothing went to the directory store
+
+    timeline = (await cli("history", case, "--json")).json()
+    assert timeline[0]["photos"] == filing  # the filing's photos are on its line of the timeline
+    readable = await cli("history", case)
+    assert readable.code == 0 and readable.stdout.count("照片") == 3 and "png 4KB" in readable.stdout

@@ -119,7 +119,9 @@ def timeline_entry(recorded: RecordedEvent) -> dict[str, Any]:
         intake = event.case.intake
         body: dict[str, Any] = {
             **event.model_dump(mode="json", include={"type", "at", "verify_due"}),
-            **intake.model_dump(mode="json", include={"title", "source", "community", "grid", "category", "urgency"}),
+            **intake.model_dump(
+                mode="json", include={"title", "source", "community", "grid", "category", "urgency", "photos"}
+            ),
         }
     else:
         body = event.model_dump(mode="json")
