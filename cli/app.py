@@ -22,7 +22,7 @@ from cli.case_commands import NEEDS_WORKER, show_view
 from cli.case_commands import register as register_case_commands
 from cli.gateway_commands import keys_app, serve
 from cli.notifications import notifications
-from cli.photos import PhotoOption, read_photos, with_uploads
+from cli.photos import PhotoOption, photo, read_photos, with_uploads
 from cli.privacy import erase, publish, unpublish
 from cli.runtime import InvalidInput, ask, read_intake, start_stack
 from cli.runtime import load_settings as _settings
@@ -62,6 +62,7 @@ app.command()(publish)
 app.command()(unpublish)
 app.command()(erase)
 app.command("ledger")(ledger)
+app.command()(photo)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 CaseId = Annotated[str, typer.Argument(metavar="ID", help="The complaint id.", show_default=False)]

@@ -13,7 +13,7 @@ from typing import Annotated, TypeVar
 
 import typer
 
-from cli.runtime import InvalidInput
+from cli.runtime import InvalidInput, ask, load_settings, reported
 from schemas.errors import CommandRejected
 from schemas.evidence import Photo, photo_of
 from whistle.client import WhistleClient
@@ -50,3 +50,31 @@ def with_uploads(
         return await then(client)
 
     return upload_then
+
+
+def photo(
+    complaint_id: Annotated[str, typer.Argument(metavar="ID", help="The complaint id.", show_default=False)],
+    sha256: Annotated[
+        str, typer.Argument(metavar="SHA256", help="The photo's SHA-256 (`whistle history ID --json` lists them).")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Where to write the photo.", show_default=False)],
+) -> None:
+    """Save a photo the case carries, read from the object store by its hash (checked against it). Needs a running
+    worker while the case is open (it asks the case which photos it carries)."""
+    with reported():
+        settings = load_settings()
+        _, data = ask(settings, lambda client: _carried(client, complaint_id, sha256), database=False)
+        try:
+            out.write_bytes(data)
+        except OSError as error:
+            raise InvalidInput("out", f"{out}: {error.strerror}") from None
+    typer.echo(f"{out} ({len(data)} bytes)")
+
+
+async def _carried(client: WhistleClient, complaint_id: str, sha256: str) -> bytes:
+    if sha256 not in {carried.sha256 for carried in await client.case_photos(complaint_id)}:
+        raise CommandRejected("sha256", f"the case {complaint_id} carries no photo {sha256}")
+    data = await client.photo(sha256)
+    if data is None:
+        raise RuntimeError(f"photos: {sha256} is not in the object store")
+    return data

@@ -133,5 +133,12 @@ async def test_a_case_filed_and_completed_with_photos_keeps_them_by_hash_and_its
     readable = await cli("history", case)
     assert readable.code == 0 and readable.stdout.count("照片") == 3 and "png 244KB" in readable.stdout
 
+    after_sha = hashlib.sha256(after).hexdigest()
+    fetched = await cli("photo", case, after_sha, "--out", str(tmp_path / "fetched.png"))
+    assert fetched.code == 0, fetched.stderr
+    assert (tmp_path / "fetched.png").read_bytes() == after
+    stray = await cli("photo", case, hashlib.sha256(b"elsewhere").hexdigest(), "--out", str(tmp_path / "x"))
+    assert stray.code == 1 and stray.stderr_lines[-1].startswith("rejected: sha256: ")
+
     history = await cli.client.temporal.get_workflow_handle(f"complaint-{case}").fetch_history()
     assert len(history.to_json()) < len(during)  # never inside a Temporal payload: the whole history is smaller
