@@ -69,9 +69,13 @@ async def test_a_photo_filed_with_the_complaint_and_one_at_completion_are_read_b
         headers={"X-API-Key": urban},
     )
     assert done.status_code == 200, done.text
-    [completed] = [
-        item.event for item in await served.client.events(complaint_id) if item.event.type == "PartCompleted"
-    ]
+
+    async def completion_recorded() -> bool:  # the history's store activity follows the Update's answer
+        return any(item.event.type == "PartCompleted" for item in await served.client.events(complaint_id))
+
+    await wait_until(completion_recorded)
+    events = [item.event for item in await served.client.events(complaint_id)]
+    [completed] = [event for event in events if event.type == "PartCompleted"]
     assert completed.model_dump(mode="json")["photos"] == [after]
 
     for key, sha, data in ((operator, before["sha256"], before_bytes), (urban, after["sha256"], after_bytes)):
