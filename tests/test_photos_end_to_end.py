@@ -101,6 +101,10 @@ async def test_a_case_filed_and_completed_with_photos_keeps_them_by_hash_and_its
     assert completed.code == 0, completed.stderr
     assert completed.json()["stage"] == "evaluating"
 
+    async def handling_completed_in_history() -> bool:  # the store activity follows the Update's answer
+        return any(item.event.type == "HandlingCompleted" for item in await cli.client.events(case))
+
+    await wait_until(handling_completed_in_history)
     recorded = await cli.client.events(case)
 
     async def stored_in_full() -> bool:
