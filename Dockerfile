@@ -33,7 +33,9 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     WHISTLE_HOME=/var/lib/whistle \
     WHISTLE_EMBEDDED=false
-RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/whistle --create-home whistle
+# objects/: the photo store's directory (a volume in docker-compose.yml), created here so the volume is the user's.
+RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/whistle --create-home whistle \
+    && install -d -o whistle -g whistle /var/lib/whistle/objects
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
 # The entry script only; everything it imports comes from the installed package in /opt/venv.

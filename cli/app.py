@@ -22,11 +22,13 @@ from cli.case_commands import NEEDS_WORKER, show_view
 from cli.case_commands import register as register_case_commands
 from cli.gateway_commands import keys_app, serve
 from cli.notifications import notifications
+from cli.photos import PhotoOption, photo, read_photos, with_uploads
 from cli.privacy import erase, publish, unpublish
 from cli.runtime import InvalidInput, ask, read_intake, start_stack
 from cli.runtime import load_settings as _settings
 from cli.runtime import reported as _reported
 from cli.supervise import ledger, list_cases, projections_app, report
+from schemas.intake import ComplaintIntake
 from whistle import devstack
 
 app = typer.Typer(
@@ -60,6 +62,7 @@ app.command()(publish)
 app.command()(unpublish)
 app.command()(erase)
 app.command("ledger")(ledger)
+app.command()(photo)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 CaseId = Annotated[str, typer.Argument(metavar="ID", help="The complaint id.", show_default=False)]
@@ -69,13 +72,18 @@ CaseId = Annotated[str, typer.Argument(metavar="ID", help="The complaint id.", s
 @app.command()
 def submit(
     source: Annotated[str, typer.Argument(metavar="FILE|-", help="Intake as JSON or YAML; - reads stdin.")] = "-",
+    photo: PhotoOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """File a complaint; the same complaint_id twice returns the existing case (duplicate: true)."""
     with _reported():
         settings = _settings()
         intake = read_intake(source)
-        _, result = ask(settings, lambda client: client.submit(intake), worker=False)
+        photos = read_photos(photo)
+        if photos:
+            attached = [*intake.photos, *(reference for _, reference in photos)]
+            intake = ComplaintIntake.model_validate(intake.model_dump() | {"photos": attached})
+        _, result = ask(settings, with_uploads(photos, lambda client: client.submit(intake)), worker=False)
     if as_json:
         output.print_json(result.model_dump(mode="json"))
         return

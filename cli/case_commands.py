@@ -3,7 +3,8 @@
 ``whistle <name> ID --<actor-kind> WHO [--<field> VALUE ...]``: the name is the command's (``report_in`` is
 ``whistle report-in``); who acts is one flag among the command's ``actors`` (``--grid-worker``,
 ``--community-secretary``, ``--department``, ``--resident``, ``--operator`` ...); every other field is an option
-of its own (a list comma-separated, a yes/no field ``--x/--no-x``). A department acting on its own part names
+of its own (a list comma-separated, a yes/no field ``--x/--no-x``, photos ``--photo PATH`` repeated, uploaded
+before the command is sent). A department acting on its own part names
 itself once: ``--department`` is both the actor and the command's ``department``. Nothing here knows one command
 from another, so a new command needs no CLI code.
 """
@@ -20,11 +21,13 @@ import typer
 from pydantic.fields import FieldInfo
 
 from cli import output
+from cli.photos import PhotoOption, read_photos, with_uploads
 from cli.runtime import InvalidInput, ask
 from cli.runtime import load_settings as _settings
 from cli.runtime import reported as _reported
 from schemas.actors import ActorKind
 from schemas.commands import COMMANDS, CaseCommand
+from schemas.evidence import Photo
 from schemas.view import CaseView
 from whistle.client import WhistleClient
 
@@ -64,6 +67,11 @@ def _fields(model: type[CaseCommand]) -> dict[str, FieldInfo]:
     return {name: field for name, field in model.model_fields.items() if name not in skipped}
 
 
+def _is_photos(annotation: Any) -> bool:
+    """A field of photo references (``schemas.evidence.Photos``): on the CLI, files given with ``--photo``."""
+    return typing.get_origin(annotation) is tuple and typing.get_args(annotation)[:1] == (Photo,)
+
+
 def _is_list(annotation: Any) -> bool:
     return typing.get_origin(annotation) is list
 
@@ -79,6 +87,8 @@ def _choices(annotation: Any) -> list[str]:
 
 def _option(name: str, field: FieldInfo) -> inspect.Parameter:
     """The CLI option for one field: a flag pair for a yes/no, text otherwise (a list comma-separated)."""
+    if _is_photos(field.annotation):
+        return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=PhotoOption, default=None)
     help_text = field.description or (field.title or "")
     if choices := _choices(field.annotation):
         help_text = f"{help_text} One of: {', '.join(choices)}.".strip()
@@ -127,7 +137,17 @@ def _command(model: type[CaseCommand]) -> Callable[..., None]:
 
     def run(complaint_id: str, **given: Any) -> None:
         as_json = given.pop("as_json")
-        _send(complaint_id, lambda: _build(model, given), as_json)
+        files = {name: given[name] for name, field in fields.items() if _is_photos(field.annotation)}
+        photos: list[tuple[bytes, Photo]] = []
+
+        def build() -> CaseCommand:
+            for name, paths in files.items():
+                read = read_photos(paths)
+                photos.extend(read)
+                given[name] = [reference for _, reference in read]
+            return _build(model, given)
+
+        _send(complaint_id, build, as_json, photos)
 
     run.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]  # typer reads it
     run.__annotations__ = {parameter.name: parameter.annotation for parameter in parameters}
@@ -158,13 +178,19 @@ def _build(model: type[CaseCommand], given: dict[str, Any]) -> CaseCommand:
     return model.model_validate(values)
 
 
-def _send(complaint_id: str, build: Callable[[], CaseCommand], as_json: bool) -> None:
-    """Build the command (so bad input fails before any connection), send it, show the new view."""
+def _send(
+    complaint_id: str,
+    build: Callable[[], CaseCommand],
+    as_json: bool,
+    photos: list[tuple[bytes, Photo]] | None = None,
+) -> None:
+    """Build the command (so bad input fails before any connection), upload its photos, send it, show the new view."""
     with _reported():
         settings = _settings()
         command = build()
         in_person = command.actor.kind == "resident"  # matched to the case in personal_data, so PostgreSQL too
-        client, view = ask(settings, lambda client: client.execute(complaint_id, command), database=in_person)
+        send = with_uploads(photos or [], lambda client: client.execute(complaint_id, command))
+        client, view = ask(settings, send, database=in_person)
     show_view(client, view, as_json)
 
 

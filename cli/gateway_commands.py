@@ -87,7 +87,8 @@ async def _serve(settings: Settings, host: str, port: int, community: str | None
         await apply_migrations(pool)
         base = session.client
         client = WhistleClient(
-            base.temporal, task_queue=base.task_queue, directory=base.directory, policy=base.policy, pool=pool
+            base.temporal, task_queue=base.task_queue, directory=base.directory, policy=base.policy, pool=pool,
+            photos=base.photos,
         )
         gateway = Gateway(
             client,

@@ -137,7 +137,15 @@ def _due_name(key: str, names: Names) -> str:
     return DUE_KEYS.get(key, key)
 
 
+def _photo_text(photo: Mapping[str, Any]) -> str:
+    """A photo reference as a supervisor reads it: its type, size and the start of its hash (``jpeg 48KB 9f86d081``)."""
+    kind = str(photo["media_type"]).removeprefix("image/")
+    return f"{kind} {int(photo['size']) // 1024}KB {str(photo['sha256'])[:8]}"
+
+
 def _value_text(field: str, value: Any, names: Names, with_date: bool) -> str:
+    if field == "photos" and isinstance(value, list):
+        return "、".join(_photo_text(photo) for photo in value)
     if isinstance(value, list):
         return "、".join(_value_text(field, item, names, with_date) for item in value)
     if isinstance(value, dict):

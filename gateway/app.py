@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from starlette.types import ASGIApp
 
-from gateway import api, dashboard, open311, open311_xml
+from gateway import api, dashboard, open311, open311_xml, photos
 from gateway.context import Gateway
 from gateway.errors import install_error_handlers
 from gateway.guard import Guard
@@ -28,9 +28,12 @@ Whistle (吹哨报到): file complaints, act on them and follow them over HTTP.
   `[{"code", "description"}]` (`<errors><error>` in XML).
 * **Dashboard** (`/dashboard`): overdue and escalated cases, rankings over time, a case's timeline.
 
-Limits: bodies up to 64 KiB (413 past that); requests per address and per key (429 with `Retry-After`); lists
-of at most 200 cases. With PostgreSQL or Temporal away, 503 with `Retry-After`, within about two seconds. Creates
-accept an `Idempotency-Key` header: a retry after a lost answer files one case.
+Photos: upload each to `POST /api/v1/photos` (multipart, up to 10 MiB, JPEG/PNG/WebP) and attach the reference it
+answers to a filing, a progress note or a completion (`photos`).
+
+Limits: bodies up to 64 KiB (413 past that; a photo upload up to 10 MiB); requests per address and per key (429
+with `Retry-After`); lists of at most 200 cases. With PostgreSQL or Temporal away, 503 with `Retry-After`, within
+about two seconds. Creates accept an `Idempotency-Key` header: a retry after a lost answer files one case.
 """
 
 
@@ -39,8 +42,10 @@ def create_app(gateway: Gateway, *, mounts: Mapping[str, ASGIApp] | None = None)
     app = FastAPI(title="Whistle gateway", version="1", description=DESCRIPTION)
     app.state.gateway = gateway
     install_error_handlers(app)
-    app.add_middleware(Guard, throttle=gateway.throttle)
+    app.add_middleware(Guard, throttle=gateway.throttle, larger_bodies={photos.UPLOAD_PATH: photos.UPLOAD_LIMIT})
     app.include_router(api.router)
+    app.include_router(photos.api_router)
+    app.include_router(photos.public_router)
     app.include_router(open311.router)
     app.include_router(open311_xml.router)
     app.include_router(dashboard.router)

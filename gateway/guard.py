@@ -8,8 +8,8 @@ address is the client's as uvicorn sees it: behind a TLS-terminating proxy, star
 in ``FORWARDED_ALLOW_IPS`` so it is the caller's, not the proxy's.
 
 Bodies are refused past ``body_limit`` bytes, from ``Content-Length`` at once or while a chunked body streams in,
-before FastAPI parses a byte of it. No route takes files yet, so one cap serves every path; ``larger_bodies``
-raises it for the paths that will (by path prefix).
+before FastAPI parses a byte of it. One cap serves every path; ``larger_bodies`` raises it for the paths that take
+files (by path prefix): the photo upload (``gateway.photos``).
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@
 Categories are the services; a service request is a case. ``POST requests.json`` is form-encoded and needs an
 ``api_key`` (a key from ``whistle keys create``). The ``GET`` methods answer without a key, as the specification
 has them, but show only the cases a moderator published (``whistle publish``), in their public form: the
-moderator's title and description, the category and stage, the place as grid and community, never an address,
-coordinates, media or a person. A key (``api_key`` or ``X-API-Key``) reads in full what its role may read.
+moderator's title and description, the category and stage, the place as grid and community, the case's first photo
+as ``media_url`` (served keyless while the case is published, ``gateway.photos``), never an address, coordinates or
+a person. A key (``api_key`` or ``X-API-Key``) reads in full what its role may read.
 Errors follow the specification:
 ``[{"code": <HTTP status>, "description": ...}]``.
 
@@ -25,20 +26,23 @@ specification and reads best as one module; its XML form is ``gateway.open311_xm
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Form, Header, Path, Query
+from fastapi import APIRouter, Form, Header, Path, Query, Request
 from pydantic import BaseModel, ValidationError
 
 from gateway import access, filing
 from gateway.context import Gateway, GatewayDep
 from gateway.errors import OPEN311_RESPONSES, ApiError, first_problem
 from gateway.keys import Principal
+from gateway.photos import case_media_url, public_media_url
 from gateway.scope import CaseScope
 from schemas.calendar import CHINA_TIME
 from schemas.common import control_character
+from schemas.evidence import Photo
 from schemas.intake import Source
 from schemas.labels import VALUE_LABELS
 from schemas.org import Category, Community, OrgDirectory
@@ -339,6 +343,12 @@ def request_of(state: CaseState, media_url: str | None) -> ServiceRequest:
     )
 
 
+def _first_photo(state: CaseState, base_url: str, url_of: Callable[[str, str, Photo], str]) -> str | None:
+    """The ``media_url`` of a case with photos: its first (the filing's, when it has one), on this gateway."""
+    carried = state.all_photos()
+    return url_of(base_url, state.complaint_id, carried[0]) if carried else None
+
+
 def _codes(text: str | None, field: str) -> list[str] | None:
     if text is None:
         return None
@@ -360,6 +370,7 @@ def _moment(text: str | None, field: str) -> datetime | None:
 
 @router.get("/requests.json", response_model=list[ServiceRequest], summary="GET Service Requests")
 async def requests(
+    http: Request,
     gateway: GatewayDep,
     jurisdiction_id: str | None = None,
     service_request_id: Annotated[str | None, Query(max_length=20000)] = None,
@@ -379,7 +390,8 @@ async def requests(
     principal = await _reader(gateway, api_key or x_api_key)
     ids = _codes(service_request_id, "service_request_id")
     if ids is not None:
-        return await _load(gateway, principal, "c.complaint_id = any($1::text[])", [ids[:MAX_REQUESTS]])
+        selected = [ids[:MAX_REQUESTS]]
+        return await _load(gateway, principal, "c.complaint_id = any($1::text[])", selected, str(http.base_url))
     codes = _codes(service_code, "service_code")
     statuses = _codes(status, "status")
     if statuses is not None and not set(statuses) <= {"open", "closed"}:
@@ -394,7 +406,7 @@ async def requests(
             clauses.append(f"{clause}{len(arguments)}" + ("::text[])" if clause.endswith("($") else ""))
     if statuses is not None and len(set(statuses)) == 1:
         clauses.append("c.stage = 'closed'" if statuses[0] == "closed" else "c.stage <> 'closed'")
-    return await _load(gateway, principal, " and ".join(clauses) or "true", arguments)
+    return await _load(gateway, principal, " and ".join(clauses) or "true", arguments, str(http.base_url))
 
 
 async def _reader(gateway: Gateway, key: str | None) -> Principal | None:
@@ -408,7 +420,7 @@ async def _reader(gateway: Gateway, key: str | None) -> Principal | None:
 
 
 async def _load(
-    gateway: Gateway, principal: Principal | None, where: str, arguments: list[Any]
+    gateway: Gateway, principal: Principal | None, where: str, arguments: list[Any], base_url: str
 ) -> list[ServiceRequest]:
     """The requests ``where`` selects that ``principal`` may see: in full where its role may read the case, in
     public form where the case is published, not at all otherwise (a keyless read sees published cases only).
@@ -432,15 +444,16 @@ async def _load(
             state.complaint_id, row["community"], frozenset(row["departments"]), row["owner"], row["organisation"]
         )
         if principal is not None and access.may_read(principal, scope):
-            found.append(request_of(state, row["media_url"]))
+            found.append(request_of(state, row["media_url"] or _first_photo(state, base_url, case_media_url)))
         elif row["public_title"] is not None:
-            found.append(public_request_of(state, row["public_title"], row["public_description"]))
+            public = public_request_of(state, row["public_title"], row["public_description"])
+            found.append(public.model_copy(update={"media_url": _first_photo(state, base_url, public_media_url)}))
     return found
 
 
 def public_request_of(state: CaseState, title: str, description: str) -> ServiceRequest:
     """A published case as the public sees it: the moderator's text, the place as grid and community (never the
-    address or coordinates, which may be someone's home), no media."""
+    address or coordinates, which may be someone's home); its photo, if any, is added by the caller."""
     context = state.case.context
     return request_of(state, None).model_copy(
         update={
@@ -456,6 +469,7 @@ def public_request_of(state: CaseState, title: str, description: str) -> Service
 @router.get("/requests/{service_request_id}.json", response_model=list[ServiceRequest], summary="GET Service Request")
 async def request(
     service_request_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")],
+    http: Request,
     gateway: GatewayDep,
     jurisdiction_id: str | None = None,
     api_key: Annotated[str | None, Query(max_length=200)] = None,
@@ -465,7 +479,7 @@ async def request(
     form; with a key, in full where its role may read the case. A case filed a moment ago and not yet in the read
     model is asked of its workflow directly (with a key only: a case that new is published to nobody)."""
     principal = await _reader(gateway, api_key or x_api_key)
-    found = await _load(gateway, principal, "c.complaint_id = $1", [service_request_id])
+    found = await _load(gateway, principal, "c.complaint_id = $1", [service_request_id], str(http.base_url))
     if found:
         return found
     missing = ApiError(404, "service_request_id", f"no service request {service_request_id!r}")
@@ -484,4 +498,4 @@ async def request(
     media_url = await gateway.checked(
         gateway.pool.fetchval("select media_url from gateway_filings where complaint_id = $1", service_request_id)
     )
-    return [request_of(state, media_url)]
+    return [request_of(state, media_url or _first_photo(state, str(http.base_url), case_media_url))]

@@ -15,6 +15,7 @@ from pydantic import Field, model_validator
 
 from schemas.actors import SYSTEM, Actor, ActorKind
 from schemas.common import Code, Duration, LongText, Model, Name, Note, ShortText
+from schemas.evidence import Photos, none_attached
 
 Rating = Literal["satisfied", "basically_satisfied", "unsatisfied"]
 DirectiveKind = Literal["order", "extend", "park"]
@@ -199,6 +200,9 @@ class RecordProgress(CaseCommand):
     actor: Actor
     department: Code = Field(description="The department's code.")
     note: LongText = Field(description="What was done.")
+    photos: Photos = Field(
+        default=(), exclude_if=none_attached, description="Photos of the work in progress, uploaded first."
+    )
 
 
 class CompletePart(CaseCommand):
@@ -210,6 +214,11 @@ class CompletePart(CaseCommand):
     actor: Actor
     department: Code = Field(description="The department's code.")
     result: LongText = Field(description="What the department achieved.")
+    photos: Photos = Field(
+        default=(),
+        exclude_if=none_attached,
+        description="Photos of the finished work (after), uploaded first; the policy may require one.",
+    )
 
 
 class EvaluateOutcome(CaseCommand):

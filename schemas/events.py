@@ -16,6 +16,7 @@ from pydantic import AwareDatetime, Field
 from schemas.actors import Actor
 from schemas.commands import DirectiveKind, Grade, Rating, Score, Seniority, TerminationReason
 from schemas.common import Code, ComplaintId, Duration, Model, Name, PersonId, Recorded
+from schemas.evidence import Photo, none_attached
 from schemas.intake import ComplaintInput
 from schemas.org import Category
 from schemas.policy import CasePolicy
@@ -246,6 +247,9 @@ class ProgressRecorded(EventBase):
     label: ClassVar[str] = "处置进展"
     department: Code
     note: str
+    photos: tuple[Photo, ...] = Field(default=(), exclude_if=none_attached)
+    """Photos of the work in progress (references; absent when none, so events recorded before photos keep their
+    JSON)."""
 
 
 class PartCompleted(EventBase):
@@ -253,6 +257,8 @@ class PartCompleted(EventBase):
     label: ClassVar[str] = "部门办结"
     department: Code
     result: str
+    photos: tuple[Photo, ...] = Field(default=(), exclude_if=none_attached)
+    """Photos of the finished work, after (references; absent when none, as for ``ProgressRecorded``)."""
 
 
 class HandlingOverdue(EventBase):

@@ -11,6 +11,7 @@ from schemas.actors import ActorId
 from schemas.calendar import WorkCalendar
 from schemas.common import Code, ComplaintId, LongText, Model, Name, ShortText
 from schemas.errors import CommandRejected
+from schemas.evidence import Photos, none_attached
 from schemas.org import CaseContext
 from schemas.policy import CasePolicy, Urgency
 
@@ -82,6 +83,10 @@ class ComplaintIntake(Model):
     reporter: Reporter
     urgency: Urgency = "normal"
     reported_at: AwareDatetime
+    photos: Photos = Field(default=(), exclude_if=none_attached)
+    """Photos of the problem as found (before): references to photos already in the object store
+    (``schemas/evidence.py``). Left out of the serialised form when there are none, so the histories and filing
+    digests recorded before photos keep replaying."""
 
     @field_validator("reported_at", mode="before")
     @classmethod

@@ -109,5 +109,6 @@ FIELD_LABELS: dict[str, str] = {
     "suggested_departments": "建议部门",
     "policy": "时限规则",
     "proposed_category": "建议类别",
+    "photos": "照片",
 }
 """Labels for the fields of timeline entries."""

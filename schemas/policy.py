@@ -59,6 +59,7 @@ class PolicyOverrides(Model):
     rule_disputes: bool | None = None
     max_pause: Duration | None = None
     ruling: Duration | None = None
+    photo_required_on_completion: bool | None = None
 
 
 class CasePolicy(Recorded):
@@ -78,7 +79,8 @@ class CasePolicy(Recorded):
     them. A proposed termination (终止办理) is reviewed within ``termination_review``. With
     ``rule_disputes``, a case every summoned department declined goes to the street office, which rules
     within ``ruling`` (职责争议) instead of the community re-routing it. A case waiting on the resident has
-    its clocks stopped, for at most ``max_pause`` in all.
+    its clocks stopped, for at most ``max_pause`` in all. With ``photo_required_on_completion`` (usually per
+    category), a department completes its part only with a photo of the finished work.
     """
 
     verify: Duration
@@ -104,8 +106,11 @@ class CasePolicy(Recorded):
     rule_disputes: bool = False
     max_pause: Duration = Field(default_factory=lambda: parse_duration("7d"))
     ruling: Duration = Field(default_factory=lambda: parse_duration("48h"))
+    photo_required_on_completion: bool = False
 
-    ADDED_AFTER_RECORDING: ClassVar[frozenset[str]] = frozenset({"max_urgings", "flagged_windows"})
+    ADDED_AFTER_RECORDING: ClassVar[frozenset[str]] = frozenset(
+        {"max_urgings", "flagged_windows", "photo_required_on_completion"}
+    )
     """Keys added after histories were recorded (``schemas.common.Recorded``): a case's policy is frozen into its
     filing event, so these are written only when they differ from their default."""
 

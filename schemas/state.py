@@ -15,6 +15,7 @@ from pydantic import AwareDatetime
 from schemas.commands import Rating, TerminationReason
 from schemas.common import Code, Duration, Model
 from schemas.events import Outcome
+from schemas.evidence import Photo
 from schemas.intake import ComplaintInput
 from schemas.parts import (
     PAUSED_KINDS,
@@ -86,10 +87,16 @@ class CaseState(Model):
     outcome: Outcome | None = None
     closed_at: AwareDatetime | None = None
     event_count: int = 1
+    photos: tuple[Photo, ...] = ()
+    """Photos recorded after filing (progress, completion), each once; the filing's are in the intake."""
 
     @property
     def complaint_id(self) -> str:
         return self.case.complaint_id
+
+    def all_photos(self) -> tuple[Photo, ...]:
+        """Every photo the case carries: the filing's (before) first, then those recorded since, each once."""
+        return self.case.intake.photos + self.photos
 
     @property
     def escalation_level(self) -> int:

@@ -18,6 +18,7 @@ import uvicorn
 from temporalio.client import Client
 
 from activities.event_store import Pool
+from activities.photo_store import PhotoStore
 from gateway.app import create_app
 from gateway.context import Gateway
 from gateway.guard import Throttle
@@ -62,9 +63,11 @@ async def serving(
     policy: Path = DATA_DIR / "policy.yaml",
     open311_community: str | None = None,
     throttle: Throttle = UNTHROTTLED,
+    photos: PhotoStore | None = None,
 ) -> AsyncIterator[Served]:
-    """A worker on a fresh task queue and the gateway app in front of it, on ``http://127.0.0.1:<port>``."""
-    async with running_worker(temporal, pool, policy=policy) as worker_client:
+    """A worker on a fresh task queue and the gateway app in front of it, on ``http://127.0.0.1:<port>``; the SDK
+    client behind it keeps photos in ``photos``."""
+    async with running_worker(temporal, pool, policy=policy, photos=photos) as worker_client:
         client = worker_client  # with the database, as `whistle serve` has it: submit goes through the registry
         gateway = Gateway(client, pool, open311_community=open311_community, timeout=20.0, throttle=throttle)
         async with serving_app(gateway) as url:

@@ -29,6 +29,7 @@ from temporalio.service import RPCError
 from activities.dispatch import DeliveryPolicy, Dispatcher
 from activities.event_store import Pool
 from activities.files import load_directory, load_policy
+from activities.photo_store import PhotoStore
 from schemas.intake import ComplaintIntake, Reporter
 from schemas.notification import Notification
 from schemas.policy import SlaPolicy
@@ -61,7 +62,7 @@ class TestClient(WhistleClient):
         cases are ended and checked with this one's)."""
         sibling = TestClient(
             self.temporal, task_queue=self.task_queue, directory=self.directory, policy=policy,
-            database_url=self.database_url, pool=self._pool,
+            database_url=self.database_url, pool=self._pool, photos=self.photos,
         )  # fmt: skip
         sibling.filed, sibling.intakes = self.filed, self.intakes
         return sibling
@@ -109,12 +110,13 @@ def sample_client(
     policy: SlaPolicy | None = None,
     database_url: str | None = None,
     pool: Pool | None = None,
+    photos: PhotoStore | None = None,
 ) -> TestClient:
     """An SDK client on the sample org directory and (unless given) the sample policy, filing onto ``task_queue``;
     filing needs its database (``database_url``, or a ``pool`` the caller keeps)."""
     return TestClient(
         temporal, task_queue=task_queue, directory=load_directory(DATA_DIR / "org.yaml"),
-        policy=policy or load_policy(DATA_DIR / "policy.yaml"), database_url=database_url, pool=pool,
+        policy=policy or load_policy(DATA_DIR / "policy.yaml"), database_url=database_url, pool=pool, photos=photos,
     )  # fmt: skip
 
 
@@ -147,6 +149,7 @@ async def running_worker(
     policy: Path = DATA_DIR / "policy.yaml",
     webhook_url: str | None = None,
     end_open_cases: bool = True,
+    photos: PhotoStore | None = None,
 ) -> AsyncIterator[TestClient]:
     """A real worker polling a task queue of its own, with the notification dispatcher beside it as in
     ``worker.py``, and an SDK client that files cases onto it.
@@ -160,7 +163,7 @@ async def running_worker(
         build_worker(temporal, task_queue, pool),
         Dispatcher(pool, webhook_url, http, policy=TEST_DELIVERY).running(),
     ):
-        client = sample_client(temporal, task_queue, policy=load_policy(policy), pool=pool)
+        client = sample_client(temporal, task_queue, policy=load_policy(policy), pool=pool, photos=photos)
         try:
             yield client
             await client.assert_no_personal_data_in_histories()

@@ -196,7 +196,7 @@ async def test_a_supervisor_urges_any_case_and_acts_on_none(served: Served, http
 
     async def recorded() -> bool:  # the history lists what the workflow has sent to the store, a moment later
         history = await http.get(f"{case}/history", headers={"X-API-Key": supervisor})
-        return [entry["type"] for entry in history.json()][-1] == "CaseUrged"
+        return bool([entry["type"] for entry in history.json()][-1] == "CaseUrged")
 
     await wait_until(recorded)
 

@@ -27,6 +27,7 @@ from activities.calendar import calendar_for_filing
 from activities.event_store import Pool, apply_migrations, create_pool, load_case, load_events
 from activities.files import load_directory, load_policy
 from activities.log import get_logger
+from activities.photo_store import PhotoStore
 from activities.publication import Publication
 from schemas.commands import (
     CaseCommand,
@@ -37,6 +38,7 @@ from schemas.common import Model
 from schemas.erasure import PersonalDataErased
 from schemas.errors import CommandRejected
 from schemas.events import ComplaintFiled, RecordedEvent
+from schemas.evidence import Photo
 from schemas.intake import (
     CaseIntake,
     ComplaintInput,
@@ -55,6 +57,7 @@ from schemas.state import CaseState, Stage
 from schemas.view import CaseView, view_of
 from whistle import search
 from whistle.filed_cases import FiledBy, list_filed
+from whistle.photos import ensure_stored, photo_store
 from whistle.recorded import recorded_in
 from whistle.search import CaseFilter, CaseSummary
 from whistle.settings import Settings
@@ -119,7 +122,9 @@ def timeline_entry(recorded: RecordedEvent) -> dict[str, Any]:
         intake = event.case.intake
         body: dict[str, Any] = {
             **event.model_dump(mode="json", include={"type", "at", "verify_due"}),
-            **intake.model_dump(mode="json", include={"title", "source", "community", "grid", "category", "urgency"}),
+            **intake.model_dump(
+                mode="json", include={"title", "source", "community", "grid", "category", "urgency", "photos"}
+            ),
         }
     else:
         body = event.model_dump(mode="json")
@@ -138,15 +143,18 @@ class WhistleClient:
         policy: SlaPolicy,
         database_url: str | None = None,
         pool: Pool | None = None,
+        photos: PhotoStore | None = None,
     ) -> None:
         """``database_url`` (or an open ``pool``, which the caller keeps and closes) is needed by ``report``, and
-        turns on the filing registry in ``submit``; commands, status and history need Temporal only."""
+        turns on the filing registry in ``submit``; commands, status and history need Temporal only. ``photos`` is
+        the object store photos are uploaded to and checked against (without it, nothing with a photo is sent)."""
         self.temporal = temporal
         self.task_queue = task_queue
         self.directory = directory
         self.policy = policy
         self.database_url = database_url
         self._pool = pool
+        self.photos = photos
         self._owns_pool = False
         self._opening = asyncio.Lock()
 
@@ -159,14 +167,40 @@ class WhistleClient:
             directory=load_directory(settings.org),
             policy=load_policy(settings.policy),
             database_url=database_url or settings.database_url,
+            photos=photo_store(settings),
         )
 
     def with_policy(self, policy: SlaPolicy) -> WhistleClient:
         """A client on the same connections (and database) that files new cases under ``policy``."""
         return WhistleClient(
             self.temporal, task_queue=self.task_queue, directory=self.directory, policy=policy,
-            database_url=self.database_url, pool=self._pool,
+            database_url=self.database_url, pool=self._pool, photos=self.photos,
         )  # fmt: skip
+
+    async def upload_photo(self, data: bytes) -> Photo:
+        """Put a photo in the object store and return the reference an intake or a command carries: the SDK's upload
+        step, which comes first, since a case checks a reference but cannot look at the store. Content-addressed, so
+        sending the same bytes again is harmless. ``CommandRejected`` on ``photos`` for no picture, an empty one or
+        one past ``MAX_PHOTO_BYTES`` (10 MiB); the type is judged from the bytes."""
+        if self.photos is None:
+            raise CommandRejected("photos", "this client has no photo store")
+        return await self.photos.put(data)
+
+    async def photo(self, sha256: str) -> bytes | None:
+        """The bytes of a stored photo, or None. Callers decide who may see it (the gateway: who may read a case
+        that carries it)."""
+        return None if self.photos is None else await self.photos.get(sha256)
+
+    async def case_photos(self, complaint_id: str) -> tuple[Photo, ...]:
+        """Every photo the case carries, the filing's first: from its workflow (so a photo attached a moment ago is
+        there), past Temporal's retention from the read model. ``CaseNotFound`` when neither knows the case."""
+        try:
+            return (await self.state(complaint_id)).all_photos()
+        except CaseNotFound:
+            stored = await load_case(await self._database(), complaint_id) if self._has_database else None
+            if stored is None:
+                raise
+            return stored.all_photos()
 
     async def close(self) -> None:
         """Close the database pool this client opened (a pool passed in is left open)."""
@@ -208,6 +242,7 @@ class WhistleClient:
         Two concurrent submits of one id start one workflow (Temporal's id-reuse policy picks the winner).
         """
         database = await self._database()
+        await ensure_stored(self.photos, intake.photos)
         digest = registry.body_digest(intake)
         now = now or datetime.now(UTC)
         try:
@@ -281,6 +316,7 @@ class WhistleClient:
         A command whose workflow task was lost (its worker died mid-task) is resent here with the same id.
         """
         update_id = update_id or f"cmd-{uuid.uuid4().hex}"
+        await ensure_stored(self.photos, getattr(command, "photos", ()))
         command = await self._as_the_case_knows(complaint_id, command)
         command = await self._completed(complaint_id, command)
         for pause in (*UNREADY_RESENDS, None):

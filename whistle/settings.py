@@ -95,6 +95,20 @@ class Settings(BaseSettings):
     gateway_query_timeout: float = Field(default=10.0, gt=0, le=600)
     """Seconds any other PostgreSQL statement of the gateway may run (reports over a whole district) before 503."""
 
+    photo_dir: Path | None = None
+    """Where the directory store keeps photos (unset: ``objects/`` under ``home``). Used when ``photo_bucket`` is
+    unset."""
+    photo_bucket: str | None = None
+    """An S3 bucket for photos: set, photos go to an S3-compatible store (``activities/photo_store.py``)."""
+    photo_prefix: str = "photos/"
+    """What every photo's object key starts with in ``photo_bucket``."""
+    s3_endpoint_url: str | None = None
+    """The S3-compatible server (``https://minio.example:9000``); unset: Amazon S3."""
+    s3_region: str | None = None
+    s3_access_key_id: str | None = None
+    """With ``s3_secret_access_key``; both unset, boto3 finds credentials itself (a profile, an instance role)."""
+    s3_secret_access_key: SecretStr | None = None
+
     @field_validator("gateway_rate_per_address", "gateway_rate_per_key")
     @classmethod
     def _a_rate(cls, value: str) -> str:
@@ -104,6 +118,13 @@ class Settings(BaseSettings):
         except ValueError:
             raise ValueError(f"{value!r} is not a rate like 300/minute or 10/second") from None
         return value
+
+    @model_validator(mode="after")
+    def _s3_key_and_secret_together(self) -> Settings:
+        """Half a credential would fail at the first photo; say so at start."""
+        if (self.s3_access_key_id is None) != (self.s3_secret_access_key is None):
+            raise ValueError("s3_access_key_id and s3_secret_access_key: set both, or neither (boto3 finds them)")
+        return self
 
     @model_validator(mode="after")
     def _codec_port_follows_ui_port(self) -> Settings:

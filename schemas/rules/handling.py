@@ -15,6 +15,7 @@ from schemas.events import (
     ProgressRecorded,
     ResultsSubmitted,
 )
+from schemas.evidence import Photo
 from schemas.parts import (
     Clock,
     with_parts,
@@ -50,14 +51,23 @@ def progress(state: CaseState, command: RecordProgress, now: datetime) -> list[E
             f"{command.department} has recorded the most progress notes a case keeps ({limit}); "
             "complete the part or put the rest in the result",
         )
-    return [ProgressRecorded(at=now, department=command.department, note=command.note)]
+    return [ProgressRecorded(at=now, department=command.department, note=command.note, photos=command.photos)]
 
 
 def complete(state: CaseState, command: CompletePart, now: datetime) -> list[Event]:
+    """A department's part done; where the policy says ``photo_required_on_completion``, only with a photo of the
+    finished work (a reference the SDK has checked against the object store: the decider cannot look)."""
     require_stage(state, "handling")
     department_part(state, command.department, "reported_in")
+    if state.case.policy.photo_required_on_completion and not command.photos:
+        raise CommandRejected(
+            "photos",
+            f"the category {state.case.intake.category} asks for a photo of the finished work "
+            "(photo_required_on_completion): upload one and attach it",
+        )
     unfinished = [c for c in state.with_status("summoned", "reported_in") if c != command.department]
-    events: list[Event] = [PartCompleted(at=now, department=command.department, result=command.result)]
+    completed = PartCompleted(at=now, department=command.department, result=command.result, photos=command.photos)
+    events: list[Event] = [completed]
     if not unfinished:
         events.append(handling_done(state, now))
     return events
@@ -83,13 +93,20 @@ RULES: Rules = {
 def _progress_recorded(state: CaseState, event: ProgressRecorded) -> dict[str, object]:
     part = state.departments[event.department]
     noted = part.model_copy(update={"progress_notes": part.progress_notes + 1})
-    return {"departments": with_parts(state.departments, **{event.department: noted})}
+    return {"departments": with_parts(state.departments, **{event.department: noted}), **_photos(state, event.photos)}
 
 
 def _part_completed(state: CaseState, event: PartCompleted) -> dict[str, object]:
     part = state.departments[event.department]
     done = part.model_copy(update={"status": "done", "result": event.result})
-    return {"departments": with_parts(state.departments, **{event.department: done})}
+    return {"departments": with_parts(state.departments, **{event.department: done}), **_photos(state, event.photos)}
+
+
+def _photos(state: CaseState, added: tuple[Photo, ...]) -> dict[str, object]:
+    """The photos recorded since filing, in order; a photo already on the case is not listed twice."""
+    known = {photo.sha256 for photo in state.all_photos()}
+    new = tuple(photo for photo in added if photo.sha256 not in known)
+    return {"photos": state.photos + new} if new else {}
 
 
 def _handling_overdue(state: CaseState, event: HandlingOverdue) -> dict[str, object]:
