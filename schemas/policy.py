@@ -58,6 +58,8 @@ class PolicyOverrides(Model):
     rule_disputes: bool | None = None
     max_pause: Duration | None = None
     ruling: Duration | None = None
+    follow_up: Duration | None = None
+    max_follow_ups: int | None = Field(default=None, ge=1, le=20)
 
 
 class CasePolicy(Model):
@@ -77,6 +79,9 @@ class CasePolicy(Model):
     ``rule_disputes``, a case every summoned department declined goes to the street office, which rules
     within ``ruling`` (职责争议) instead of the community re-routing it. A case waiting on the resident has
     its clocks stopped, for at most ``max_pause`` in all.
+    A closed case takes follow-up calls (回访) for ``follow_up`` after closure (absent: none; the case ends when it
+    closes); one closed unevaluated must get a call that reaches the resident within it, and an unsolved verdict
+    within it reopens the case (up to ``max_reopens``). A case takes at most ``max_follow_ups`` calls.
     """
 
     verify: Duration
@@ -101,8 +106,10 @@ class CasePolicy(Model):
     rule_disputes: bool = False
     max_pause: Duration = Field(default_factory=lambda: parse_duration("7d"))
     ruling: Duration = Field(default_factory=lambda: parse_duration("48h"))
+    follow_up: Duration | None = None
+    max_follow_ups: int = Field(default=5, ge=1, le=20)
 
-    ADDED_AFTER_RECORDING: ClassVar[frozenset[str]] = frozenset({"max_urgings"})
+    ADDED_AFTER_RECORDING: ClassVar[frozenset[str]] = frozenset({"max_urgings", "follow_up", "max_follow_ups"})
     """Keys added after histories were recorded. A case's policy is frozen into its filing event, whose JSON a
     store batch's activity id digests (``workflows/outbox.py``), so these are written only when they differ from
     their default: a case filed before a key existed serializes, and replays, exactly as recorded."""

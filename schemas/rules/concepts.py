@@ -11,6 +11,7 @@ from schemas.rules import (
     evaluation,
     extension,
     filing,
+    follow_up,
     grid,
     handling,
     ledger,
@@ -28,4 +29,5 @@ from schemas.rules import (
 CONCEPTS: tuple[ModuleType, ...] = (
     filing, grid, whistle, report_in, handling, notes, evaluation, escalation, ledger, extension, rating, review,
     termination, ruling, pause, supervision, deadlines,
+    follow_up,
 )  # fmt: skip
