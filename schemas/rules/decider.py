@@ -4,8 +4,8 @@ It raises ``CommandRejected`` (naming the field and the reason) for a command th
 otherwise returns the events that record what happened, with every deadline they set already computed from the
 case's own policy and calendar. Each command's rule lives in the module of its concept (``grid``, ``whistle``,
 ``report_in``, ``handling``, ``evaluation``, ``escalation``, ``extension``, ``pause``, ``ruling``, ``review``,
-``termination``, ``ledger``, ``rating``, ``notes``, ``follow_up``); a clock that ran out in ``deadlines``; who may act in
-``authority``; the small rules they share in ``shared``. This module only checks the actor and dispatches.
+``termination``, ``ledger``, ``rating``, ``notes``, ``follow_up``); a clock that ran out in ``deadlines``; who may act
+in ``authority``; the small rules they share in ``shared``. This module only checks the actor and dispatches.
 """
 
 from __future__ import annotations

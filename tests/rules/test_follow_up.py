@@ -9,7 +9,7 @@ from datetime import datetime
 import pytest
 
 from schemas.actors import Actor
-from schemas.commands import FollowUpVerdict, RecordFollowUp
+from schemas.commands import FollowUpVerdict, Rating, RecordFollowUp
 from schemas.common import parse_duration
 from schemas.events import CaseReopened, FollowUpRecorded, FollowUpWindowClosed
 from schemas.rules import follow_up
@@ -28,7 +28,7 @@ from tests.domain_fixtures import (
     run,
     run_all,
 )
-from tests.rules.helpers import LEAD, case_with, folds, rejected, types, withdraw
+from tests.rules.helpers import case_with, folds, rejected, types, withdraw
 from workflows.notices import HOTLINE, notices_for, warning_for
 
 WINDOW = parse_duration("7d")
@@ -38,15 +38,18 @@ def call(verdict: FollowUpVerdict = "solved", *, actor: Actor | None = None) -> 
     return RecordFollowUp(actor=actor or operator(), verdict=verdict, note="电话回访")
 
 
-def closed_with(rating: str | None, *, max_reopens: int = 2, grid: bool = False, **policy: object) -> CaseState:
-    """A case closed under a policy taking follow-up calls (``follow_up`` 7d) with the window opened as the workflow
-    opens it: rated ``rating``, or unevaluated (None: the evaluation window ran out)."""
-    case = case_with(follow_up=WINDOW, max_reopens=max_reopens, **policy)
+def closing(rating: Rating | None, *, grid: bool = False, **policy: object) -> CaseState:
+    """A case just closed under a policy taking follow-up calls (``follow_up`` 7d, and ``policy``), its window not yet
+    opened: rated ``rating``, or unevaluated (None: the evaluation window ran out)."""
+    case = case_with(follow_up=WINDOW, **policy)
     state = resolved_in_grid(case) if grid else evaluating(case=case)
-    if rating is None:
-        state = run(state, deadline("evaluation"), later(days=4))
-    else:
-        state = run(state, evaluate(rating))  # type: ignore[arg-type]
+    rated = deadline("evaluation") if rating is None else evaluate(rating)
+    return run(state, rated, later(days=4))
+
+
+def closed_with(rating: Rating | None, *, grid: bool = False, **policy: object) -> CaseState:
+    """``closing``, with the window opened as the workflow opens it."""
+    state = closing(rating, grid=grid, **policy)
     assert follow_up.window_opens(state)
     return folds(state, [follow_up.opened(state)])
 
@@ -58,18 +61,11 @@ def test_the_window_opens_at_closure_and_asks_for_a_call_when_unevaluated() -> N
     assert state.follow_up.clock.due == state.closed_at + WINDOW.fixed()  # type: ignore[operator]
     assert [d.kind for d in state.open_deadlines()] == ["follow_up"]
     assert state.next_deadline is None  # a closed case stays closed to the lists
-    [notice] = notices_for(state, follow_up.opened(closed_with_unopened(None)))
+    [notice] = notices_for(state, follow_up.opened(closing(None)))
     assert notice.audience == [HOTLINE] and "回访" in notice.message
     rated = closed_with("satisfied")
     assert rated.follow_up is not None and not rated.follow_up.asked
-    assert notices_for(rated, follow_up.opened(closed_with_unopened("satisfied"))) == []
-
-
-def closed_with_unopened(rating: str | None) -> CaseState:
-    state = evaluating(case=case_with(follow_up=WINDOW))
-    if rating is None:
-        return run(state, deadline("evaluation"), later(days=4))
-    return run(state, evaluate(rating))  # type: ignore[arg-type]
+    assert notices_for(rated, follow_up.opened(closing("satisfied"))) == []
 
 
 def test_no_window_without_the_policy_key_nor_for_a_withdrawn_case() -> None:
@@ -101,7 +97,7 @@ def test_an_unreached_call_is_recorded_and_the_call_is_still_owed() -> None:
 
 def test_an_unsolved_verdict_reopens_handling_counted_as_a_reopen() -> None:
     state = closed_with("satisfied")
-    events = decide(state, call("unsolved"), later(days=2))
+    events = decide(state, call("unsolved"), later(days=6))
     assert types(events) == ["FollowUpRecorded", "CaseReopened"]
     reopened = events[1]
     assert isinstance(reopened, CaseReopened) and reopened.reopen_count == 1
@@ -109,24 +105,24 @@ def test_an_unsolved_verdict_reopens_handling_counted_as_a_reopen() -> None:
     assert (after.stage, after.reopen_count, after.outcome, after.closed_at, after.rating) == (
         "handling", 1, None, None, None,
     )  # fmt: skip
-    assert after.follow_up is None and after.handling is not None and after.handling.start == later(days=2)
+    assert after.follow_up is None and after.handling is not None and after.handling.start == later(days=6)
     assert all(part.status == "reported_in" for part in after.departments.values())
     assert SECRETARY in notices_for(after, events[0])[0].audience  # the community hears it is unsolved
-    again = run_all(after, [complete(code) for code in after.departments], later(days=3))
-    again = run(again, evaluate("satisfied"), later(days=3))
+    again = run_all(after, [complete(code) for code in after.departments], later(days=7))
+    again = run(again, evaluate("satisfied"), later(days=7))
     assert again.stage == "closed" and follow_up.window_opens(again)  # a new window for the new closure
     assert again.follow_ups == 1  # the calls are counted over the case's life
 
 
 def test_an_unsolved_verdict_on_a_case_resolved_in_the_grid_sends_it_back_to_the_grid() -> None:
     state = closed_with("basically_satisfied", grid=True)
-    after = run(state, call("unsolved"), later(days=1))
+    after = run(state, call("unsolved"), later(days=5))
     assert (after.stage, after.reopen_count) == ("discovered", 1) and after.verify is not None
 
 
 def test_an_unsolved_verdict_past_max_reopens_is_recorded_and_the_case_stays_closed() -> None:
     state = closed_with("satisfied", max_reopens=0)
-    events = decide(state, call("unsolved"), later(days=1))
+    events = decide(state, call("unsolved"), later(days=5))
     assert types(events) == ["FollowUpRecorded"]
     after = folds(state, events)
     assert after.stage == "closed" and after.reopen_count == 0
@@ -169,8 +165,8 @@ def test_the_hotline_is_warned_before_the_window_runs_out() -> None:
 
 def test_a_case_takes_a_bounded_number_of_calls() -> None:
     state = closed_with(None, max_follow_ups=2)
-    state = run_all(state, [call("unreached"), call("unreached")], later(days=1))
-    assert rejected(state, call(), later(days=1)).field == "verdict"
+    state = run_all(state, [call("unreached"), call("unreached")], later(days=5))
+    assert rejected(state, call(), later(days=5)).field == "verdict"
 
 
 def test_a_call_comes_after_closure() -> None:
