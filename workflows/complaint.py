@@ -87,7 +87,7 @@ class ComplaintWorkflow:
     def _taking_follow_ups(self) -> bool:
         """A closed case waits while its follow-up window (回访) is open: opened here when the case has just closed
         under a policy that asks for calls. Histories recorded before the window existed ended at closure, so the
-        opening is patched in."""
+        opening is patched in (issue 17, December 2026)."""
         if follow_up.window_opens(self._state) and workflow.patched("follow-up-window"):
             self._record(follow_up.opened(self._state))
         window = self._state.follow_up
