@@ -399,7 +399,10 @@ class RecordFollowUp(CaseCommand):
     type: Literal["record_follow_up"] = "record_follow_up"
     actor: Actor
     verdict: FollowUpVerdict = Field(
-        description="What the call found: solved (已解决), unsolved (未解决: the case reopens, up to max_reopens) or unreached (未接通)."
+        description=(
+            "What the call found: solved (已解决), unsolved (未解决: the case reopens, up to max_reopens) or "
+            "unreached (未接通)."
+        )
     )
     note: Note = Field("", description="What the resident said, in words.")
 
