@@ -120,7 +120,9 @@ class Retention:
 RETENTION_BATCH = 200
 _DUE = (
     "select complaint_id from complaints c where c.stage = 'closed' and c.closed_at < $1 "
+    "and coalesce((c.state #>> '{follow_up,clock,lapsed}')::boolean, true) "
     "and not exists (select 1 from erasures e where e.complaint_id = c.complaint_id and e.text_redacted) "
     f"order by c.closed_at limit {RETENTION_BATCH}"
 )
-"""Closed before the cut-off and not yet anonymised, oldest first."""
+"""Closed before the cut-off, no longer taking follow-up calls (its workflow has finished) and not yet anonymised,
+oldest first."""

@@ -19,7 +19,7 @@ def beijing_midnight(day: date) -> datetime:
 
 
 _FACT_EVENTS = ["ResidentEvaluated", "ReportInOverdue", "HandlingOverdue", "EscalatedToFirstSecretary",
-                "EscalatedToStreetSecretary", "CaseUrged"]  # fmt: skip
+                "EscalatedToStreetSecretary", "CaseUrged", "FollowUpRecorded", "FollowUpWindowClosed"]  # fmt: skip
 
 
 _CASE_FACTS = """
@@ -71,6 +71,8 @@ def _facts_of(row: Record) -> CaseFacts:
             (event["cause"], event.get("department")) for event in events if event["type"].startswith("Escalated")
         ],
         urgings=[event["holders"] for event in events if event["type"] == "CaseUrged"],
+        follow_ups=[event["verdict"] for event in events if event["type"] == "FollowUpRecorded"],
+        follow_ups_missed=sum(event["type"] == "FollowUpWindowClosed" and event["missed"] for event in events),
     )
 
 

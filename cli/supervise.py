@@ -145,7 +145,8 @@ def report_table(ranking: Report) -> Table:
     title = f"{GROUP_LABELS[ranking.by]}排名（红黑榜）{since}，生成于 {output.local_time(ranking.generated_at)}"
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
     two_way = ranking.by == "department"
-    columns = ["排名", "榜", "名称", "案件", "响应率", "解决率", "满意率", "超期", "升级", "催办", "综合"]
+    columns = ["排名", "榜", "名称", "案件", "响应率", "解决率", "满意率", "超期", "升级", "催办"]
+    columns += ["回访(未解决/漏访)", "综合"]
     if two_way:
         columns.insert(7, "社区评价")
     for column in columns:
@@ -163,6 +164,7 @@ def report_table(ranking: Report) -> Table:
             str(group.overdue),
             str(group.escalated),
             str(group.urged),
+            f"{group.followed_up} ({group.follow_up_unsolved}/{group.follow_up_missed})",
             _percent(group.score),
         ]
         if two_way:

@@ -33,6 +33,7 @@ DeadlineKind = Literal[
     "termination",
     "ruling",
     "pause",
+    "follow_up",
 ]
 TerminationReason = Literal["not_our_responsibility", "duplicate", "unreasonable_demand", "resident_unreachable"]
 """Why a case may end without a rating (终止办理): not the community's responsibility, a duplicate, an
@@ -432,6 +433,28 @@ class Recategorise(CaseCommand):
     reason: Note = Field(min_length=1, description="Why the category was wrong, on the record.")
 
 
+FollowUpVerdict = Literal["solved", "unsolved", "unreached"]
+"""What a follow-up call (回访) found: the resident says the problem is solved (已解决) or not (未解决), or the call did
+not reach them (未接通)."""
+
+
+class RecordFollowUp(CaseCommand):
+    """A hotline operator records a follow-up call after closure (回访): whether it reached the resident and what they
+    said; an unsolved problem reopens the case while it may still be reopened."""
+
+    actors: ClassVar[tuple[ActorKind, ...]] = ("operator",)
+    label: ClassVar[str] = "回访 A hotline operator records a follow-up call after closure"
+    type: Literal["record_follow_up"] = "record_follow_up"
+    actor: Actor
+    verdict: FollowUpVerdict = Field(
+        description=(
+            "What the call found: solved (已解决), unsolved (未解决: the case reopens, up to max_reopens) or "
+            "unreached (未接通)."
+        )
+    )
+    note: Note = Field("", description="What the resident said, in words.")
+
+
 PersonCommand = (
     VerifyComplaint
     | BlowWhistle
@@ -458,6 +481,7 @@ PersonCommand = (
     | FlagCase
     | UnflagCase
     | Recategorise
+    | RecordFollowUp
 )
 """Every command a person can send; ``ReachDeadline`` is the workflow's own."""
 

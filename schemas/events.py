@@ -14,7 +14,7 @@ from typing import Annotated, ClassVar, Literal, get_args
 from pydantic import AwareDatetime, Field
 
 from schemas.actors import Actor
-from schemas.commands import DirectiveKind, Grade, Rating, Score, Seniority, TerminationReason
+from schemas.commands import DirectiveKind, FollowUpVerdict, Grade, Rating, Score, Seniority, TerminationReason
 from schemas.common import Code, ComplaintId, Duration, Model, Name, PersonId, Recorded
 from schemas.evidence import Photo, none_attached
 from schemas.intake import ComplaintInput
@@ -478,6 +478,36 @@ class CaseRecategorised(EventBase):
     policy: CasePolicy
 
 
+class FollowUpOpened(EventBase):
+    """The case closed and takes follow-up calls (回访) until ``due``; ``asked``: it closed unevaluated, so the policy
+    asks for a call that reaches the resident by then."""
+
+    type: Literal["FollowUpOpened"] = "FollowUpOpened"
+    label: ClassVar[str] = "回访期开始"
+    due: AwareDatetime
+    asked: bool
+
+
+class FollowUpRecorded(EventBase):
+    """A hotline operator's follow-up call (回访): ``verdict`` solved, unsolved (``CaseReopened`` follows while the case
+    may be reopened) or unreached."""
+
+    type: Literal["FollowUpRecorded"] = "FollowUpRecorded"
+    label: ClassVar[str] = "回访"
+    by: str
+    verdict: FollowUpVerdict
+    note: str = ""
+
+
+class FollowUpWindowClosed(EventBase):
+    """The follow-up window ran out; ``missed``: the policy asked for a call (closed unevaluated) and none reached
+    the resident. The case's workflow ends here."""
+
+    type: Literal["FollowUpWindowClosed"] = "FollowUpWindowClosed"
+    label: ClassVar[str] = "回访期结束"
+    missed: bool
+
+
 Event = Annotated[
     ComplaintFiled
     | GridVerified
@@ -521,7 +551,10 @@ Event = Annotated[
     | CaseUrged
     | CaseFlagged
     | FlagLifted
-    | CaseRecategorised,
+    | CaseRecategorised
+    | FollowUpOpened
+    | FollowUpRecorded
+    | FollowUpWindowClosed,
     Field(discriminator="type"),
 ]
 

@@ -51,6 +51,9 @@ VALUE_LABELS: dict[str, dict[str, str]] = {
     "approve": {"True": "同意", "False": "不同意"},
     "kind": {"order": "责令报到", "extend": "延期", "park": "挂账"},
     "on_time": {"True": "是", "False": "否"},
+    "verdict": {"solved": "已解决", "unsolved": "未解决", "unreached": "未接通"},
+    "asked": {"True": "是", "False": "否"},
+    "missed": {"True": "是", "False": "否"},
 }
 """Enumerated values, by the field that holds them."""
 
@@ -110,5 +113,8 @@ FIELD_LABELS: dict[str, str] = {
     "policy": "时限规则",
     "proposed_category": "建议类别",
     "photos": "照片",
+    "verdict": "回访结果",
+    "asked": "应回访",
+    "missed": "应回访未回访",
 }
 """Labels for the fields of timeline entries."""

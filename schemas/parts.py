@@ -98,6 +98,15 @@ class Escalation(Model):
     respond: Clock
 
 
+class FollowUpWindow(Model):
+    """After closure, follow-up calls (回访) are taken until ``clock.due``; ``asked``: the case closed unevaluated, so
+    the policy asks for one; ``reached``: a call has reached the resident."""
+
+    clock: Clock
+    asked: bool
+    reached: bool = False
+
+
 class Deadline(Model):
     """An open clock the workflow keeps a timer for."""
 
@@ -120,6 +129,7 @@ POLICY_WINDOW: dict[DeadlineKind, str] = {
     "termination": "termination_review",
     "ruling": "ruling",
     "pause": "max_pause",
+    "follow_up": "follow_up",
 }
 """Which policy window sets each kind of clock."""
 

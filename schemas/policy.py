@@ -60,6 +60,8 @@ class PolicyOverrides(Model):
     max_pause: Duration | None = None
     ruling: Duration | None = None
     photo_required_on_completion: bool | None = None
+    follow_up: Duration | None = None
+    max_follow_ups: int | None = Field(default=None, ge=1, le=20)
 
 
 class CasePolicy(Recorded):
@@ -81,6 +83,9 @@ class CasePolicy(Recorded):
     within ``ruling`` (职责争议) instead of the community re-routing it. A case waiting on the resident has
     its clocks stopped, for at most ``max_pause`` in all. With ``photo_required_on_completion`` (usually per
     category), a department completes its part only with a photo of the finished work.
+    A closed case takes follow-up calls (回访) for ``follow_up`` after closure (absent: none; the case ends when it
+    closes); one closed unevaluated must get a call that reaches the resident within it, and an unsolved verdict
+    within it reopens the case (up to ``max_reopens``). A case takes at most ``max_follow_ups`` calls.
     """
 
     verify: Duration
@@ -107,9 +112,11 @@ class CasePolicy(Recorded):
     max_pause: Duration = Field(default_factory=lambda: parse_duration("7d"))
     ruling: Duration = Field(default_factory=lambda: parse_duration("48h"))
     photo_required_on_completion: bool = False
+    follow_up: Duration | None = None
+    max_follow_ups: int = Field(default=5, ge=1, le=20)
 
     ADDED_AFTER_RECORDING: ClassVar[frozenset[str]] = frozenset(
-        {"max_urgings", "flagged_windows", "photo_required_on_completion"}
+        {"max_urgings", "flagged_windows", "photo_required_on_completion", "follow_up", "max_follow_ups"}
     )
     """Keys added after histories were recorded (``schemas.common.Recorded``): a case's policy is frozen into its
     filing event, so these are written only when they differ from their default."""

@@ -45,6 +45,12 @@ class GroupFigures(Model):
     urged: int = 0
     """Urgings (催办) counted against the group: a department's when it held the case, a community's (and its first
     secretary's) on any of its cases. Shown beside the rates, not in the score."""
+    followed_up: int = 0
+    """Follow-up calls after closure (回访) on the group's cases (a department's: on cases it worked)."""
+    follow_up_unsolved: int = 0
+    """Of those, calls that found the problem unsolved (each reopened the case while it could be reopened)."""
+    follow_up_missed: int = 0
+    """Cases closed unevaluated whose follow-up window ran out with no call reaching the resident (应回访未回访)."""
     community_ratings: int = 0
     """Departments only: the community's ratings of its finished parts (双考核)."""
     community_good: int = 0
@@ -107,6 +113,10 @@ class CaseFacts(Model):
     """(cause, department named by the escalation)."""
     urgings: list[list[str]] = []
     """Each urging's holders (催办: who held the case when a supervisor urged it)."""
+    follow_ups: list[str] = []
+    """Each follow-up call's verdict (回访: solved, unsolved, unreached)."""
+    follow_ups_missed: int = 0
+    """Follow-up windows that ran out without the call the policy asked for."""
 
     def worked_by(self, code: Code) -> bool:
         """The department reported in and is (or was) working the case."""
@@ -125,6 +135,7 @@ class _Tally:
         self.cases = self.summoned = self.on_time = self.declined = 0
         self.closed = self.resolved = self.withdrawn = self.terminated = 0
         self.evaluations = self.satisfied = self.overdue = self.escalated = self.urged = 0
+        self.followed_up = self.follow_up_unsolved = self.follow_up_missed = 0
         self.community_ratings = self.community_good = self.community_in_person = 0
 
     def count_response(self, part: DepartmentFacts, missed: bool) -> None:
@@ -151,6 +162,12 @@ class _Tally:
         self.evaluations += len(case.ratings)
         self.satisfied += sum(rating in SATISFIED_RATINGS for rating in case.ratings)
 
+    def count_follow_ups(self, case: CaseFacts) -> None:
+        """回访: the calls after closure, those that found the problem unsolved, and the calls owed and not made."""
+        self.followed_up += len(case.follow_ups)
+        self.follow_up_unsolved += case.follow_ups.count("unsolved")
+        self.follow_up_missed += case.follow_ups_missed
+
 
 def _tally_by_place(facts: list[CaseFacts], by: ReportGroupBy) -> dict[str, _Tally]:
     tallies: dict[str, _Tally] = {}
@@ -167,6 +184,7 @@ def _tally_by_place(facts: list[CaseFacts], by: ReportGroupBy) -> dict[str, _Tal
         tally.overdue += int(case.missed_deadline)
         tally.escalated += int(bool(case.escalations))
         tally.urged += len(case.urgings)
+        tally.count_follow_ups(case)
     return tallies
 
 
@@ -184,6 +202,7 @@ def _tally_by_department(facts: list[CaseFacts]) -> dict[str, _Tally]:
             worked = case.worked_by(code)
             if worked:
                 tally.count_outcome(case)
+                tally.count_follow_ups(case)
             tally.overdue += int(code in case.late_departments or (worked and case.handling_overdue))
             tally.escalated += int(
                 any(department == code or (worked and cause == "handling") for cause, department in case.escalations)
@@ -216,6 +235,8 @@ def rank_groups(facts: list[CaseFacts], by: ReportGroupBy) -> list[GroupFigures]
                 terminated=tally.terminated,
                 evaluations=tally.evaluations, satisfied=tally.satisfied, satisfaction_rate=rates[2],
                 overdue=tally.overdue, escalated=tally.escalated, urged=tally.urged,
+                followed_up=tally.followed_up, follow_up_unsolved=tally.follow_up_unsolved,
+                follow_up_missed=tally.follow_up_missed,
                 community_ratings=tally.community_ratings, community_good=tally.community_good,
                 community_in_person=tally.community_in_person,
                 community_rating_rate=_rate(tally.community_good, tally.community_ratings),

@@ -26,6 +26,7 @@ from schemas.parts import (
     DepartmentPart,
     DepartmentStatus,
     Escalation,
+    FollowUpWindow,
     LedgerEntry,
     Pause,
     PendingExtension,
@@ -43,6 +44,7 @@ __all__ = [
     "DepartmentPart",
     "DepartmentStatus",
     "Escalation",
+    "FollowUpWindow",
     "LedgerEntry",
     "Pause",
     "PendingExtension",
@@ -89,6 +91,9 @@ class CaseState(Model):
     event_count: int = 1
     photos: tuple[Photo, ...] = ()
     """Photos recorded after filing (progress, completion), each once; the filing's are in the intake."""
+    follow_up: FollowUpWindow | None = None
+    """After closure: the follow-up window (回访), while the case takes calls, and after it ran out (lapsed)."""
+    follow_ups: int = 0
 
     @property
     def complaint_id(self) -> str:
@@ -107,9 +112,11 @@ class CaseState(Model):
         return [code for code, part in self.departments.items() if part.status in statuses]
 
     def open_deadlines(self) -> list[Deadline]:
-        """Clocks the workflow must watch. A parked case keeps only its evaluation and ledger review clocks."""
+        """Clocks the workflow must watch. A parked case keeps only its evaluation and ledger review clocks; a closed
+        case only its follow-up window (回访)."""
         if self.stage == "closed":
-            return []
+            window = self.follow_up
+            return [Deadline(kind="follow_up", clock=window.clock)] if window and not window.clock.lapsed else []
         found: list[Deadline] = []
         if self.evaluation and not self.evaluation.lapsed:
             found.append(Deadline(kind="evaluation", clock=self.evaluation))
@@ -161,7 +168,7 @@ class CaseState(Model):
     @property
     def next_deadline(self) -> datetime | None:
         """The earliest due time a supervisor should watch, including the street secretary's window."""
-        dues = [deadline.clock.due for deadline in self.open_deadlines()]
+        dues = [d.clock.due for d in self.open_deadlines() if d.kind != "follow_up"]  # a closed case is closed to lists
         waiting_above = self.escalation and self.escalation.level == 2 and self.stage != "closed"
         if self.escalation and waiting_above and not (self.parked or self.pause):
             dues.append(self.escalation.respond.due)

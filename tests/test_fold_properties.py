@@ -28,6 +28,7 @@ from schemas.commands import (
     ProposeTermination,
     RateDepartment,
     ReachDeadline,
+    RecordFollowUp,
     RecordProgress,
     ReportIn,
     ReportInProactively,
@@ -44,6 +45,7 @@ from schemas.errors import CommandRejected
 from schemas.events import Event
 from schemas.fold import apply, fold
 from schemas.intake import ComplaintInput
+from schemas.rules import follow_up
 from schemas.rules.decider import decide, file_complaint
 from schemas.state import PAUSED_KINDS, CaseState
 from tests.domain_fixtures import (
@@ -274,7 +276,7 @@ def cases(draw: st.DrawFn) -> ComplaintInput:
     return make_case(
         category=draw(st.sampled_from(["cooking_fumes", "gas_supply"])),
         urgency=draw(st.sampled_from(["normal", "urgent"])),
-        sla=draw(st.sampled_from([policy(), DEMO, RAISING, REVIEWING])),
+        sla=draw(st.sampled_from([policy(), DEMO, RAISING, REVIEWING, FOLLOWING])),
     )
 
 
@@ -291,6 +293,16 @@ RAISING = policy().model_copy(update={"default": policy().default.model_copy(
 REVIEWING = policy().model_copy(update={"default": policy().default.model_copy(
     update={"review_before_evaluation": True})})
 """The shipped policy with the community's review (审核) before every evaluation."""
+
+FOLLOWING = policy().model_copy(update={"default": policy().default.model_copy(
+    update={"follow_up": parse_duration("3d")})})
+"""The shipped policy taking follow-up calls (回访) for 3 days after closure."""
+
+after_closure: st.SearchStrategy[Step] = st.one_of(
+    st.builds(RecordFollowUp, actor=st.just(operator()), verdict=st.sampled_from(["solved", "unsolved", "unreached"])),
+    st.builds(Advance, by=st.sampled_from([timedelta(days=1), timedelta(days=4)])),
+)
+"""While a closed case takes follow-up calls: a call, or time passing."""
 
 
 class Run:
@@ -310,6 +322,9 @@ class Run:
             self.state = apply(self.state, event)
             if self.state.stage == "handling" and before != "handling":
                 self.handling_began = event.at
+        if follow_up.window_opens(self.state):  # as the workflow opens it, when the case has just closed
+            events = [*events, follow_up.opened(self.state)]
+            self.state = apply(self.state, events[-1])
         self.events.extend(events)
         check_invariants(self)
 
@@ -364,8 +379,8 @@ def check_invariants(run: Run) -> None:
     assert (state.outcome == "terminated") == (state.closure_reason is not None)
     if state.termination is not None:
         assert not closed
-    if closed:
-        assert state.open_deadlines() == [] and state.next_deadline is None
+    if closed:  # at most the follow-up window (回访), which no list watches
+        assert [d.kind for d in state.open_deadlines()] in ([], ["follow_up"]) and state.next_deadline is None
         assert state.escalation is None and not state.parked
 
     # Each stage's own clock exists exactly while the case is in that stage; handling's is replaced by the
@@ -462,11 +477,14 @@ def test_any_run_of_commands_and_deadlines_keeps_the_case_consistent(case: Compl
     run = Run(case)
     check_invariants(run)
     for _ in range(data.draw(st.integers(min_value=0, max_value=60), label="steps")):
-        if run.state.stage == "closed":
+        if run.state.stage == "closed" and run.state.open_deadlines():
+            step = data.draw(after_closure, label="while taking follow-up calls")
+        elif run.state.stage == "closed":
             # A closed case refuses whatever comes next.
             run.command(data.draw(commands_for(run.state), label="after closing"))
             break
-        step = data.draw(steps_for(run.state))
+        else:
+            step = data.draw(steps_for(run.state))
         if isinstance(step, Advance):
             run.advance(step.by)
         else:

@@ -219,3 +219,22 @@ async def test_a_supervisor_urges_any_case_and_acts_on_none(served: Served, http
 
     await wait_until(lambda: listed(hotline))
     await wait_until(lambda: listed(supervisor))
+
+async def test_a_hotline_operator_records_follow_ups_on_its_own_cases(served: Served, http: httpx.AsyncClient) -> None:
+    """回访 through the gateway: an operator of the hotline that filed the case reaches ``record-follow-up``, and the
+    case refuses a call before it closes (409, ``stage``); a supervisor's key may not record one (403)."""
+    hotline = await served.key("integrator", "hotline-system", organisation=HOTLINE)
+    body = intake_json()
+    assert (await post(http, hotline, "/api/v1/complaints", body)).status_code == 201
+    case = f"/api/v1/complaints/{body['complaint_id']}"
+    operator = await served.key("operator", "op-12345-09")
+    call = {"verdict": "unsolved", "note": "居民反映油烟仍在"}
+    early = await post(http, operator, f"{case}/record-follow-up", call)
+    assert early.status_code == 409 and early.json()["field"] == "stage", early.text
+    supervisor = await served.key("supervisor", "dubanchu-02")
+    refused = await post(http, supervisor, f"{case}/record-follow-up", call)
+    assert refused.status_code == 403 and refused.json()["field"] == "actor", refused.text
+    bad = await post(http, operator, f"{case}/record-follow-up", {"verdict": "maybe"})
+    assert bad.status_code == 422 and "verdict" in bad.text, bad.text
+    history = await http.get(f"{case}/history", headers={"X-API-Key": operator})
+    assert "FollowUpRecorded" not in [entry["type"] for entry in history.json()]

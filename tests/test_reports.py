@@ -382,3 +382,25 @@ def test_urgings_are_counted_against_who_held_the_case() -> None:
     [first_secretary] = rank_groups([case], "first_secretary")
     assert community.urged == first_secretary.urged == 3
     assert by_code[UM].score == by_code[MR].score == community.score == 1.0
+
+
+def test_follow_up_calls_are_counted_beside_the_rates() -> None:
+    """回访: the calls on a group's cases (a department's: on the cases it worked), those that found the problem
+    unsolved, and the windows that ran out without the call the policy asked for. Beside the rates, not in the
+    score."""
+    done = DepartmentFacts(
+        status="done", reported_on_time=True, report_in_lapsed=False, community_result=None, community_in_person=False
+    )
+    declined = DepartmentFacts(status="declined", reported_on_time=None, report_in_lapsed=False)
+    case = CaseFacts(
+        complaint_id="1", community="hongqi", community_name="红旗社区", first_secretary="fs-hongqi",
+        first_secretary_name="孙卫东", department_names={}, closed=True, outcome="unevaluated",
+        departments={UM: done, MR: declined}, ratings=[], late_departments=[], handling_overdue=False,
+        escalations=[], follow_ups=["unreached", "unsolved", "solved"], follow_ups_missed=1,
+    )  # fmt: skip
+    [community] = rank_groups([case], "community")
+    assert (community.followed_up, community.follow_up_unsolved, community.follow_up_missed) == (3, 1, 1)
+    by_code = {g.group: g for g in rank_groups([case], "department")}
+    assert (by_code[UM].followed_up, by_code[UM].follow_up_unsolved, by_code[UM].follow_up_missed) == (3, 1, 1)
+    assert by_code[MR].followed_up == 0  # it declined: not its work
+    assert community.score == 1.0  # resolved, no rating: the calls move no rate

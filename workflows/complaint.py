@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.events import Event, RecordedEvent
     from schemas.fold import apply, start
     from schemas.intake import ComplaintInput
+    from schemas.rules import follow_up
     from schemas.rules.decider import WIRE, decide, file_complaint
     from schemas.state import CaseState
     from schemas.view import CaseView, view_of
@@ -46,8 +47,8 @@ class ComplaintWorkflow:
 
     Callers can rely on: every Update either returns the case's new ``CaseView`` or is rejected with a
     ``CommandRejected`` application error naming the field and the reason, leaving no trace; the ``status``
-    query answers at any time; the workflow completes with the final view once the case is closed and every
-    event is in the store.
+    query answers at any time; the workflow completes with the final view once the case is closed (and, where the
+    policy takes follow-up calls, its follow-up window has run out) and every event is in the store.
     """
 
     @workflow.init
@@ -75,13 +76,22 @@ class ComplaintWorkflow:
             self._note_fired_alarms()
             self._fire_due_clocks()
             self._upsert_search_attributes()
-            if self._state.stage == "closed":
+            if self._state.stage == "closed" and not self._taking_follow_ups():
                 break
             await self._wait_for_change_or_clock()
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._outbox.close()
         self._stop_if_refused()
         return view_of(self._state)
+
+    def _taking_follow_ups(self) -> bool:
+        """A closed case waits while its follow-up window (回访) is open: opened here when the case has just closed
+        under a policy that asks for calls. Histories recorded before the window existed ended at closure, so the
+        opening is patched in (issue 17, December 2026)."""
+        if follow_up.window_opens(self._state) and workflow.patched("follow-up-window"):
+            self._record(follow_up.opened(self._state))
+        window = self._state.follow_up
+        return window is not None and not window.clock.lapsed
 
     def _stop_if_refused(self) -> None:
         """Fail the case if the store refused its events for good: its history and the store would disagree."""

@@ -19,6 +19,9 @@ from schemas.events import (
     ExtensionApproved,
     ExtensionRefused,
     ExtensionRequested,
+    FollowUpOpened,
+    FollowUpRecorded,
+    FollowUpWindowClosed,
     HandlingCompleted,
     HandlingOverdue,
     LedgerReviewReminded,
@@ -39,6 +42,9 @@ from schemas.state import CaseState, Deadline
 
 REPORTER = "reporter"
 """The resident who filed the case; the notifier resolves the address, the workflow never holds it."""
+
+HOTLINE = "hotline"
+"""The 12345 hotline's follow-up desk (回访), which calls residents back after closure."""
 
 
 def notices_for(state: CaseState, event: Event) -> list[Notification]:
@@ -110,6 +116,12 @@ def notices_for(state: CaseState, event: Event) -> list[Notification]:
             audience, message = event.holders, f"督办催办：{title}" + (f"（{event.note}）" if event.note else "")
         case CaseFlagged():
             audience, message = holders(state), f"列为重点督办：{title}（{event.note}）"
+        case FollowUpOpened(asked=True):
+            audience, message, due = [HOTLINE], f"案件未评价办结，请回访：{title}", event.due
+        case FollowUpRecorded(verdict="unsolved"):
+            audience, message = [secretary], f"回访：居民反映问题未解决：{title}"
+        case FollowUpWindowClosed(missed=True):
+            audience, message = [HOTLINE, secretary], f"应回访案件未回访：{title}"
         case LedgerReviewReminded():
             audience, message, due = [event.owner], f"挂账案件定期督办提醒：{title}", event.review_due
         case _:
@@ -151,6 +163,7 @@ def warning_for(state: CaseState, deadline: Deadline, now: datetime) -> Notifica
         "termination": [context.community.first_secretary.id],
         "ruling": [context.street.secretary.id],
         "pause": [REPORTER, context.community.secretary.id],
+        "follow_up": [HOTLINE],
     }
     return Notification(
         key=f"{state.complaint_id}/warn/{warning_key(deadline)}",

@@ -12,6 +12,7 @@ from schemas.rules import (
     evaluation,
     extension,
     filing,
+    follow_up,
     grid,
     handling,
     ledger,
@@ -29,4 +30,5 @@ from schemas.rules import (
 CONCEPTS: tuple[ModuleType, ...] = (
     filing, grid, whistle, report_in, handling, notes, evaluation, escalation, ledger, extension, rating, review,
     termination, ruling, pause, supervision, category, deadlines,
+    follow_up,
 )  # fmt: skip

@@ -3,7 +3,7 @@
 Most misses are recorded and escalate (``schemas.rules.shared.escalation``). An unanswered whistle may first be
 raised a grade, an unrated result closes the case, an unanswered request for more time counts as refused and
 escalates, a used-up pause starts the clocks again, an unreviewed termination is refused, a long handling goes
-on the ledger and a ledgered case's keeper is reminded to review it.
+on the ledger and a ledgered case's keeper is reminded to review it; a closed case's follow-up window (回访) ends.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from schemas.events import (
     TerminationRefused,
     WhistleGradeRaised,
 )
+from schemas.rules.follow_up import window_closed
 from schemas.rules.ledger import ledgered
 from schemas.rules.pause import resumed
 from schemas.rules.shared import Rules, Who, due_after, escalation, report_in_due
@@ -31,6 +32,8 @@ from schemas.state import CaseState
 
 def reach_deadline(state: CaseState, command: ReachDeadline, now: datetime) -> list[Event]:
     """A clock ran out: record the miss and escalate, or lapse the evaluation and close."""
+    if state.stage == "closed" and command.kind != "follow_up":
+        raise CommandRejected("stage", f"the case is closed ({state.outcome})")
     deadline = next(
         (d for d in state.open_deadlines() if d.kind == command.kind and d.department == command.department), None
     )
@@ -70,6 +73,8 @@ def reach_deadline(state: CaseState, command: ReachDeadline, now: datetime) -> l
             assert state.ledger is not None
             review_due = due_after(state, now, state.case.policy.ledger_review)
             return [LedgerReviewReminded(at=now, owner=state.ledger.owner, review_due=review_due)]
+        case "follow_up":
+            return [window_closed(state, now)]
         case "handling":
             return [HandlingOverdue(at=now, due=deadline.clock.due), escalation(state, "handling", None, now)]
         case "verify" | "reroute" | "first_secretary":
@@ -91,3 +96,7 @@ RULES: Rules = {
     ReachDeadline: reach_deadline,
 }
 """What each of this concept's commands decides (``schemas.rules.decider``)."""
+
+AFTER_CLOSURE: frozenset[type] = frozenset({ReachDeadline})
+"""A closed case keeps one clock, its follow-up window (``CaseState.open_deadlines``), which must still run out; any
+other clock of a closed case is refused as every command is."""

@@ -38,14 +38,20 @@ def evaluate(state: CaseState, command: EvaluateOutcome, now: datetime) -> list[
     if command.rating != "unsatisfied":
         events.append(CaseClosed(at=now, outcome=command.rating))
     elif state.reopen_count < policy.max_reopens:
-        count = state.reopen_count + 1
-        if state.resolved_in_grid:
-            events.append(CaseReopened(at=now, reopen_count=count, verify_due=due_after(state, now, policy.verify)))
-        else:
-            events.append(CaseReopened(at=now, reopen_count=count, handling_due=due_after(state, now, policy.handling)))
+        events.append(reopened(state, now))
     else:
         events.append(escalation(state, "reopen_limit", None, now))
     return events
+
+
+def reopened(state: CaseState, now: datetime) -> CaseReopened:
+    """The case back to the grid if it was resolved there, else back to handling, with a fresh window; the caller has
+    checked ``max_reopens``."""
+    policy = state.case.policy
+    count = state.reopen_count + 1
+    if state.resolved_in_grid:
+        return CaseReopened(at=now, reopen_count=count, verify_due=due_after(state, now, policy.verify))
+    return CaseReopened(at=now, reopen_count=count, handling_due=due_after(state, now, policy.handling))
 
 
 def withdraw(state: CaseState, command: WithdrawComplaint, now: datetime) -> list[Event]:
@@ -107,8 +113,11 @@ def _case_closed(state: CaseState, event: CaseClosed) -> dict[str, object]:
 
 
 def _reopen(state: CaseState, event: CaseReopened) -> dict[str, object]:
-    """Back to the grid if it was resolved there, otherwise back to handling with every part reopened."""
+    """Back to the grid if it was resolved there, otherwise back to handling with every part reopened. A closed case
+    (a follow-up call found the problem unsolved, 回访) is open again: no outcome, and a new window when it closes."""
     changes: dict[str, object] = {"reopen_count": event.reopen_count, "rating": None, "evaluation": None}
+    if state.stage == "closed":
+        changes.update(outcome=None, closed_at=None, closure_reason=None, follow_up=None)
     if event.verify_due is not None:
         changes.update(
             stage="discovered",
