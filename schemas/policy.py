@@ -58,6 +58,10 @@ class PolicyOverrides(Model):
     rule_disputes: bool | None = None
     max_pause: Duration | None = None
     ruling: Duration | None = None
+    max_linked_reports: int | None = Field(default=None, ge=1, le=1000)
+    max_merges: int | None = Field(default=None, ge=1, le=20)
+    duplicate_window: Duration | None = None
+    duplicate_distance_m: float | None = Field(default=None, gt=0, le=100_000)
 
 
 class CasePolicy(Model):
@@ -77,6 +81,10 @@ class CasePolicy(Model):
     ``rule_disputes``, a case every summoned department declined goes to the street office, which rules
     within ``ruling`` (职责争议) instead of the community re-routing it. A case waiting on the resident has
     its clocks stopped, for at most ``max_pause`` in all.
+    Merging duplicates (工单合并): a primary takes at most ``max_linked_reports`` merged reports in its life and a case
+    is merged at most ``max_merges`` times, so both histories stay bounded; likely duplicates are open cases of the
+    same category and grid filed within ``duplicate_window`` of each other and, when both have coordinates, within
+    ``duplicate_distance_m`` metres.
     """
 
     verify: Duration
@@ -101,8 +109,14 @@ class CasePolicy(Model):
     rule_disputes: bool = False
     max_pause: Duration = Field(default_factory=lambda: parse_duration("7d"))
     ruling: Duration = Field(default_factory=lambda: parse_duration("48h"))
+    max_linked_reports: int = Field(default=50, ge=1, le=1000)
+    max_merges: int = Field(default=3, ge=1, le=20)
+    duplicate_window: Duration = Field(default_factory=lambda: parse_duration("72h"))
+    duplicate_distance_m: float = Field(default=200.0, gt=0, le=100_000)
 
-    ADDED_AFTER_RECORDING: ClassVar[frozenset[str]] = frozenset({"max_urgings"})
+    ADDED_AFTER_RECORDING: ClassVar[frozenset[str]] = frozenset(
+        {"max_urgings", "max_linked_reports", "max_merges", "duplicate_window", "duplicate_distance_m"}
+    )
     """Keys added after histories were recorded. A case's policy is frozen into its filing event, whose JSON a
     store batch's activity id digests (``workflows/outbox.py``), so these are written only when they differ from
     their default: a case filed before a key existed serializes, and replays, exactly as recorded."""
@@ -111,9 +125,17 @@ class CasePolicy(Model):
     def _omit_added_defaults(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         data: dict[str, Any] = handler(self)
         for name in self.ADDED_AFTER_RECORDING:
-            if name in data and data[name] == type(self).model_fields[name].default:
+            default = type(self).model_fields[name].get_default(call_default_factory=True)
+            if name in data and getattr(self, name) == default:
                 del data[name]
         return data
+
+    @field_validator("duplicate_window")
+    @classmethod
+    def _calendar_window(cls, value: Duration) -> Duration:
+        if value.fixed() is None:
+            raise ValueError("write the duplicate window in calendar time, like 72h or 3d")
+        return value
 
     def grade(self, grade: Grade) -> WhistleGrade:
         """The rule for ``grade``: the policy's own, or the built-in one (blue: section head, ...)."""

@@ -26,6 +26,7 @@ from schemas.parts import (
     DepartmentStatus,
     Escalation,
     LedgerEntry,
+    MergeEntry,
     Pause,
     PendingExtension,
     PendingTermination,
@@ -43,6 +44,7 @@ __all__ = [
     "DepartmentStatus",
     "Escalation",
     "LedgerEntry",
+    "MergeEntry",
     "Pause",
     "PendingExtension",
     "PendingTermination",
@@ -83,6 +85,14 @@ class CaseState(Model):
     outcome: Outcome | None = None
     closed_at: AwareDatetime | None = None
     event_count: int = 1
+    merge: MergeEntry | None = None
+    """Merged into another case (工单合并): into which, since when, from which stage."""
+    merges: int = 0
+    """How many times the case was merged (at most the policy's ``max_merges``)."""
+    linked_reports: list[str] = []
+    """The reports merged into this case now: their reporters hear its outcome."""
+    links: int = 0
+    """How many reports were ever linked to this case (at most the policy's ``max_linked_reports``)."""
 
     @property
     def complaint_id(self) -> str:
@@ -100,6 +110,9 @@ class CaseState(Model):
         """Clocks the workflow must watch. A parked case keeps only its evaluation and ledger review clocks."""
         if self.stage == "closed":
             return []
+        if self.merge is not None:  # merged (工单合并): its clocks stand still; only the rating of the outcome runs
+            rating = self.evaluation
+            return [Deadline(kind="evaluation", clock=rating)] if rating and not rating.lapsed else []
         found: list[Deadline] = []
         if self.evaluation and not self.evaluation.lapsed:
             found.append(Deadline(kind="evaluation", clock=self.evaluation))
@@ -152,7 +165,7 @@ class CaseState(Model):
     def next_deadline(self) -> datetime | None:
         """The earliest due time a supervisor should watch, including the street secretary's window."""
         dues = [deadline.clock.due for deadline in self.open_deadlines()]
-        waiting_above = self.escalation and self.escalation.level == 2 and self.stage != "closed"
+        waiting_above = self.escalation and self.escalation.level == 2 and self.stage != "closed" and not self.merge
         if self.escalation and waiting_above and not (self.parked or self.pause):
             dues.append(self.escalation.respond.due)
         return min(dues, default=None)
@@ -164,7 +177,7 @@ class CaseState(Model):
         A lapsed clock fires once and leaves ``open_deadlines``, but until its stage moves on (the department
         reports in, handling completes, ...) the case is still late, and supervisors must see it so.
         """
-        if self.stage == "closed" or self.parked or self.pause:
+        if self.stage == "closed" or self.parked or self.pause or self.merge:
             return None
         stage_clocks = (self.verify, self.reroute, self.dispute, self.handling, self.review)
         lapsed = [clock.due for clock in stage_clocks if clock and clock.lapsed]

@@ -7,6 +7,7 @@ from datetime import datetime
 from schemas.events import (
     CaseClosed,
     CaseLedgered,
+    CaseMerged,
     CaseReopened,
     CaseUrged,
     ClocksPaused,
@@ -21,8 +22,11 @@ from schemas.events import (
     HandlingCompleted,
     HandlingOverdue,
     LedgerReviewReminded,
+    MergeUndone,
+    PrimaryClosed,
     ProactivelyReportedIn,
     ReportInOverdue,
+    ReportLinked,
     ResolvedInGrid,
     ResponsibilityDisputed,
     ResponsibilityRuled,
@@ -108,6 +112,16 @@ def notices_for(state: CaseState, event: Event) -> list[Notification]:
             audience, message = event.holders, f"督办催办：{title}" + (f"（{event.note}）" if event.note else "")
         case LedgerReviewReminded():
             audience, message, due = [event.owner], f"挂账案件定期督办提醒：{title}", event.review_due
+        case CaseMerged():
+            working = state.with_status("summoned", "reported_in")
+            audience, message = [REPORTER, secretary, *working], f"已并入工单{event.into}统一办理：{title}"
+        case MergeUndone():
+            working = state.with_status("summoned", "reported_in")
+            audience, message = [REPORTER, secretary, *working], f"工单合并已撤销，恢复办理（{event.reason}）：{title}"
+        case ReportLinked():
+            audience, message = [secretary], f"重复工单{event.case}已并入本案：{title}"
+        case PrimaryClosed(evaluation_due=rating_due) if rating_due is not None:
+            audience, message, due = [REPORTER], f"您反映的问题已随工单{event.primary}办结，请评价：{title}", rating_due
         case _:
             return []
     return [

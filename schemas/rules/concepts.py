@@ -14,6 +14,7 @@ from schemas.rules import (
     grid,
     handling,
     ledger,
+    merging,
     notes,
     pause,
     rating,
@@ -27,5 +28,5 @@ from schemas.rules import (
 
 CONCEPTS: tuple[ModuleType, ...] = (
     filing, grid, whistle, report_in, handling, notes, evaluation, escalation, ledger, extension, rating, review,
-    termination, ruling, pause, supervision, deadlines,
+    termination, ruling, pause, supervision, merging, deadlines,
 )  # fmt: skip
