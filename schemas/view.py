@@ -32,6 +32,10 @@ class CaseView(Model):
     updated_at: AwareDatetime
     closed_at: AwareDatetime | None
     event_count: int
+    merged_into: str | None = None
+    """The case it was merged into (工单合并), while merged and once closed as ``merged``."""
+    linked_reports: list[str] = []
+    """The other reports merged into this case: it carries ``1 + len(linked_reports)`` reports of the problem."""
 
 
 def view_of(state: CaseState) -> CaseView:
@@ -56,4 +60,6 @@ def view_of(state: CaseState) -> CaseView:
         updated_at=state.updated_at,
         closed_at=state.closed_at,
         event_count=state.event_count,
+        merged_into=state.merge.into if state.merge else None,
+        linked_reports=state.linked_reports,
     )
