@@ -64,7 +64,7 @@ where c.community = $1 and c.grid = $2 and c.category = $3 and c.complaint_id <>
   and c.stage not in ('closed', 'merged') and coalesce(jsonb_typeof(c.state -> 'merge'), 'null') = 'null'
   and c.filed_at between $5 and $6
   and ({reach})
-order by c.filed_at, c.complaint_id
+order by abs(extract(epoch from c.filed_at - $7::timestamptz)), c.complaint_id
 limit {limit}
 """
 
@@ -82,9 +82,9 @@ async def find(
     exclude: str = "",
     reach: Reach | None = None,
 ) -> list[DuplicateCandidate]:
-    """The likely duplicates of a report filed at ``filed_at`` at ``location``, oldest first (the first is usually
-    the one to merge into); at most ``MOST_SUGGESTED``."""
-    arguments: list[Any] = [community, grid, category, exclude, filed_at - window, filed_at + window]
+    """The likely duplicates of a report filed at ``filed_at`` at ``location``, the closest in time first; at most
+    ``MOST_SUGGESTED``."""
+    arguments: list[Any] = [community, grid, category, exclude, filed_at - window, filed_at + window, filed_at]
     condition = reach(arguments) if reach is not None else "true"
     rows = await pool.fetch(_CANDIDATES.format(reach=condition, limit=MOST_SUGGESTED * 5), *arguments)
     found: list[DuplicateCandidate] = []

@@ -456,9 +456,9 @@ class WhistleClient:
 
     async def duplicates(self, complaint_id: str, *, reach: Reach | None = None) -> list[DuplicateCandidate]:
         """Open cases that may report the same problem as this one (工单合并): same category and grid, filed within
-        its policy's ``duplicate_window``, within ``duplicate_distance_m`` when both have coordinates; oldest first.
-        From the read model (a case filed a moment ago is there a moment later); ``reach`` narrows them to what
-        the caller may see. ``CaseNotFound`` for a case the read model does not hold."""
+        its policy's ``duplicate_window``, within ``duplicate_distance_m`` when both have coordinates; the closest in
+        time first. From the read model (a case filed a moment ago is there a moment later); ``reach`` narrows them to
+        what the caller may see. ``CaseNotFound`` for a case the read model does not hold."""
         database = await self._database()
         state = await load_case(database, complaint_id)
         if state is None:
