@@ -27,6 +27,7 @@ select c.complaint_id, c.community, c.stage, c.outcome,
        c.state #> '{case,context,community}' as community_info,
        c.state #> '{case,context,departments}' as department_info,
        c.state -> 'departments' as departments,
+       coalesce(jsonb_typeof(c.state -> 'merge'), 'null') = 'object' as merged,
        coalesce((select jsonb_agg(e.payload order by e.seq) from events e
                  where e.complaint_id = c.complaint_id and e.type = any($2::text[])), '[]'::jsonb) as facts
 from complaints c
@@ -71,6 +72,7 @@ def _facts_of(row: Record) -> CaseFacts:
             (event["cause"], event.get("department")) for event in events if event["type"].startswith("Escalated")
         ],
         urgings=[event["holders"] for event in events if event["type"] == "CaseUrged"],
+        merged=row["merged"],
     )
 
 

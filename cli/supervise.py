@@ -184,7 +184,7 @@ def report_table(ranking: Report) -> Table:
     title = f"{GROUP_LABELS[ranking.by]}排名（红黑榜）{since}，生成于 {output.local_time(ranking.generated_at)}"
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
     two_way = ranking.by == "department"
-    columns = ["排名", "榜", "名称", "案件", "响应率", "解决率", "满意率", "超期", "升级", "催办", "综合"]
+    columns = ["排名", "榜", "名称", "案件", "响应率", "解决率", "满意率", "超期", "升级", "催办", "合并", "综合"]
     if two_way:
         columns.insert(7, "社区评价")
     for column in columns:
@@ -202,6 +202,7 @@ def report_table(ranking: Report) -> Table:
             str(group.overdue),
             str(group.escalated),
             str(group.urged),
+            str(group.merged),
             _percent(group.score),
         ]
         if two_way:

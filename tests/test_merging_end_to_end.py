@@ -63,6 +63,12 @@ async def store_equals_history(client: TestClient, pool: Pool, complaint_id: str
     assert read_model.model_dump(mode="json") == workflow_state.model_dump(mode="json")
 
 
+async def merged_reports(client: TestClient) -> int:
+    """The community's count of reports merged into another case, from the read models (``whistle report``)."""
+    groups = {group.group: group for group in (await client.report("community")).groups}
+    return groups["hongqi"].merged if "hongqi" in groups else 0
+
+
 async def two_reports(client: TestClient) -> tuple[str, str]:
     """A primary being handled and a second report of the same problem, whistled: (primary, report)."""
     primary = (await client.submit(new_intake())).complaint_id
@@ -78,6 +84,7 @@ async def test_a_merged_report_hears_the_primarys_outcome_rates_it_and_closes_as
     client: TestClient, pool: Pool
 ) -> None:
     primary, report = await two_reports(client)
+    before = await merged_reports(client)
     merged = await client.execute(report, MergeCase(actor=secretary(), into=primary, note="同一烧烤店"))
     assert (merged.stage, merged.merged_into, merged.next_deadline) == ("merged", primary, None)
     carrying = await state_when(client, primary, lambda state: state.linked_reports == [report])
@@ -104,6 +111,7 @@ async def test_a_merged_report_hears_the_primarys_outcome_rates_it_and_closes_as
     types = [recorded.event.type for recorded in await load_events(pool, report)]
     assert types[-5:] == ["WhistleBlown", "CaseMerged", "PrimaryClosed", "ResidentEvaluated", "CaseClosed"]
     assert "ReportLinked" in [recorded.event.type for recorded in await load_events(pool, primary)]
+    assert await merged_reports(client) == before + 1  # the figures count the report apart, its problem once
 
 
 async def test_a_mistaken_merge_is_undone_while_the_primary_is_open(client: TestClient, pool: Pool) -> None:
