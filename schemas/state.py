@@ -100,7 +100,9 @@ class CaseState(Model):
 
     @property
     def escalation_level(self) -> int:
-        return self.escalation.level if self.escalation else 0
+        """0 none, 1 first secretary, 2 street secretary; 0 while merged (工单合并), where nobody works it: the
+        escalation is kept and holds again if the merge is undone."""
+        return self.escalation.level if self.escalation and not self.merge else 0
 
     def with_status(self, *statuses: DepartmentStatus) -> list[Code]:
         """Departments whose part is in one of ``statuses``, in the order they were summoned."""

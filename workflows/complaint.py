@@ -4,7 +4,9 @@ Commands arrive as Updates, one per command in ``schemas.commands.COMMANDS`` und
 run the decider first, so a rejected command never enters the history and its caller hears the reason at once.
 Accepted commands are decided and applied in the same workflow task; their events and notifications go to the
 case's ``Outbox`` (``workflows/outbox.py``), which sends them on in order. Timers watch every open clock; a
-clock that runs out becomes a command of its own (``ReachDeadline``) and so an event like any other.
+clock that runs out becomes a command of its own (``ReachDeadline``) and so an event like any other. Merging
+duplicates (工单合并) has two cases talk: signals between their workflows (``workflows/merging.py``), each received
+as a command of the case's own and decided like one.
 
 Running cases replay their histories on whatever code is deployed: a change to what the workflow does goes
 behind ``workflow.patched``, is replayed against ``tests/histories/``, and is later deprecated and removed

@@ -314,4 +314,5 @@ def test_a_merged_case_is_neither_overdue_nor_escalated_in_the_lists() -> None:
     escalated = run(new_case(), deadline("verify"), later(hours=3))
     state = run(escalated, merge(), later(hours=4))
     assert (state.overdue_since, state.next_deadline, state.watched_deadline) == (None, None, None)
-    assert run(state, unmerge(), later(hours=6)).escalation is not None
+    assert (state.escalation is not None, state.escalation_level) == (True, 0)
+    assert run(state, unmerge(), later(hours=6)).escalation_level == 1
