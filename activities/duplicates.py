@@ -90,10 +90,8 @@ async def find(
     found: list[DuplicateCandidate] = []
     for row in rows:
         place = row["location"] or {}  # read as it is stored: an erased case's address no longer validates
-        there = Location.model_construct(
-            address="", latitude=place.get("latitude"), longitude=place.get("longitude")
-        )
-        distance = distance_m(location, there)
+        latitude, longitude = place.get("latitude"), place.get("longitude")
+        distance = distance_m(location, Location.model_construct(address="", latitude=latitude, longitude=longitude))
         if distance is not None and distance > within_m:
             continue
         found.append(
