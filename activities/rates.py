@@ -27,6 +27,7 @@ select c.complaint_id, c.community, c.stage, c.outcome,
        c.state #> '{case,context,community}' as community_info,
        c.state #> '{case,context,departments}' as department_info,
        c.state -> 'departments' as departments,
+       coalesce(jsonb_typeof(c.state -> 'merge'), 'null') = 'object' as merged,
        coalesce((select jsonb_agg(e.payload order by e.seq) from events e
                  where e.complaint_id = c.complaint_id and e.type = any($2::text[])), '[]'::jsonb) as facts
 from complaints c
@@ -73,6 +74,7 @@ def _facts_of(row: Record) -> CaseFacts:
         urgings=[event["holders"] for event in events if event["type"] == "CaseUrged"],
         follow_ups=[event["verdict"] for event in events if event["type"] == "FollowUpRecorded"],
         follow_ups_missed=sum(event["type"] == "FollowUpWindowClosed" and event["missed"] for event in events),
+        merged=row["merged"],
     )
 
 

@@ -15,6 +15,7 @@ from typing import Annotated
 
 import typer
 
+from activities.duplicates import DuplicateCandidate
 from activities.event_store import apply_migrations, create_pool
 from activities.files import load_directory
 from cli import output
@@ -27,9 +28,10 @@ from cli.privacy import erase, publish, unpublish
 from cli.runtime import InvalidInput, ask, read_intake, start_stack
 from cli.runtime import load_settings as _settings
 from cli.runtime import reported as _reported
-from cli.supervise import ledger, list_cases, projections_app, report
+from cli.supervise import dump_candidates, duplicates, duplicates_table, ledger, list_cases, projections_app, report
 from schemas.intake import ComplaintIntake
 from whistle import devstack
+from whistle.client import SubmitResult, WhistleClient
 
 app = typer.Typer(
     help=(
@@ -55,6 +57,7 @@ app.add_typer(dev_app, name="dev")
 app.add_typer(keys_app, name="keys")
 app.command()(serve)
 app.command("list")(list_cases)
+app.command()(duplicates)
 app.command()(report)
 app.add_typer(projections_app, name="projections")
 app.command()(notifications)
@@ -75,7 +78,8 @@ def submit(
     photo: PhotoOption = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """File a complaint; the same complaint_id twice returns the existing case (duplicate: true)."""
+    """File a complaint; the same complaint_id twice returns the existing case (duplicate: true). Open cases that may
+    report the same problem are listed as possible_duplicates (merge with `whistle merge`)."""
     with _reported():
         settings = _settings()
         intake = read_intake(source)
@@ -83,12 +87,19 @@ def submit(
         if photos:
             attached = [*intake.photos, *(reference for _, reference in photos)]
             intake = ComplaintIntake.model_validate(intake.model_dump() | {"photos": attached})
-        _, result = ask(settings, with_uploads(photos, lambda client: client.submit(intake)), worker=False)
+
+        async def filing(client: WhistleClient) -> tuple[SubmitResult, list[DuplicateCandidate]]:
+            result = await client.submit(intake)
+            return result, await client.duplicates_of(intake, exclude=result.complaint_id)
+
+        _, (result, suggested) = ask(settings, with_uploads(photos, filing), worker=False)
     if as_json:
-        output.print_json(result.model_dump(mode="json"))
+        output.print_json({**result.model_dump(mode="json"), "possible_duplicates": dump_candidates(suggested)})
         return
     heading = "已存在（重复提交，未新建）" if result.duplicate else "已立案"
     output.console.print(f"{heading} 编号 {result.complaint_id}  workflow {result.workflow_id}  run {result.run_id}")
+    if suggested:
+        output.console.print(duplicates_table(suggested, "可能重复的工单（可用 whistle merge 合并）"))
 
 
 @app.command(help="The case at a glance: stage, escalation, departments, next deadline." + NEEDS_WORKER)

@@ -122,6 +122,10 @@ def view_table(view: CaseView, names: Names) -> Table:
         ("办结时间", local_time(view.closed_at)),
         ("事件数", str(view.event_count)),
     ]
+    if view.merged_into:
+        rows.append(("已并入 merged into", view.merged_into))
+    if view.linked_reports:
+        rows.append(("合并工单 reports", f"{1 + len(view.linked_reports)}（另 {'、'.join(view.linked_reports)}）"))
     for row in rows:
         table.add_row(*row)
     return table

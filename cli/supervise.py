@@ -17,6 +17,7 @@ from rich import box
 from rich.table import Table
 from temporalio.service import RPCError
 
+from activities.duplicates import DuplicateCandidate
 from activities.event_store import apply_migrations, create_pool
 from activities.files import load_directory
 from cli import output
@@ -67,6 +68,46 @@ def list_cases(
         output.print_json([summary.model_dump(mode="json") for summary in found])
     else:
         output.console.print(cases_table(found, names))
+
+
+def duplicates(
+    complaint_id: Annotated[str, typer.Argument(metavar="ID", help="The case.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Open cases that may report the same problem (工单合并): same category and grid, filed within the case's
+    duplicate_window, within duplicate_distance_m when both have coordinates; the closest in time first, from the
+    read model."""
+    with reported_settings(RPCError, RuntimeError, OSError) as settings:
+
+        async def finding() -> list[DuplicateCandidate]:
+            client = (await open_session(settings)).client
+            try:
+                return await client.duplicates(complaint_id)
+            finally:
+                await client.close()
+
+        found = asyncio.run(finding())
+    if as_json:
+        output.print_json(dump_candidates(found))
+    else:
+        output.console.print(duplicates_table(found, f"可能与 {complaint_id} 重复的工单"))
+
+
+def dump_candidates(found: list[DuplicateCandidate]) -> list[dict[str, object]]:
+    return [candidate.model_dump(mode="json") for candidate in found]
+
+
+def duplicates_table(found: list[DuplicateCandidate], title: str) -> Table:
+    table = Table(title=f"{title}：{len(found)} 件", title_justify="left", box=box.SIMPLE_HEAD)
+    for column in ("编号", "标题", "阶段", "网格", "立案时间", "距离(米)", "已并入"):
+        table.add_column(column, overflow="fold")
+    for case in found:
+        distance = "—" if case.distance_m is None else f"{case.distance_m:.0f}"
+        table.add_row(
+            case.complaint_id, case.title, output.label("stage", case.stage), case.grid,
+            output.local_time(case.filed_at), distance, str(case.linked_reports),
+        )  # fmt: skip
+    return table
 
 
 def report(
@@ -146,7 +187,7 @@ def report_table(ranking: Report) -> Table:
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
     two_way = ranking.by == "department"
     columns = ["排名", "榜", "名称", "案件", "响应率", "解决率", "满意率", "超期", "升级", "催办"]
-    columns += ["回访(未解决/漏访)", "综合"]
+    columns += ["回访(未解决/漏访)", "合并", "综合"]
     if two_way:
         columns.insert(7, "社区评价")
     for column in columns:
@@ -165,6 +206,7 @@ def report_table(ranking: Report) -> Table:
             str(group.escalated),
             str(group.urged),
             f"{group.followed_up} ({group.follow_up_unsolved}/{group.follow_up_missed})",
+            str(group.merged),
             _percent(group.score),
         ]
         if two_way:

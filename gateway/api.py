@@ -18,12 +18,12 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from activities.log import get_logger
 from activities.publication import Publication
-from gateway import access, filing
+from gateway import access, filing, merging
 from gateway.context import GatewayDep, PrincipalDep
 from gateway.errors import ERROR_RESPONSES
 from gateway.keys import ORGANISATION_ROLES
 from schemas.actors import Actor
-from schemas.commands import COMMANDS, CaseCommand
+from schemas.commands import COMMANDS, CaseCommand, MergeCase
 from schemas.common import Code, LongText, ShortText
 from schemas.erasure import PersonalDataErased
 from schemas.intake import Reporter
@@ -31,7 +31,6 @@ from schemas.publication import PublishCase, UnpublishCase
 from schemas.rates import Report, ReportGroupBy
 from schemas.state import Stage
 from schemas.view import CaseView
-from whistle.client import SubmitResult
 from whistle.filed_cases import FiledBy
 from whistle.search import CaseSummary
 
@@ -72,25 +71,26 @@ def body_of(model: type[CaseCommand]) -> type[Body]:
     return body
 
 
-@router.post("/complaints", response_model=SubmitResult, status_code=201, summary="File a complaint")
+@router.post("/complaints", response_model=merging.FilingAnswer, status_code=201, summary="File a complaint")
 async def submit(
     body: filing.FilingBody,
     principal: PrincipalDep,
     gateway: GatewayDep,
     response: Response,
     idempotency_key: IdempotencyHeader = None,
-) -> SubmitResult:
+) -> merging.FilingAnswer:
     """File a complaint (立案). The same ``complaint_id`` twice answers 200 with the existing case
     (``duplicate: true``); the same id with a different body is 409. A resident's key files for that resident, who
     alone may then rate or withdraw it; the server numbers it, dates it now, and takes it as ``normal`` urgency from
-    the resident app (``gateway.filing``). ``source`` defaults by the key's role, ``reported_at`` to now."""
+    the resident app (``gateway.filing``). ``source`` defaults by the key's role, ``reported_at`` to now. The answer
+    lists ``possible_duplicates``: open cases the key may read that may report the same problem (工单合并)."""
     now = datetime.now(UTC)
     intake = filing.settle(body, principal, now)
     access.check_filing(principal, intake.community)
     result = await filing.file(gateway, principal, intake, idempotency_key, now)
     if result.duplicate:
         response.status_code = 200
-    return result
+    return await merging.answer_filing(gateway, principal, intake, result)
 
 
 @router.get("/complaints/{complaint_id}", response_model=CaseView, summary="A case at a glance")
@@ -123,6 +123,8 @@ def _command_route(model: type[CaseCommand]) -> None:
     ) -> CaseView:
         department = getattr(body, "department", None)
         actor = access.check_command(principal, model, await gateway.scope(complaint_id), department)
+        if model is MergeCase:  # the primary must be the key's to read too
+            await merging.check_primary_reach(gateway, principal, str(body.model_dump()["into"]))
         key_department = principal.subject if principal.role == "department" else None
         command = build_command(model, body, actor, department or key_department)
         update_id = f"{principal.key_id}:{idempotency_key}" if idempotency_key else None  # one caller's keys

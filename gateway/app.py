@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from starlette.types import ASGIApp
 
-from gateway import api, dashboard, open311, open311_xml, photos
+from gateway import api, dashboard, merging, open311, open311_xml, photos
 from gateway.context import Gateway
 from gateway.errors import install_error_handlers
 from gateway.guard import Guard
@@ -46,6 +46,7 @@ def create_app(gateway: Gateway, *, mounts: Mapping[str, ASGIApp] | None = None)
     app.include_router(api.router)
     app.include_router(photos.api_router)
     app.include_router(photos.public_router)
+    app.include_router(merging.router)
     app.include_router(open311.router)
     app.include_router(open311_xml.router)
     app.include_router(dashboard.router)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, ClassVar, Literal, get_args
 from pydantic import Field, model_validator
 
 from schemas.actors import SYSTEM, Actor, ActorKind
-from schemas.common import Code, Duration, LongText, Model, Name, Note, ShortText
+from schemas.common import Code, ComplaintId, Duration, LongText, Model, Name, Note, ShortText
 from schemas.evidence import Photos, none_attached
 
 Rating = Literal["satisfied", "basically_satisfied", "unsatisfied"]
@@ -455,6 +455,75 @@ class RecordFollowUp(CaseCommand):
     note: Note = Field("", description="What the resident said, in words.")
 
 
+class MergeCase(CaseCommand):
+    """This case reports a problem another open case already carries (工单合并, "me too"): it is merged into that
+    case, its clocks stop, and its reporter hears the other case's outcome and rates it."""
+
+    actors: ClassVar[tuple[ActorKind, ...]] = ("community_secretary", "operator")
+    label: ClassVar[str] = "工单合并 Merge this case into another open case of the same problem"
+    type: Literal["merge"] = "merge"
+    actor: Actor
+    into: ComplaintId = Field(
+        description="The primary case's complaint id: open, in the same community, not merged itself."
+    )
+    note: Note = Field("", description="A free-text note, kept on the record.")
+
+
+class UnmergeCase(CaseCommand):
+    """A mistaken merge is undone while the primary case is open: the case resumes where it was, its clocks moved by
+    the time it stood merged."""
+
+    actors: ClassVar[tuple[ActorKind, ...]] = ("community_secretary", "operator")
+    label: ClassVar[str] = "撤销合并 Undo a mistaken merge while the primary case is open"
+    type: Literal["unmerge"] = "unmerge"
+    actor: Actor
+    reason: ShortText = Field(description="Why the merge was a mistake.")
+
+
+# The cases' own messages for merging: signals one case's workflow sends another, never sent by a person. Each is
+# decided like a command (``schemas/rules/merging.py``), so what it records is an event of the receiving case.
+
+
+class LinkReport(Model):
+    """To the primary: the report ``case`` was merged into you (answered with ``ReleaseMerge`` if refused)."""
+
+    type: Literal["link_report"] = "link_report"
+    actor: Actor = SYSTEM
+    case: ComplaintId
+    community: Code
+
+
+class UnlinkReport(Model):
+    """To the primary: the report ``case`` is no longer merged into you."""
+
+    type: Literal["unlink_report"] = "unlink_report"
+    actor: Actor = SYSTEM
+    case: ComplaintId
+    reason: str
+
+
+class HearPrimaryOutcome(Model):
+    """To each merged report: the primary closed with ``outcome``."""
+
+    type: Literal["primary_closed"] = "primary_closed"
+    actor: Actor = SYSTEM
+    primary: ComplaintId
+    outcome: str
+    closure_reason: TerminationReason | None = None
+
+
+class ReleaseMerge(Model):
+    """To a merged report: the primary cannot carry you (``reason``); resume."""
+
+    type: Literal["release_merge"] = "release_merge"
+    actor: Actor = SYSTEM
+    primary: ComplaintId
+    reason: str
+
+
+MergeSignal = LinkReport | UnlinkReport | HearPrimaryOutcome | ReleaseMerge
+
+
 PersonCommand = (
     VerifyComplaint
     | BlowWhistle
@@ -482,10 +551,15 @@ PersonCommand = (
     | UnflagCase
     | Recategorise
     | RecordFollowUp
+    | MergeCase
+    | UnmergeCase
 )
 """Every command a person can send; ``ReachDeadline`` is the workflow's own."""
 
-Command = Annotated[PersonCommand | ReachDeadline, Field(discriminator="type")]
+Command = Annotated[PersonCommand | ReachDeadline | MergeSignal, Field(discriminator="type")]
 
 COMMANDS: dict[str, type[CaseCommand]] = {model.name(): model for model in get_args(PersonCommand)}
 """Every command a person can send, by name: what the workflow, the SDK, the CLI and the gateway are built from."""
+
+MERGE_SIGNALS: dict[str, type[Model]] = {model.model_fields["type"].default: model for model in get_args(MergeSignal)}
+"""The signals between two cases' workflows for merging, by name."""

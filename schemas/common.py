@@ -36,8 +36,9 @@ class Recorded(Model):
     @model_serializer(mode="wrap")
     def _omit_added_defaults(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         data: dict[str, Any] = handler(self)
-        for name in self.ADDED_AFTER_RECORDING:
-            if name in data and data[name] == type(self).model_fields[name].default:
+        for name in self.ADDED_AFTER_RECORDING:  # a default_factory's value too (a Duration key's)
+            default = type(self).model_fields[name].get_default(call_default_factory=True)
+            if name in data and getattr(self, name) == default:
                 del data[name]
         return data
 

@@ -26,7 +26,9 @@ EscalationCause = Literal[
     "ruling",
 ]
 LedgerReason = Literal["parked", "long_overdue"]
-Outcome = Literal["satisfied", "basically_satisfied", "unevaluated", "withdrawn", "terminated"]
+Outcome = Literal["satisfied", "basically_satisfied", "unevaluated", "withdrawn", "terminated", "merged"]
+"""How a case closed; ``merged``: it was merged into another case of the same problem (工单合并), whose outcome
+its reporter heard and rated."""
 
 
 class EventBase(Model):
@@ -508,6 +510,63 @@ class FollowUpWindowClosed(EventBase):
     missed: bool
 
 
+# Merging duplicates (工单合并): ``schemas/rules/merging.py``.
+
+
+class CaseMerged(EventBase):
+    """Merged into another open case of the same problem (工单合并): this case's clocks stop and it waits, in stage
+    ``merged``, for ``into`` to close; its reporter then hears that outcome and rates it."""
+
+    type: Literal["CaseMerged"] = "CaseMerged"
+    label: ClassVar[str] = "工单合并"
+    into: ComplaintId
+    by: Actor
+    note: str = ""
+
+
+class MergeUndone(EventBase):
+    """The merge is undone: by ``by`` (a mistaken merge), or, with ``by`` None, because the primary refused the link,
+    was gone or was withdrawn. The case resumes in the stage it was merged from, each stopped clock moved by the time
+    it stood still (``new_dues``, keys as in ``ClocksResumed``)."""
+
+    type: Literal["MergeUndone"] = "MergeUndone"
+    label: ClassVar[str] = "撤销合并"
+    into: ComplaintId
+    by: Actor | None = None
+    reason: str
+    merged_seconds: float
+    new_dues: dict[str, AwareDatetime] = {}
+
+
+class ReportLinked(EventBase):
+    """Another report of this problem (``case``) was merged into this case: its reporter hears this case's outcome."""
+
+    type: Literal["ReportLinked"] = "ReportLinked"
+    label: ClassVar[str] = "关联重复工单"
+    case: ComplaintId
+
+
+class ReportUnlinked(EventBase):
+    """A report merged into this case (``case``) was taken back out (its merge undone)."""
+
+    type: Literal["ReportUnlinked"] = "ReportUnlinked"
+    label: ClassVar[str] = "解除关联"
+    case: ComplaintId
+    reason: str
+
+
+class PrimaryClosed(EventBase):
+    """The case this one was merged into (``primary``) closed with ``outcome``: this case's reporter hears it and is
+    asked to rate it by ``evaluation_due`` (None for a terminated primary, which is not rated: the case closes)."""
+
+    type: Literal["PrimaryClosed"] = "PrimaryClosed"
+    label: ClassVar[str] = "主工单办结"
+    primary: ComplaintId
+    outcome: Outcome
+    closure_reason: TerminationReason | None = None
+    evaluation_due: AwareDatetime | None = None
+
+
 Event = Annotated[
     ComplaintFiled
     | GridVerified
@@ -554,7 +613,12 @@ Event = Annotated[
     | CaseRecategorised
     | FollowUpOpened
     | FollowUpRecorded
-    | FollowUpWindowClosed,
+    | FollowUpWindowClosed
+    | CaseMerged
+    | MergeUndone
+    | ReportLinked
+    | ReportUnlinked
+    | PrimaryClosed,
     Field(discriminator="type"),
 ]
 

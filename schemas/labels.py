@@ -10,6 +10,7 @@ VALUE_LABELS: dict[str, dict[str, str]] = {
         "handling": "联合处置",
         "evaluating": "居民评价",
         "closed": "已办结",
+        "merged": "已合并",
     },
     "department_status": {"summoned": "待报到", "reported_in": "已报到", "declined": "已退单", "done": "已办结"},
     "escalation_level": {"0": "无", "1": "第一书记", "2": "街道书记"},
@@ -20,6 +21,7 @@ VALUE_LABELS: dict[str, dict[str, str]] = {
         "unevaluated": "未评价",
         "withdrawn": "已撤回",
         "terminated": "终止办理",
+        "merged": "已合并办理",
     },
     "closure_reason": {
         "not_our_responsibility": "非本社区职责",
@@ -116,5 +118,9 @@ FIELD_LABELS: dict[str, str] = {
     "verdict": "回访结果",
     "asked": "应回访",
     "missed": "应回访未回访",
+    "into": "并入工单",
+    "case": "工单",
+    "primary": "主工单",
+    "merged_seconds": "合并秒数",
 }
 """Labels for the fields of timeline entries."""

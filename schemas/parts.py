@@ -10,11 +10,13 @@ from typing import Literal
 
 from pydantic import AwareDatetime
 
+from schemas.actors import Actor
 from schemas.commands import DeadlineKind, Grade, Score, Seniority, TerminationReason
-from schemas.common import Code, Duration, Model, Name, PersonId
+from schemas.common import Code, ComplaintId, Duration, Model, Name, PersonId
 from schemas.events import EscalationCause, LedgerReason
 
-Stage = Literal["discovered", "whistled", "handling", "evaluating", "closed"]
+Stage = Literal["discovered", "whistled", "handling", "evaluating", "closed", "merged"]
+"""``merged``: merged into another case of the same problem (工单合并), waiting for it to close."""
 DepartmentStatus = Literal["summoned", "reported_in", "declined", "done"]
 
 
@@ -158,3 +160,13 @@ def summon(
             status="summoned", report_in=clock, grade=grade, declines=declines, ruled=ruled
         )
     return with_parts(departments, **updates)
+
+
+class MergeEntry(Model):
+    """The case merged into ``into`` (工单合并) since ``since`` by ``by``, from ``stage``: where it resumes if the
+    merge is undone. It stays on the case once the primary closed (the case then closes as ``merged``)."""
+
+    into: ComplaintId
+    since: AwareDatetime
+    stage: Stage
+    by: Actor

@@ -62,6 +62,10 @@ class PolicyOverrides(Model):
     photo_required_on_completion: bool | None = None
     follow_up: Duration | None = None
     max_follow_ups: int | None = Field(default=None, ge=1, le=20)
+    max_linked_reports: int | None = Field(default=None, ge=1, le=1000)
+    max_merges: int | None = Field(default=None, ge=1, le=20)
+    duplicate_window: Duration | None = None
+    duplicate_distance_m: float | None = Field(default=None, gt=0, le=100_000)
 
 
 class CasePolicy(Recorded):
@@ -86,6 +90,10 @@ class CasePolicy(Recorded):
     A closed case takes follow-up calls (回访) for ``follow_up`` after closure (absent: none; the case ends when it
     closes); one closed unevaluated must get a call that reaches the resident within it, and an unsolved verdict
     within it reopens the case (up to ``max_reopens``). A case takes at most ``max_follow_ups`` calls.
+    Merging duplicates (工单合并): a primary takes at most ``max_linked_reports`` merged reports in its life and a case
+    is merged at most ``max_merges`` times, so both histories stay bounded; likely duplicates are open cases of the
+    same category and grid filed within ``duplicate_window`` of each other and, when both have coordinates, within
+    ``duplicate_distance_m`` metres.
     """
 
     verify: Duration
@@ -114,12 +122,26 @@ class CasePolicy(Recorded):
     photo_required_on_completion: bool = False
     follow_up: Duration | None = None
     max_follow_ups: int = Field(default=5, ge=1, le=20)
+    max_linked_reports: int = Field(default=50, ge=1, le=1000)
+    max_merges: int = Field(default=3, ge=1, le=20)
+    duplicate_window: Duration = Field(default_factory=lambda: parse_duration("72h"))
+    duplicate_distance_m: float = Field(default=200.0, gt=0, le=100_000)
 
     ADDED_AFTER_RECORDING: ClassVar[frozenset[str]] = frozenset(
-        {"max_urgings", "flagged_windows", "photo_required_on_completion", "follow_up", "max_follow_ups"}
-    )
+        {
+            "max_urgings", "flagged_windows", "photo_required_on_completion", "follow_up", "max_follow_ups",
+            "max_linked_reports", "max_merges", "duplicate_window", "duplicate_distance_m",
+        }
+    )  # fmt: skip
     """Keys added after histories were recorded (``schemas.common.Recorded``): a case's policy is frozen into its
     filing event, so these are written only when they differ from their default."""
+
+    @field_validator("duplicate_window")
+    @classmethod
+    def _calendar_window(cls, value: Duration) -> Duration:
+        if value.fixed() is None:
+            raise ValueError("write the duplicate window in calendar time, like 72h or 3d")
+        return value
 
     def grade(self, grade: Grade) -> WhistleGrade:
         """The rule for ``grade``: the policy's own, or the built-in one (blue: section head, ...)."""

@@ -59,6 +59,9 @@ class GroupFigures(Model):
     """Of those, the community saw it come in person at the seniority asked."""
     community_rating_rate: float | None = None
     """``community_good / community_ratings``, shown beside the residents' satisfaction (not in the score)."""
+    merged: int = 0
+    """Reports merged into another case (工单合并): the problem is counted once, as that case, so a merged report is
+    in no other figure; shown apart. ``cases + merged`` is the reports received."""
     score: float | None
     rank: int | None
     """1 is best; None when the group has no rate to rank it by."""
@@ -117,6 +120,8 @@ class CaseFacts(Model):
     """Each follow-up call's verdict (回访: solved, unsolved, unreached)."""
     follow_ups_missed: int = 0
     """Follow-up windows that ran out without the call the policy asked for."""
+    merged: bool = False
+    """Merged into another case (工单合并), now or when it closed."""
 
     def worked_by(self, code: Code) -> bool:
         """The department reported in and is (or was) working the case."""
@@ -137,6 +142,7 @@ class _Tally:
         self.evaluations = self.satisfied = self.overdue = self.escalated = self.urged = 0
         self.followed_up = self.follow_up_unsolved = self.follow_up_missed = 0
         self.community_ratings = self.community_good = self.community_in_person = 0
+        self.merged = 0
 
     def count_response(self, part: DepartmentFacts, missed: bool) -> None:
         """A summons counts once its report-in was due: on time, late, or its clock ran out unanswered.
@@ -177,6 +183,9 @@ def _tally_by_place(facts: list[CaseFacts], by: ReportGroupBy) -> dict[str, _Tal
         else:
             key, name = case.first_secretary, case.first_secretary_name
         tally = tallies.setdefault(key, _Tally(name))
+        if case.merged:  # the problem counts once, as the case it was merged into
+            tally.merged += 1
+            continue
         tally.cases += 1
         for code, part in case.departments.items():
             tally.count_response(part, code in case.late_departments)
@@ -191,6 +200,8 @@ def _tally_by_place(facts: list[CaseFacts], by: ReportGroupBy) -> dict[str, _Tal
 def _tally_by_department(facts: list[CaseFacts]) -> dict[str, _Tally]:
     tallies: dict[str, _Tally] = {}
     for case in facts:
+        if case.merged:  # the problem counts once, as the case it was merged into; its departments stood down
+            continue
         for code, part in case.departments.items():
             tally = tallies.setdefault(code, _Tally(case.department_names.get(code, code)))
             tally.cases += 1
@@ -239,7 +250,7 @@ def rank_groups(facts: list[CaseFacts], by: ReportGroupBy) -> list[GroupFigures]
                 follow_up_missed=tally.follow_up_missed,
                 community_ratings=tally.community_ratings, community_good=tally.community_good,
                 community_in_person=tally.community_in_person,
-                community_rating_rate=_rate(tally.community_good, tally.community_ratings),
+                community_rating_rate=_rate(tally.community_good, tally.community_ratings), merged=tally.merged,
                 score=round(sum(known) / len(known), 4) if known else None, rank=None, board=None,
             )
         )  # fmt: skip

@@ -28,6 +28,7 @@ from schemas.parts import (
     Escalation,
     FollowUpWindow,
     LedgerEntry,
+    MergeEntry,
     Pause,
     PendingExtension,
     PendingTermination,
@@ -46,6 +47,7 @@ __all__ = [
     "Escalation",
     "FollowUpWindow",
     "LedgerEntry",
+    "MergeEntry",
     "Pause",
     "PendingExtension",
     "PendingTermination",
@@ -94,6 +96,14 @@ class CaseState(Model):
     follow_up: FollowUpWindow | None = None
     """After closure: the follow-up window (回访), while the case takes calls, and after it ran out (lapsed)."""
     follow_ups: int = 0
+    merge: MergeEntry | None = None
+    """Merged into another case (工单合并): into which, since when, from which stage."""
+    merges: int = 0
+    """How many times the case was merged (at most the policy's ``max_merges``)."""
+    linked_reports: list[str] = []
+    """The reports merged into this case now: their reporters hear its outcome."""
+    links: int = 0
+    """How many reports were ever linked to this case (at most the policy's ``max_linked_reports``)."""
 
     @property
     def complaint_id(self) -> str:
@@ -105,7 +115,9 @@ class CaseState(Model):
 
     @property
     def escalation_level(self) -> int:
-        return self.escalation.level if self.escalation else 0
+        """0 none, 1 first secretary, 2 street secretary; 0 while merged (工单合并), where nobody works it: the
+        escalation is kept and holds again if the merge is undone."""
+        return self.escalation.level if self.escalation and not self.merge else 0
 
     def with_status(self, *statuses: DepartmentStatus) -> list[Code]:
         """Departments whose part is in one of ``statuses``, in the order they were summoned."""
@@ -117,6 +129,9 @@ class CaseState(Model):
         if self.stage == "closed":
             window = self.follow_up
             return [Deadline(kind="follow_up", clock=window.clock)] if window and not window.clock.lapsed else []
+        if self.merge is not None:  # merged (工单合并): its clocks stand still; only the rating of the outcome runs
+            rating = self.evaluation
+            return [Deadline(kind="evaluation", clock=rating)] if rating and not rating.lapsed else []
         found: list[Deadline] = []
         if self.evaluation and not self.evaluation.lapsed:
             found.append(Deadline(kind="evaluation", clock=self.evaluation))
@@ -169,7 +184,7 @@ class CaseState(Model):
     def next_deadline(self) -> datetime | None:
         """The earliest due time a supervisor should watch, including the street secretary's window."""
         dues = [d.clock.due for d in self.open_deadlines() if d.kind != "follow_up"]  # a closed case is closed to lists
-        waiting_above = self.escalation and self.escalation.level == 2 and self.stage != "closed"
+        waiting_above = self.escalation and self.escalation.level == 2 and self.stage != "closed" and not self.merge
         if self.escalation and waiting_above and not (self.parked or self.pause):
             dues.append(self.escalation.respond.due)
         return min(dues, default=None)
@@ -181,7 +196,7 @@ class CaseState(Model):
         A lapsed clock fires once and leaves ``open_deadlines``, but until its stage moves on (the department
         reports in, handling completes, ...) the case is still late, and supervisors must see it so.
         """
-        if self.stage == "closed" or self.parked or self.pause:
+        if self.stage == "closed" or self.parked or self.pause or self.merge:
             return None
         stage_clocks = (self.verify, self.reroute, self.dispute, self.handling, self.review)
         lapsed = [clock.due for clock in stage_clocks if clock and clock.lapsed]

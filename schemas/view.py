@@ -34,6 +34,10 @@ class CaseView(Model):
     event_count: int
     flagged: bool = False
     """Under leader supervision (重点督办)."""
+    merged_into: str | None = None
+    """The case it was merged into (工单合并), while merged and once closed as ``merged``."""
+    linked_reports: list[str] = []
+    """The other reports merged into this case: it carries ``1 + len(linked_reports)`` reports of the problem."""
 
 
 def view_of(state: CaseState) -> CaseView:
@@ -59,4 +63,6 @@ def view_of(state: CaseState) -> CaseView:
         closed_at=state.closed_at,
         event_count=state.event_count,
         flagged=state.flagged,
+        merged_into=state.merge.into if state.merge else None,
+        linked_reports=state.linked_reports,
     )

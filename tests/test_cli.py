@@ -101,9 +101,11 @@ async def test_a_complaint_goes_from_submit_to_a_satisfied_evaluation_through_th
     filed = await cli("submit", "-", "--json", stdin=intake(case))
     assert filed.code == 0, filed.stderr
     first = filed.json()
-    assert set(first) == {"complaint_id", "workflow_id", "run_id", "duplicate"}
+    assert set(first) == {"complaint_id", "workflow_id", "run_id", "duplicate", "possible_duplicates"}
     assert (first["complaint_id"], first["workflow_id"], first["duplicate"]) == (case, f"complaint-{case}", False)
+    assert case not in [candidate["complaint_id"] for candidate in first["possible_duplicates"]]
     again = (await cli("submit", "-", "--json", stdin=intake(case))).json()
+    del first["possible_duplicates"], again["possible_duplicates"]  # other tests file cases meanwhile
     assert again == {**first, "duplicate": True}
 
     steps = [
@@ -272,3 +274,30 @@ async def test_a_practice_command_goes_through_the_generated_cli(cli: Cli) -> No
     assert answered.code == 0, answered.stderr
     timeline = (await cli("history", case, "--json")).json()
     assert [entry["type"] for entry in timeline][-2:] == ["ClocksPaused", "ClocksResumed"]
+
+
+async def test_a_likely_duplicate_is_shown_at_filing_and_merged_from_the_cli(cli: Cli, pool: Pool) -> None:
+    """工单合并: the second report of a problem lists the first as a possible duplicate; the secretary merges it."""
+    first, second = new_id(), new_id()
+    assert (await cli("submit", "-", stdin=intake(first))).code == 0
+
+    async def stored() -> bool:
+        return await pool.fetchval("select 1 from complaints where complaint_id = $1", first) is not None
+
+    await wait_until(stored)
+    filed = (await cli("submit", "-", "--json", stdin=intake(second))).json()
+    assert first in [candidate["complaint_id"] for candidate in filed["possible_duplicates"]]
+    shown = await cli("submit", "-", stdin=intake(second))  # resent: the same case, and a table of suggestions
+    assert shown.code == 0 and "whistle merge" in shown.stdout
+    merged = await cli("merge", second, "--community-secretary", "sec-gangyuan", "--into", first, "--json")
+    assert merged.code == 0, merged.stderr
+    assert (merged.json()["stage"], merged.json()["merged_into"]) == ("merged", first)
+    refused = await cli("merge", first, "--operator", "op-12345-01", "--into", first)
+    assert refused.code == 1 and refused.stderr_lines[-1].startswith("rejected: into:")
+
+    async def linked() -> bool:
+        return bool((await cli("status", first, "--json")).json()["linked_reports"] == [second])
+
+    await wait_until(linked)
+    listed = (await cli("duplicates", first, "--json")).json()
+    assert second not in [candidate["complaint_id"] for candidate in listed]  # a merged case is not suggested

@@ -404,3 +404,31 @@ def test_follow_up_calls_are_counted_beside_the_rates() -> None:
     assert (by_code[UM].followed_up, by_code[UM].follow_up_unsolved, by_code[UM].follow_up_missed) == (3, 1, 1)
     assert by_code[MR].followed_up == 0  # it declined: not its work
     assert community.score == 1.0  # resolved, no rating: the calls move no rate
+
+
+def test_a_merged_report_counts_apart_and_its_problem_once() -> None:
+    """工单合并: a report merged into another case is in no figure of its own (its problem is the primary's) and is
+    counted apart as ``merged``; its departments stood down, so theirs leave it out too."""
+    done = DepartmentFacts(
+        status="done", reported_on_time=True, report_in_lapsed=False, community_result=None, community_in_person=False
+    )
+    late = DepartmentFacts(status="summoned", reported_on_time=None, report_in_lapsed=True)
+
+    def case(complaint_id: str, *, merged: bool, outcome: str, parts: dict[str, DepartmentFacts]) -> CaseFacts:
+        return CaseFacts(
+            complaint_id=complaint_id, community="hongqi", community_name="红旗社区", first_secretary="fs-hongqi",
+            first_secretary_name="孙卫东", department_names={}, closed=True, outcome=outcome, departments=parts,
+            ratings=["satisfied"], late_departments=list(parts) if not merged else [UM], handling_overdue=False,
+            escalations=[], merged=merged,
+        )  # fmt: skip
+
+    facts = [
+        case("1", merged=False, outcome="satisfied", parts={UM: done}),
+        case("2", merged=True, outcome="merged", parts={UM: late}),
+        case("3", merged=True, outcome="merged", parts={}),
+    ]
+    [community] = rank_groups(facts, "community")
+    assert (community.cases, community.merged, community.closed, community.evaluations) == (1, 2, 1, 1)
+    assert (community.overdue, community.resolution_rate, community.satisfaction_rate) == (1, 1.0, 1.0)
+    [department] = rank_groups(facts, "department")
+    assert (department.cases, department.summoned, department.overdue) == (1, 1, 1)

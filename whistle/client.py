@@ -24,6 +24,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities import erasure, personal_data, publication, rates, registry
 from activities.calendar import calendar_for_filing
+from activities.duplicates import DuplicateCandidate, Reach
 from activities.event_store import Pool, apply_migrations, create_pool, load_case, load_events
 from activities.files import load_directory, load_policy
 from activities.log import get_logger
@@ -32,6 +33,7 @@ from activities.publication import Publication
 from schemas.commands import (
     CaseCommand,
     DeclineCase,
+    MergeCase,
     Recategorise,
 )
 from schemas.common import Model
@@ -55,7 +57,7 @@ from schemas.rules.authority import RESIDENT_ONLY
 from schemas.rules.category import CategoryResolution, ResolvedRecategorise
 from schemas.state import CaseState, Stage
 from schemas.view import CaseView, view_of
-from whistle import search
+from whistle import merging, search
 from whistle.filed_cases import FiledBy, list_filed
 from whistle.photos import ensure_stored, photo_store
 from whistle.recorded import recorded_in
@@ -319,6 +321,8 @@ class WhistleClient:
         await ensure_stored(self.photos, getattr(command, "photos", ()))
         command = await self._as_the_case_knows(complaint_id, command)
         command = await self._completed(complaint_id, command)
+        if isinstance(command, MergeCase):
+            await merging.check_primary(self.temporal, complaint_id, command.into)
         for pause in (*UNREADY_RESENDS, None):
             try:
                 return await self._execute_once(complaint_id, command, update_id)
@@ -510,6 +514,33 @@ class WhistleClient:
     async def history(self, complaint_id: str) -> list[dict[str, Any]]:
         """The case's timeline in domain words: ``[{seq, at, type, ...}]``."""
         return [timeline_entry(recorded) for recorded in await self.events(complaint_id)]
+
+    async def duplicates(self, complaint_id: str, *, reach: Reach | None = None) -> list[DuplicateCandidate]:
+        """Open cases that may report the same problem as this one (工单合并): same category and grid, filed within
+        its policy's ``duplicate_window``, within ``duplicate_distance_m`` when both have coordinates; the closest in
+        time first. From the read model (a case filed a moment ago is there a moment later); ``reach`` narrows them to
+        what the caller may see. ``CaseNotFound`` for a case the read model does not hold."""
+        database = await self._database()
+        state = await load_case(database, complaint_id)
+        if state is None:
+            raise CaseNotFound(complaint_id)
+        return await merging.suggest(
+            database, state.case.intake, state.case.policy, state.filed_at, exclude=complaint_id, reach=reach
+        )
+
+    async def duplicates_of(
+        self,
+        intake: ComplaintIntake,
+        *,
+        filed_at: datetime | None = None,
+        exclude: str = "",
+        reach: Reach | None = None,
+    ) -> list[DuplicateCandidate]:
+        """The likely duplicates of an intake, filed or about to be (``exclude``: its own id once filed), under the
+        policy it is (or would be) filed with."""
+        policy = self.policy.for_case(intake.urgency, intake.category)
+        when = filed_at or datetime.now(UTC)
+        return await merging.suggest(await self._database(), intake, policy, when, exclude=exclude, reach=reach)
 
     async def list(
         self,

@@ -4,7 +4,9 @@ Commands arrive as Updates, one per command in ``schemas.commands.COMMANDS`` und
 run the decider first, so a rejected command never enters the history and its caller hears the reason at once.
 Accepted commands are decided and applied in the same workflow task; their events and notifications go to the
 case's ``Outbox`` (``workflows/outbox.py``), which sends them on in order. Timers watch every open clock; a
-clock that runs out becomes a command of its own (``ReachDeadline``) and so an event like any other.
+clock that runs out becomes a command of its own (``ReachDeadline``) and so an event like any other. Merging
+duplicates (工单合并) has two cases talk: signals between their workflows (``workflows/merging.py``), each received
+as a command of the case's own and decided like one.
 
 Running cases replay their histories on whatever code is deployed: a change to what the workflow does goes
 behind ``workflow.patched``, is replayed against ``tests/histories/``, and is later deprecated and removed
@@ -23,7 +25,15 @@ from temporalio.common import SearchAttributeUpdate
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from schemas.commands import COMMANDS, CaseCommand, Command, PersonCommand, ReachDeadline
+    from schemas.commands import (
+        COMMANDS,
+        MERGE_SIGNALS,
+        CaseCommand,
+        Command,
+        MergeSignal,
+        PersonCommand,
+        ReachDeadline,
+    )
     from schemas.errors import CommandRejected
     from schemas.events import Event, RecordedEvent
     from schemas.fold import apply, start
@@ -33,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.state import CaseState
     from schemas.view import CaseView, view_of
     from workflows import search_attributes
+    from workflows.merging import Messenger, reply_to_refusal, signals_for
     from workflows.notices import notices_for, warning_for, warning_key, warning_time
     from workflows.outbox import Outbox
 
@@ -66,6 +77,8 @@ class ComplaintWorkflow:
         """The stage, departments, escalation level, next deadline and flag the search attributes were last set from."""
         self._woken_at: datetime | None = None
         """The latest wake time of a timer that has fired: the clocks due by then have run out."""
+        self._messenger = Messenger(self._receive)
+        """Signals to other cases (merging duplicates, ``workflows/merging.py``)."""
         self._register_commands()
 
     @workflow.run
@@ -80,6 +93,7 @@ class ComplaintWorkflow:
                 break
             await self._wait_for_change_or_clock()
         await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._messenger.finished()
         await self._outbox.close()
         self._stop_if_refused()
         return view_of(self._state)
@@ -150,6 +164,27 @@ class ComplaintWorkflow:
         for name, model in COMMANDS.items():
             wire = WIRE.get(model, model)
             workflow.set_update_handler(name, self._handler(wire), validator=self._validator(wire))
+        for name, message in MERGE_SIGNALS.items():
+            workflow.set_signal_handler(name, self._signal_handler(message))
+
+    def _signal_handler(self, model: type) -> Callable[[MergeSignal], None]:
+        def receive(message: MergeSignal) -> None:
+            self._receive(message)
+
+        receive.__annotations__ = {"message": model, "return": None}  # the SDK decodes the payload as ``model``
+        return receive
+
+    def _receive(self, message: Command) -> None:
+        """Another case's message about merging, decided like a command: one the case refuses is answered (a report
+        it will not carry is released) or dropped, never retried, so two cases cannot wait on each other."""
+        try:
+            self._execute(message)
+        except ApplicationError as refused:
+            reason = str(refused.details[1]) if len(refused.details) > 1 else str(refused)
+            workflow.logger.info(f"{message.type} refused: {reason}", extra={"complaint_id": self._state.complaint_id})
+            reply = reply_to_refusal(self._state, message, reason)  # type: ignore[arg-type]
+            if reply is not None:
+                self._messenger.send(reply)
 
     def _handler(self, model: type[CaseCommand]) -> Callable[[PersonCommand], CaseView]:
         def execute(command: PersonCommand) -> CaseView:
@@ -203,6 +238,8 @@ class ComplaintWorkflow:
         seq = self._state.event_count
         self._outbox.add_event(RecordedEvent(complaint_id=self._state.complaint_id, seq=seq, event=event))
         self._outbox.add_notices(notices_for(self._state, event))
+        for outgoing in signals_for(self._state, event):
+            self._messenger.send(outgoing)
         self._changes += 1
         self._raise_calendar_alarm()
 

@@ -8,6 +8,7 @@ from schemas.events import (
     CaseClosed,
     CaseFlagged,
     CaseLedgered,
+    CaseMerged,
     CaseReopened,
     CaseUrged,
     ClocksPaused,
@@ -25,8 +26,11 @@ from schemas.events import (
     HandlingCompleted,
     HandlingOverdue,
     LedgerReviewReminded,
+    MergeUndone,
+    PrimaryClosed,
     ProactivelyReportedIn,
     ReportInOverdue,
+    ReportLinked,
     ResolvedInGrid,
     ResponsibilityDisputed,
     ResponsibilityRuled,
@@ -124,6 +128,16 @@ def notices_for(state: CaseState, event: Event) -> list[Notification]:
             audience, message = [HOTLINE, secretary], f"应回访案件未回访：{title}"
         case LedgerReviewReminded():
             audience, message, due = [event.owner], f"挂账案件定期督办提醒：{title}", event.review_due
+        case CaseMerged():
+            working = state.with_status("summoned", "reported_in")
+            audience, message = [REPORTER, secretary, *working], f"已并入工单{event.into}统一办理：{title}"
+        case MergeUndone():
+            working = state.with_status("summoned", "reported_in")
+            audience, message = [REPORTER, secretary, *working], f"工单合并已撤销，恢复办理（{event.reason}）：{title}"
+        case ReportLinked():
+            audience, message = [secretary], f"重复工单{event.case}已并入本案：{title}"
+        case PrimaryClosed(evaluation_due=rating_due) if rating_due is not None:
+            audience, message, due = [REPORTER], f"您反映的问题已随工单{event.primary}办结，请评价：{title}", rating_due
         case _:
             return []
     return [

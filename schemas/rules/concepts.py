@@ -16,6 +16,7 @@ from schemas.rules import (
     grid,
     handling,
     ledger,
+    merging,
     notes,
     pause,
     rating,
@@ -29,6 +30,6 @@ from schemas.rules import (
 
 CONCEPTS: tuple[ModuleType, ...] = (
     filing, grid, whistle, report_in, handling, notes, evaluation, escalation, ledger, extension, rating, review,
-    termination, ruling, pause, supervision, category, deadlines,
+    termination, ruling, pause, supervision, category, merging, deadlines,
     follow_up,
 )  # fmt: skip

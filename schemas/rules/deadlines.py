@@ -43,7 +43,8 @@ def reach_deadline(state: CaseState, command: ReachDeadline, now: datetime) -> l
         raise CommandRejected("kind", f"the {command.kind} deadline is not due until {deadline.clock.due.isoformat()}")
     match command.kind:
         case "evaluation":
-            return [EvaluationLapsed(at=now), CaseClosed(at=now, outcome="unevaluated")]
+            outcome = "merged" if state.merge is not None else "unevaluated"  # a merged case's rating lapsed
+            return [EvaluationLapsed(at=now), CaseClosed(at=now, outcome=outcome)]
         case "report_in":
             assert command.department is not None
             overdue = ReportInOverdue(at=now, department=command.department, due=deadline.clock.due)

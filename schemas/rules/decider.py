@@ -21,6 +21,7 @@ from schemas.events import Event
 from schemas.rules.authority import check_actor
 from schemas.rules.concepts import CONCEPTS
 from schemas.rules.filing import file_complaint
+from schemas.rules.merging import check_merged
 from schemas.rules.shared import Rules
 from schemas.state import CaseState
 
@@ -51,4 +52,5 @@ def decide(state: CaseState, command: Command, now: datetime) -> list[Event]:
     if state.stage == "closed" and type(command) not in AFTER_CLOSURE:
         raise CommandRejected("stage", f"the case is closed ({state.outcome})")
     check_actor(state, command)
+    check_merged(state, command)
     return RULES[type(command)](state, command, now)

@@ -35,7 +35,9 @@ def evaluate(state: CaseState, command: EvaluateOutcome, now: datetime) -> list[
         raise CommandRejected("rating", "already rated; the case waits for a secretary's directive")
     events: list[Event] = [ResidentEvaluated(at=now, rating=command.rating, comment=command.comment)]
     policy = state.case.policy
-    if command.rating != "unsatisfied":
+    if state.merge is not None:  # the rating of the outcome of the case it was merged into (工单合并)
+        events.append(CaseClosed(at=now, outcome="merged"))
+    elif command.rating != "unsatisfied":
         events.append(CaseClosed(at=now, outcome=command.rating))
     elif state.reopen_count < policy.max_reopens:
         events.append(reopened(state, now))

@@ -47,6 +47,13 @@ def resumed(state: CaseState, now: datetime, *, lapsed: bool = False) -> ClocksR
     """Every clock that stood still, moved by how long it stood still (a clock started mid-pause, by less)."""
     assert state.pause is not None
     since = state.pause.since
+    paused = (now - since).total_seconds()
+    return ClocksResumed(at=now, paused_seconds=paused, new_dues=moved_dues(state, since, now), lapsed=lapsed)
+
+
+def moved_dues(state: CaseState, since: datetime, now: datetime) -> dict[str, datetime]:
+    """The due time of every stage clock that stood still from ``since`` to ``now``, moved by the time it stood still
+    (a clock started after ``since``, by less); keyed as ``ClocksResumed.new_dues``. Merging (工单合并) uses it too."""
     clocks: dict[str, Clock | None] = {
         "verify": state.verify,
         "reroute": state.reroute,
@@ -59,12 +66,11 @@ def resumed(state: CaseState, now: datetime, *, lapsed: bool = False) -> ClocksR
     for code, part in state.departments.items():
         if part.status == "summoned":
             clocks[f"report_in:{code}"] = part.report_in
-    new_dues = {
+    return {
         key: clock.due + (now - max(since, clock.start))
         for key, clock in clocks.items()
         if clock is not None and now > max(since, clock.start)
     }
-    return ClocksResumed(at=now, paused_seconds=(now - since).total_seconds(), new_dues=new_dues, lapsed=lapsed)
 
 
 def resident_answer(state: CaseState, command: ResidentAnswer, now: datetime) -> list[Event]:
@@ -116,8 +122,15 @@ def _moved(clock: Clock, due: datetime) -> Clock:
 def _resume(state: CaseState, event: ClocksResumed) -> dict[str, object]:
     """The clocks run again, each moved by the time it stood still."""
     changes: dict[str, object] = {"pause": None, "paused_seconds": state.paused_seconds + event.paused_seconds}
+    changes.update(moved_clocks(state, event.new_dues))
+    return changes
+
+
+def moved_clocks(state: CaseState, new_dues: dict[str, datetime]) -> dict[str, object]:
+    """The state's fields with each clock named in ``new_dues`` (``moved_dues``) moved to its new due time."""
+    changes: dict[str, object] = {}
     departments = dict(state.departments)
-    for key, due in event.new_dues.items():
+    for key, due in new_dues.items():
         if key.startswith("report_in:"):
             code = key.removeprefix("report_in:")
             part = departments[code]

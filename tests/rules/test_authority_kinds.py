@@ -18,7 +18,7 @@ from tests.domain_fixtures import whistled
 SAMPLE_FIELDS: dict[str, Any] = {
     "departments": ["urban_management"], "department": "urban_management", "officer": "王科长", "reason": "需核实",
     "extend_by": "1d", "approve": True, "in_person": True, "result": "good", "rating": "satisfied",
-    "kind": "park", "note": "备注", "category": "gas_supply",
+    "kind": "park", "note": "备注", "category": "gas_supply", "into": "HOTLINE-2026-000001",
 }  # fmt: skip
 """A value for every required field any command has: the actor check reads ``department`` at most."""
 
