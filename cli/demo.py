@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -36,7 +36,7 @@ from schemas.intake import ComplaintIntake
 from schemas.org import CaseContext
 from schemas.publication import PublishCase
 from schemas.view import CaseView
-from whistle.client import WhistleClient, workflow_id_for
+from whistle.client import CaseNotFound, WhistleClient, workflow_id_for
 from whistle.ledger import ledger
 from whistle.settings import DATA_DIR, Settings
 from worker import build_worker
@@ -49,9 +49,13 @@ ScenarioPath = Literal[
     "reopened",
     "handling_overdue",
     "first_secretary_order",
+    "merged",
+    "unevaluated",
 ]
 ESCALATION_WAIT = 90.0
 """Seconds a scenario waits at most for a deadline to escalate before the demo gives up (the policy's are ~30)."""
+OPERATOR = "op-12345-01"
+"""The 12345 hotline operator who merges duplicate calls and makes follow-up calls in the demo."""
 SUPERVISOR = "dubanchu-01"
 """The district supervision office (区督办室) that urges and flags cases in the demo."""
 OFFICERS = ("王建国", "李红", "张伟", "刘洋", "陈静", "杨帆", "赵磊", "黄敏")
@@ -70,6 +74,7 @@ class Seed(Model):
     park: bool = False
     urge: bool = False
     flag: bool = False
+    duplicate_of: str | None = None
 
 
 def load_seeds() -> list[Seed]:
@@ -220,6 +225,39 @@ class Case:
             flag = commands.FlagCase(actor=supervisor, note="区领导批示：限期解决")
             await self.send(flag, "[magenta]列为重点督办，剩余时限减半[/magenta]")
 
+    async def merge_into_primary(self, primary: str) -> None:
+        """工单合并: the hotline sees the same problem already open and merges this report into it; its reporter will
+        hear the primary's outcome and rate it."""
+        deadline = time.monotonic() + ESCALATION_WAIT
+        while True:  # the primary is filed alongside: wait until it is there to merge into
+            try:
+                await self.client.status(primary)
+                break
+            except CaseNotFound:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.25)
+        merge = commands.MergeCase(actor=Actor(kind="operator", id=OPERATOR), into=primary, note="同一问题的重复来电")
+        await self.send(merge, f"[magenta]与 {primary} 反映同一问题，合并工单（重复件不再另行派单）[/magenta]")
+        await self.wait_for(lambda view: view.stage == "evaluating", "主工单办结")
+        self.say("主工单已办结，已通知本件居民并请其评价")
+
+    async def follow_up_call(self) -> None:
+        """回访: the case closed without the resident's rating, so the hotline calls them within the window."""
+        await self.wait_for(lambda view: view.stage == "closed", "居民评价期满")
+        self.say("居民未评价，案件办结（未评价），热线应回访")
+        call = commands.RecordFollowUp(
+            actor=Actor(kind="operator", id=OPERATOR), verdict="solved", note="居民表示噪声已明显减轻"
+        )
+        await self.send(call, "热线回访：问题已解决")
+
+    async def wait_for(self, holds: Callable[[CaseView], bool], what: str) -> None:
+        deadline = time.monotonic() + ESCALATION_WAIT
+        while not holds(await self.client.status(self.complaint_id)):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.complaint_id}: {what} did not happen within {ESCALATION_WAIT:.0f}s")
+            await asyncio.sleep(0.25)
+
     async def came_in_person(self) -> None:
         first_secretary = self.people().community.first_secretary
         command = commands.ReportInProactively(
@@ -261,7 +299,7 @@ class Case:
         return "、".join(self.names.department(code) for code in departments)
 
 
-async def drive(case: Case) -> None:
+async def drive(case: Case, stamp: str) -> None:
     """Play the scenario's path from filing to closure."""
     everyone = case.departments
     await case.file()
@@ -315,6 +353,18 @@ async def drive(case: Case) -> None:
             await case.direct(extend="30s")
             await case.work(everyone)
             await case.evaluate("satisfied")
+        case "merged":
+            assert case.seed.duplicate_of is not None, "a merged seed names its primary"
+            await case.verify()
+            await case.blow()
+            await case.merge_into_primary(f"{case.seed.duplicate_of}-{stamp}")
+            await case.evaluate("satisfied")
+        case "unevaluated":
+            await case.verify()
+            await case.blow()
+            await case.report_in(everyone)
+            await case.work(everyone)
+            await case.follow_up_call()
         case "first_secretary_order":
             await case.came_in_person()
             await case.direct(order=everyone)
@@ -357,7 +407,7 @@ async def play(client: WhistleClient, started: float) -> list[Case]:
     stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
     cases = [Case(client, seed, f"{seed.key}-{stamp}", started) for seed in load_seeds()]
     output.console.print(Rule(f"立案并推进 {len(cases)} 件（编号后缀 {stamp}）"))
-    await asyncio.gather(*(drive(case) for case in cases))
+    await asyncio.gather(*(drive(case, stamp) for case in cases))
     # A closed case's workflow finishes once its last events are in the store; wait for that.
     handles = [client.temporal.get_workflow_handle(workflow_id_for(case.complaint_id)) for case in cases]
     await asyncio.gather(*(handle.result() for handle in handles))

@@ -35,6 +35,9 @@ _NAMED_BY = {
     "community": "community",
     "grid": "grid",
     "category": "category",
+    "previous": "category",
+    "proposed_category": "category",
+    "suggested_departments": "department",
     "grid_worker": "person",
     "by": "person",
     "first_secretary": "person",
@@ -152,6 +155,8 @@ def _value_text(field: str, value: Any, names: Names, with_date: bool) -> str:
         return "、".join(_photo_text(photo) for photo in value)
     if isinstance(value, list):
         return "、".join(_value_text(field, item, names, with_date) for item in value)
+    if isinstance(value, dict) and {"kind", "id"} <= value.keys():  # an actor
+        return names.of("person", str(value["id"]))
     if isinstance(value, dict):
         return "，".join(
             f"{_due_name(key, names)} {local_time(due, with_date=with_date)}" for key, due in value.items()

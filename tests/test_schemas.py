@@ -365,7 +365,7 @@ def test_shipped_policies_load_and_the_demo_runs_in_seconds() -> None:
 
 
 SEED_PATHS = {"resolved_in_grid", "satisfied", "report_in_missed", "declined", "reopened", "handling_overdue",
-              "first_secretary_order"}
+              "first_secretary_order", "merged", "unevaluated"}
 
 
 def test_shipped_seeds_are_valid_intakes_in_the_sample_district() -> None:
@@ -375,8 +375,12 @@ def test_shipped_seeds_are_valid_intakes_in_the_sample_district() -> None:
     for seed in scenarios:
         assert {"key", "path", "summary_zh", "departments", "intake"} <= set(seed)
         assert set(seed) <= {
-            "key", "path", "summary_zh", "departments", "intake", "grade", "extension", "park", "urge", "flag"
+            "key", "path", "summary_zh", "departments", "intake", "grade", "extension", "park", "urge", "flag",
+            "duplicate_of",
         }
+        if seed["path"] == "merged":  # a second report of another seed's problem, in its community
+            [primary] = [other for other in scenarios if other["key"] == seed["duplicate_of"]]
+            assert primary["intake"]["community"] == seed["intake"]["community"] and primary["path"] != "merged"
         assert "reported_at" not in seed["intake"]
         intake = ComplaintIntake.model_validate({**seed["intake"], "reported_at": NOW})
         case = make_case(intake=intake)

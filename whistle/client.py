@@ -39,7 +39,7 @@ from schemas.commands import (
 from schemas.common import Model
 from schemas.erasure import PersonalDataErased
 from schemas.errors import CommandRejected
-from schemas.events import ComplaintFiled, RecordedEvent
+from schemas.events import CaseRecategorised, ComplaintFiled, RecordedEvent
 from schemas.evidence import Photo
 from schemas.intake import (
     CaseIntake,
@@ -128,6 +128,8 @@ def timeline_entry(recorded: RecordedEvent) -> dict[str, Any]:
                 mode="json", include={"title", "source", "community", "grid", "category", "urgency", "photos"}
             ),
         }
+    elif isinstance(event, CaseRecategorised):  # the category by its code; its windows are the policy's to read
+        body = {**event.model_dump(mode="json", exclude={"policy"}), "category": event.category.code}
     else:
         body = event.model_dump(mode="json")
     return {"seq": recorded.seq, **body}

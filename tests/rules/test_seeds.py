@@ -11,6 +11,8 @@ from schemas.actors import Actor
 from schemas.commands import (
     Command,
     FlagCase,
+    HearPrimaryOutcome,
+    MergeCase,
     UrgeCase,
 )
 from schemas.events import (
@@ -82,6 +84,11 @@ def play(seed: dict[str, Any]) -> CaseState:
     else:
         step(verify(grid_worker))
         step(blow(*departments, by=secretary))
+    if path == "merged":  # the primary's workflow tells the report its outcome (a message, here by hand)
+        step(MergeCase(actor=operator(), into=f"{seed['duplicate_of']}-1"))
+        step(HearPrimaryOutcome(primary=f"{seed['duplicate_of']}-1", outcome="satisfied"))
+        step(evaluate("satisfied", actor=rater))
+        return state
     if path == "report_in_missed":
         *answered, missing = departments
         for code in answered:
@@ -113,6 +120,9 @@ def play(seed: dict[str, Any]) -> CaseState:
         step(evaluate("unsatisfied", actor=rater))
         for code in state.with_status("reported_in"):
             step(complete(code))
+    if path == "unevaluated":
+        fire("evaluation")
+        return state
     step(evaluate("basically_satisfied" if path == "declined" else "satisfied", actor=rater))
     return state
 
@@ -121,7 +131,8 @@ def play(seed: dict[str, Any]) -> CaseState:
 def test_seed_scenario_plays_through_to_its_promised_outcome(seed: dict[str, Any]) -> None:
     state = play(seed)
     assert state.stage == "closed"
-    assert state.outcome == ("basically_satisfied" if seed["path"] == "declined" else "satisfied")
+    outcomes = {"declined": "basically_satisfied", "merged": "merged", "unevaluated": "unevaluated"}
+    assert state.outcome == outcomes.get(seed["path"], "satisfied")
     assert state.reopen_count == (1 if seed["path"] == "reopened" else 0)
     assert state.resolved_in_grid == (seed["path"] == "resolved_in_grid")
     assert (state.urgings, state.flagged) == (int(seed.get("urge", False)), seed.get("flag", False))
