@@ -78,4 +78,6 @@ histories: $(STAMP)
 	$(if $(HISTORIES_VERSION),,$(error say which: make histories HISTORIES_VERSION=vN))
 	rm -rf tests/histories/$(HISTORIES_VERSION) tests/histories/daily_report/$(HISTORIES_VERSION)-*.json
 	WHISTLE_RECORD_HISTORIES=tests/histories/$(HISTORIES_VERSION) $(BIN)/pytest -q tests/test_end_to_end.py \
-		tests/test_end_to_end_around_the_stages.py tests/test_deadlines.py tests/test_deadlines_around_the_stages.py tests/test_reports.py
+		tests/test_end_to_end_around_the_stages.py tests/test_deadlines.py tests/test_deadlines_around_the_stages.py tests/test_reports.py \
+		tests/test_merging_end_to_end.py tests/test_merging_deadlines.py tests/test_end_to_end_follow_up.py \
+		tests/test_follow_up_window.py tests/test_photos_end_to_end.py
