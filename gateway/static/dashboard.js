@@ -113,6 +113,7 @@ function describe(entry) {
     .map(([field, value]) => {
       let shown;
       if (Array.isArray(value)) shown = value.map(nameOf).join("、");
+      else if (typeof value === "object" && "kind" in value && "id" in value) shown = nameOf(value.id);  // an actor
       else if (typeof value === "object") shown = JSON.stringify(value);
       else if (typeof value === "boolean") shown = value ? "是" : "否";
       else if (typeof value === "string" && ISO_MOMENT.test(value)) shown = when(value);
