@@ -21,9 +21,11 @@ from activities.duplicates import DuplicateCandidate
 from activities.event_store import apply_migrations, create_pool
 from activities.files import load_directory
 from cli import output
+from cli.exporting import FormatOption, OutOption, chosen_format, emit
 from cli.runtime import open_session, reported_settings
 from schemas.rates import Report, ReportGroupBy
 from whistle import devstack
+from whistle.exports import case_sheet, report_sheets
 from whistle.ledger import LedgerEntryRow
 from whistle.ledger import ledger as ledger_rows
 from whistle.projections import RebuildResult, rebuild
@@ -50,10 +52,13 @@ def list_cases(
     overdue: Annotated[bool, typer.Option("--overdue", help="The next deadline has passed.")] = False,
     flagged: Annotated[bool, typer.Option("--flagged", help="Under leader supervision (重点督办).")] = False,
     as_json: JsonFlag = False,
+    fmt: FormatOption = None,
+    out: OutOption = None,
 ) -> None:
     """Cases matching every filter given, newest first, from Temporal's visibility store (search attributes)."""
     with reported_settings(RPCError, RuntimeError, OSError) as settings:
         case_filter = CaseFilter.model_validate({"stage": stage})
+        chosen = chosen_format(fmt, as_json)
 
         async def listing() -> tuple[output.Names, list[CaseSummary]]:
             client = (await open_session(settings)).client
@@ -64,7 +69,10 @@ def list_cases(
             return output.Names(client.directory), found
 
         names, found = asyncio.run(listing())
-    if as_json:
+        if chosen in ("xlsx", "csv"):
+            emit([case_sheet(found, load_directory(settings.org))], chosen, out)
+            return
+    if chosen == "json":
         output.print_json([summary.model_dump(mode="json") for summary in found])
     else:
         output.console.print(cases_table(found, names))
@@ -111,26 +119,40 @@ def duplicates_table(found: list[DuplicateCandidate], title: str) -> Table:
 
 
 def report(
-    by: Annotated[str, typer.Option("--by", help="community, department or first-secretary.")] = "community",
+    by: Annotated[
+        str, typer.Option("--by", help="community, department or first-secretary; all: every one (xlsx/csv only).")
+    ] = "community",
     since: Annotated[
         datetime | None, typer.Option("--since", formats=["%Y-%m-%d"], help="Cases filed from this day (Beijing).")
     ] = None,
     as_json: JsonFlag = False,
+    fmt: FormatOption = None,
+    out: OutOption = None,
 ) -> None:
     """Response, resolution and satisfaction rates with the red/black ranking (红黑榜), from the read models."""
     day: date | None = since.date() if since else None
     with reported_settings(RPCError, RuntimeError, OSError) as settings:
-        grouping: ReportGroupBy = GROUPINGS.validate_python(by.replace("-", "_"))
+        chosen = chosen_format(fmt, as_json)
+        every = by == "all" and chosen in ("xlsx", "csv")
+        groupings: list[ReportGroupBy] = (
+            ["community", "department", "first_secretary"]
+            if every
+            else [GROUPINGS.validate_python(by.replace("-", "_"))]
+        )
 
-        async def reporting() -> Report:
+        async def reporting() -> list[Report]:
             client = (await open_session(settings)).client
             try:
-                return await client.report(grouping, since=day)
+                return [await client.report(grouping, since=day) for grouping in groupings]
             finally:
                 await client.close()
 
-        ranking = asyncio.run(reporting())
-    if as_json:
+        rankings = asyncio.run(reporting())
+        if chosen == "xlsx" or chosen == "csv":
+            emit(report_sheets(rankings), chosen, out)
+            return
+    ranking = rankings[0]
+    if chosen == "json":
         output.print_json(ranking.model_dump(mode="json"))
     else:
         output.console.print(report_table(ranking))
