@@ -13,6 +13,7 @@ from fastapi.responses import RedirectResponse
 from starlette.types import ASGIApp
 
 from gateway import api, dashboard, merging, open311, open311_xml, photos
+from gateway import exports as export_routes
 from gateway.context import Gateway
 from gateway.errors import install_error_handlers
 from gateway.guard import Guard
@@ -50,6 +51,7 @@ def create_app(gateway: Gateway, *, mounts: Mapping[str, ASGIApp] | None = None)
     app.include_router(open311.router)
     app.include_router(open311_xml.router)
     app.include_router(dashboard.router)
+    app.include_router(export_routes.router)
     for path, sub_app in (mounts or {}).items():
         app.mount(path, sub_app)
 
