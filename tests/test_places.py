@@ -3,9 +3,14 @@ never reach a case's context (so recorded histories replay)."""
 
 from __future__ import annotations
 
-import pytest
-from pydantic import ValidationError
+from pathlib import Path
 
+import pytest
+import yaml
+from pydantic import ValidationError
+from shapely.geometry import shape
+
+from activities.files import load_directory
 from schemas.errors import CommandRejected
 from schemas.org import Boundary, OrgDirectory
 from whistle.places import Placer
@@ -69,3 +74,27 @@ def test_a_malformed_boundary_is_refused(coordinates: list[object]) -> None:
 def test_a_case_context_carries_no_boundary() -> None:
     context = _directory().context_for("c", "holed", "k")
     assert "boundary" not in context.model_dump_json()
+
+
+DATA = Path(__file__).resolve().parent.parent / "whistle" / "data"
+
+
+def test_the_sample_district_places_every_seed_in_its_own_grid_and_no_grids_overlap() -> None:
+    directory = load_directory(DATA / "org.yaml")
+    placer = Placer(directory)
+    seeds = yaml.safe_load((DATA / "seeds.yaml").read_text(encoding="utf-8"))
+    placed = 0
+    for seed in seeds["cases"] if isinstance(seeds, dict) else seeds:
+        intake = seed["intake"]
+        location = intake.get("location") or {}
+        if "latitude" in location:
+            where = (intake["community"], intake["grid"])
+            assert placer.place(location["latitude"], location["longitude"]) == where
+            placed += 1
+    assert placed >= 5
+    grids = [g for c in directory.communities for g in c.grids]
+    assert all(g.boundary is not None for g in grids)
+    shapes = [shape(g.boundary.model_dump()) for g in grids if g.boundary is not None]
+    for i, a in enumerate(shapes):
+        for b in shapes[i + 1:]:
+            assert a.intersection(b).area == 0
