@@ -45,3 +45,14 @@ class Placer:
             raise CommandRejected(
                 "location", f"({latitude}, {longitude}) lies in grid {where[1]} of {where[0]}, not {named}")
         return where
+
+
+_PLACERS: dict[int, tuple[OrgDirectory, Placer]] = {}
+
+
+def placer_for(directory: OrgDirectory) -> Placer:
+    """The directory's placer, built once (the directory is kept alongside so its id is never reused)."""
+    kept = _PLACERS.get(id(directory))
+    if kept is None or kept[0] is not directory:
+        kept = _PLACERS[id(directory)] = (directory, Placer(directory))
+    return kept[1]
