@@ -14,8 +14,8 @@ Where a request is (the specification has no community): in this order,
 2. a community whose name (红旗社区) or code appears in ``address_string``, and a grid of it likewise;
 3. the one community the key is bound to (a grid worker's, a community or first secretary's);
 4. the configured default (``WHISTLE_OPEN311_COMMUNITY`` / ``WHISTLE_OPEN311_GRID``);
-otherwise ``400``. A community without a grid named goes to its first grid. ``lat``/``long`` are kept on the
-case but place nothing: the directory has no boundaries.
+otherwise ``400``. A community without a grid named goes to its first grid. Named by neither, ``lat``/``long``
+(before 3 and 4) place it in the grid whose boundary holds them (``whistle/places.py``), or ``400`` naming ``location``.
 
 Status is ``open`` until the case is closed, then ``closed``; ``status_notes`` says the stage in words,
 ``agency_responsible`` the lead department, ``expected_datetime`` the case's next deadline.
@@ -42,12 +42,14 @@ from gateway.photos import case_media_url, public_media_url
 from gateway.scope import CaseScope
 from schemas.calendar import CHINA_TIME
 from schemas.common import control_character
+from schemas.errors import CommandRejected
 from schemas.evidence import Photo
 from schemas.intake import Source
 from schemas.labels import VALUE_LABELS
 from schemas.org import Category, Community, OrgDirectory
 from schemas.state import CaseState
 from whistle.client import CaseNotFound
+from whistle.places import placer_for
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"], responses=OPEN311_RESPONSES)
 
@@ -163,6 +165,7 @@ def place(
     community: str | None,
     grid: str | None,
     address: str | None,
+    point: tuple[float, float] | None = None,
 ) -> tuple[str, str]:
     """The community and grid of a request, by the rule in this module's docstring."""
     found: Community | None = None
@@ -172,6 +175,11 @@ def place(
             raise ApiError(400, "attribute[community]", f"unknown community {community!r}")
     if found is None and address:
         found = next((c for c in directory.communities if c.name in address or c.code in address), None)
+    if found is None and point is not None and not grid:  # no place named: placed by its coordinates
+        try:
+            return placer_for(directory).place(*point)
+        except CommandRejected as refused:
+            raise ApiError(400, "location", str(refused).removeprefix("location: ")) from None
     if found is None and len(principal.communities) == 1:
         [own] = principal.communities
         found = next((c for c in directory.communities if c.code == own), None)
@@ -262,6 +270,7 @@ async def create_request(
     community, grid = place(
         gateway.directory, principal, (gateway.open311_community, gateway.open311_grid),
         attribute_community, attribute_grid, address_string,
+        (lat, long) if lat is not None and long is not None else None,
     )  # fmt: skip
     try:
         access.check_filing(principal, community)

@@ -6,9 +6,11 @@ never reads the directory and a later edit never changes a case in flight.
 
 from __future__ import annotations
 
+from typing import Any, ClassVar, Literal
+
 from pydantic import model_validator
 
-from schemas.common import Code, Model, Name, PersonId
+from schemas.common import Code, Model, Name, PersonId, Recorded
 from schemas.errors import CommandRejected
 
 
@@ -19,12 +21,51 @@ class Person(Model):
     name: Name
 
 
-class Grid(Model):
-    """A grid (网格) of a few hundred households and the grid workers who patrol it."""
+class Boundary(Model):
+    """A grid's outline as a GeoJSON geometry: Polygon or MultiPolygon, rings closed, [longitude, latitude]."""
+
+    type: Literal["Polygon", "MultiPolygon"]
+    coordinates: list[Any]
+
+    @model_validator(mode="after")
+    def _well_formed(self) -> Boundary:
+        polygons = [self.coordinates] if self.type == "Polygon" else self.coordinates
+        if not polygons:
+            raise ValueError("a MultiPolygon needs at least one polygon")
+        for polygon in polygons:
+            if not isinstance(polygon, list) or not polygon:
+                raise ValueError("a polygon is a non-empty list of rings")
+            for ring in polygon:
+                _check_ring(ring)
+        return self
+
+
+def _check_ring(ring: Any) -> None:
+    """A linear ring: four or more [lon, lat] positions in range, the last equal to the first."""
+    if not isinstance(ring, list) or len(ring) < 4:
+        raise ValueError("a ring needs at least four positions")
+    for position in ring:
+        if not (isinstance(position, list) and len(position) == 2
+                and all(isinstance(v, (int, float)) for v in position)):
+            raise ValueError(f"a position is [longitude, latitude], got {position!r}")
+        lon, lat = position
+        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+            raise ValueError(f"position {position!r} is out of range (longitude first, then latitude)")
+    if ring[0] != ring[-1]:
+        raise ValueError("a ring must be closed: its last position equals its first")
+
+
+class Grid(Recorded):
+    """A grid (网格) of a few hundred households and the grid workers who patrol it.
+
+    ``boundary`` stays in the directory: ``context_for`` drops it, so filed cases serialize as recorded."""
+
+    ADDED_AFTER_RECORDING: ClassVar[frozenset[str]] = frozenset({"boundary"})
 
     code: Code
     name: Name
     grid_workers: list[Person]
+    boundary: Boundary | None = None
 
 
 class Street(Model):
@@ -112,11 +153,12 @@ class OrgDirectory(Model):
             known = ", ".join(c.code for c in self.categories)
             raise CommandRejected("category", f"unknown category {category!r} (known: {known})")
         street = next(s for s in self.streets if s.code == found.street)
+        bare = [g.model_copy(update={"boundary": None}) for g in found.grids]  # cases never carry boundaries
         return CaseContext(
             district=self.district,
             street=street,
-            community=found,
-            grid=found_grid,
+            community=found.model_copy(update={"grids": bare}),
+            grid=found_grid.model_copy(update={"boundary": None}),
             category=found_category,
             departments={d.code: d for d in self.departments},
             suggested_departments=list(found_category.departments),

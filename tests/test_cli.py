@@ -216,6 +216,8 @@ async def test_org_prints_the_directory_and_dev_up_points_at_the_configured_serv
     gangyuan = next(c for c in directory["communities"] if c["code"] == "gangyuan")
     assert gangyuan["first_secretary"]["id"] == "fs-gangyuan"
     assert [grid["code"] for grid in gangyuan["grids"]] == ["gangyuan_1", "gangyuan_2"]
+    assert gangyuan["grids"][0]["boundary"]["type"] == "Polygon"  # GeoJSON, [longitude, latitude]
+    assert gangyuan["grids"][0]["boundary"]["coordinates"][0][0] == [123.337, 41.788]
     assert len(directory["departments"]) >= 8
     streetlight = next(c for c in directory["categories"] if c["code"] == "streetlight")
     assert streetlight["departments"][0] == "urban_management"

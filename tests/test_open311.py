@@ -176,3 +176,13 @@ async def test_the_same_methods_in_xml(served: Served, http: httpx.AsyncClient) 
     error = await http.post("/requests.xml", data={**form, "api_key": "nope"})
     assert error.status_code == 403 and error.headers["content-type"].startswith("text/xml")
     assert ElementTree.fromstring(error.content).findtext("error/code") == "403"
+
+
+async def test_a_request_with_only_coordinates_is_placed_in_its_grid(served: Served, http: httpx.AsyncClient) -> None:
+    api_key = await served.key("integrator", "open311-app", organisation=HOTLINE)
+    form = {"api_key": api_key, "service_code": "streetlight", "lat": "41.7921", "long": "123.3412",
+            "description": "路灯不亮", "phone": "13800000009"}
+    created = await http.post("/requests.json", data=form)
+    assert created.status_code == 200, created.text
+    nowhere = await http.post("/requests.json", data={**form, "lat": "41.9", "long": "123.1"})
+    assert nowhere.status_code == 400 and "location" in nowhere.text and "no grid" in nowhere.text

@@ -1,0 +1,100 @@
+"""Placing points in grids: inside, outside, contradicting a named grid, MultiPolygon, holes; and boundaries
+never reach a case's context (so recorded histories replay)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from pydantic import ValidationError
+from shapely.geometry import shape
+
+from activities.files import load_directory
+from schemas.errors import CommandRejected
+from schemas.org import Boundary, OrgDirectory
+from whistle.places import Placer
+
+
+def _box(lon0: float, lat0: float, lon1: float, lat1: float) -> list[list[float]]:
+    return [[lon0, lat0], [lon1, lat0], [lon1, lat1], [lon0, lat1], [lon0, lat0]]
+
+
+def _directory() -> OrgDirectory:
+    def grid(code: str, boundary: dict[str, object]) -> dict[str, object]:
+        return {"code": code, "name": code, "grid_workers": [], "boundary": boundary}
+
+    person = {"id": "p-1", "name": "某人"}
+    return OrgDirectory.model_validate({
+        "district": "区",
+        "streets": [{"code": "s", "name": "街道", "secretary": person}],
+        "communities": [{
+            "code": "c", "name": "社区", "street": "s", "secretary": person, "first_secretary": person,
+            "grids": [
+                grid("holed", {"type": "Polygon", "coordinates": [_box(0, 0, 10, 10), _box(4, 4, 6, 6)]}),
+                grid("two", {"type": "MultiPolygon",
+                             "coordinates": [[_box(20, 0, 30, 10)], [_box(40, 0, 50, 10)]]}),
+                grid("inner", {"type": "Polygon", "coordinates": [_box(4.5, 4.5, 5.5, 5.5)]}),
+            ]}],
+        "departments": [], "categories": [{"code": "k", "name": "类", "name_en": "k", "departments": []}],
+    })
+
+
+def test_a_point_is_placed_in_the_grid_that_holds_it() -> None:
+    placer = Placer(_directory())
+    assert placer.place(1, 1) == ("c", "holed")
+    assert placer.place(5, 45) == ("c", "two")  # the second part of a MultiPolygon
+    assert placer.place(5, 5) == ("c", "inner")  # inside the hole, so not in "holed"
+
+
+@pytest.mark.parametrize(("lat", "lon", "why"), [(5, 4.2, "no grid"), (5, 35, "no grid"), (95, 0, "latitude")])
+def test_a_point_in_no_grid_is_refused_naming_location(lat: float, lon: float, why: str) -> None:
+    with pytest.raises(CommandRejected) as refused:
+        Placer(_directory()).place(lat, lon)
+    assert refused.value.field == "location" and why in str(refused.value)
+
+
+def test_a_point_contradicting_the_named_grid_is_refused() -> None:
+    with pytest.raises(CommandRejected) as refused:
+        Placer(_directory()).place(1, 1, community="c", grid="two")
+    assert refused.value.field == "location" and "holed" in str(refused.value)
+    assert Placer(_directory()).place(1, 1, community="c", grid="holed") == ("c", "holed")
+
+
+@pytest.mark.parametrize("coordinates", [
+    [[[0, 0], [1, 0], [1, 1], [0, 0.5]]],  # not closed
+    [[[0, 0], [1, 0], [0, 0]]],  # too few positions
+    [[[0, 100], [1, 0], [1, 1], [0, 100]]],  # latitude out of range
+])
+def test_a_malformed_boundary_is_refused(coordinates: list[object]) -> None:
+    with pytest.raises(ValidationError):
+        Boundary(type="Polygon", coordinates=coordinates)
+
+
+def test_a_case_context_carries_no_boundary() -> None:
+    context = _directory().context_for("c", "holed", "k")
+    assert "boundary" not in context.model_dump_json()
+
+
+DATA = Path(__file__).resolve().parent.parent / "whistle" / "data"
+
+
+def test_the_sample_district_places_every_seed_in_its_own_grid_and_no_grids_overlap() -> None:
+    directory = load_directory(DATA / "org.yaml")
+    placer = Placer(directory)
+    seeds = yaml.safe_load((DATA / "seeds.yaml").read_text(encoding="utf-8"))
+    placed = 0
+    for seed in seeds["cases"] if isinstance(seeds, dict) else seeds:
+        intake = seed["intake"]
+        location = intake.get("location") or {}
+        if "latitude" in location:
+            where = (intake["community"], intake["grid"])
+            assert placer.place(location["latitude"], location["longitude"]) == where
+            placed += 1
+    assert placed >= 5
+    grids = [g for c in directory.communities for g in c.grids]
+    assert all(g.boundary is not None for g in grids)
+    shapes = [shape(g.boundary.model_dump()) for g in grids if g.boundary is not None]
+    for i, a in enumerate(shapes):
+        for b in shapes[i + 1:]:
+            assert a.intersection(b).area == 0
