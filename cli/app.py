@@ -32,6 +32,7 @@ from cli.supervise import dump_candidates, duplicates, duplicates_table, ledger,
 from schemas.intake import ComplaintIntake
 from whistle import devstack
 from whistle.client import SubmitResult, WhistleClient
+from whistle.places import placer_for
 
 app = typer.Typer(
     help=(
@@ -79,10 +80,11 @@ def submit(
     as_json: JsonFlag = False,
 ) -> None:
     """File a complaint; the same complaint_id twice returns the existing case (duplicate: true). Open cases that may
-    report the same problem are listed as possible_duplicates (merge with `whistle merge`)."""
+    report the same problem are listed as possible_duplicates (merge with `whistle merge`). An intake that names no
+    grid but has location.latitude/longitude is filed in the grid holding that point."""
     with _reported():
         settings = _settings()
-        intake = read_intake(source)
+        intake = read_intake(source, load_directory(settings.org))
         photos = read_photos(photo)
         if photos:
             attached = [*intake.photos, *(reference for _, reference in photos)]
@@ -100,6 +102,23 @@ def submit(
     output.console.print(f"{heading} 编号 {result.complaint_id}  workflow {result.workflow_id}  run {result.run_id}")
     if suggested:
         output.console.print(duplicates_table(suggested, "可能重复的工单（可用 whistle merge 合并）"))
+
+
+@app.command()
+def place(
+    latitude: Annotated[float, typer.Argument(help="Latitude (WGS84 degrees).")],
+    longitude: Annotated[float, typer.Argument(help="Longitude (WGS84 degrees).")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Which community and grid (社区/网格) hold a point: where a complaint with these coordinates would be filed."""
+    with _reported():
+        directory = load_directory(_settings().org)
+        community, grid = placer_for(directory).place(latitude, longitude)
+    if as_json:
+        output.print_json({"community": community, "grid": grid})
+        return
+    names = output.Names(directory)
+    output.console.print(f"{names.of('community', community)}（{community}） {names.of('grid', grid)}（{grid}）")
 
 
 @app.command(help="The case at a glance: stage, escalation, departments, next deadline." + NEEDS_WORKER)

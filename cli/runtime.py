@@ -25,10 +25,12 @@ from activities.log import configure_logging
 from cli import output
 from schemas.errors import CommandRejected
 from schemas.intake import ComplaintIntake
+from schemas.org import OrgDirectory
 from whistle import devstack
 from whistle.client import CaseNotFound, WhistleClient
 from whistle.codec import CodecKeyError
 from whistle.connection import connect_temporal
+from whistle.places import fill_place
 from whistle.settings import Settings
 
 T = TypeVar("T")
@@ -99,23 +101,29 @@ def ask(
     return asyncio.run(asking())
 
 
-def read_intake(source: str) -> ComplaintIntake:
-    """An intake from a JSON or YAML file, or stdin for ``-``; ``reported_at`` defaults to now."""
+def read_intake(source: str, directory: OrgDirectory | None = None) -> ComplaintIntake:
+    """An intake from a JSON or YAML file, or stdin for ``-``; ``reported_at`` defaults to now, and with
+    ``directory`` the community and grid to the grid holding the location's coordinates."""
     try:
         text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
     except OSError as error:
         raise InvalidInput("file", f"{source}: {error.strerror}") from None
-    return parse_intake(text, datetime.now(UTC), source="stdin" if source == "-" else source)
+    return parse_intake(text, datetime.now(UTC), source="stdin" if source == "-" else source, directory=directory)
 
 
-def parse_intake(text: str, now: datetime, *, source: str = "input") -> ComplaintIntake:
-    """An intake from JSON or YAML text; ``reported_at`` defaults to ``now``."""
+def parse_intake(
+    text: str, now: datetime, *, source: str = "input", directory: OrgDirectory | None = None
+) -> ComplaintIntake:
+    """An intake from JSON or YAML text; ``reported_at`` defaults to ``now``, and with ``directory`` an intake that
+    names no grid is placed by its coordinates (``whistle/places.py``)."""
     try:
         data: Any = yaml.safe_load(text)
     except yaml.YAMLError as error:
         raise InvalidInput("file", f"{source} is not JSON or YAML ({str(error).splitlines()[0]})") from None
     if not isinstance(data, dict):
         raise InvalidInput("file", f"{source} does not hold a JSON or YAML mapping")
+    if directory is not None:
+        data = fill_place(data, directory)
     return ComplaintIntake.model_validate({"reported_at": now, **data})
 
 

@@ -82,10 +82,12 @@ async def submit(
     """File a complaint (立案). The same ``complaint_id`` twice answers 200 with the existing case
     (``duplicate: true``); the same id with a different body is 409. A resident's key files for that resident, who
     alone may then rate or withdraw it; the server numbers it, dates it now, and takes it as ``normal`` urgency from
-    the resident app (``gateway.filing``). ``source`` defaults by the key's role, ``reported_at`` to now. The answer
+    the resident app (``gateway.filing``). ``source`` defaults by the key's role, ``reported_at`` to now;
+    ``community`` and ``grid`` may be left out when ``location`` has coordinates (the grid whose boundary holds
+    them takes the case). The answer
     lists ``possible_duplicates``: open cases the key may read that may report the same problem (工单合并)."""
     now = datetime.now(UTC)
-    intake = filing.settle(body, principal, now)
+    intake = filing.settle(filing.placed(body, gateway.directory), principal, now)
     access.check_filing(principal, intake.community)
     result = await filing.file(gateway, principal, intake, idempotency_key, now)
     if result.duplicate:

@@ -30,9 +30,12 @@ from gateway.context import Gateway
 from gateway.errors import ApiError
 from gateway.keys import Principal
 from gateway.scope import CaseScope
+from schemas.common import Code
 from schemas.errors import CommandRejected
 from schemas.intake import ComplaintIntake, Source
+from schemas.org import OrgDirectory
 from whistle.client import SubmitResult, new_complaint_id
+from whistle.places import fill_place, placer_for
 
 MAX_BACKDATING = timedelta(days=7)
 """How long before filing a trusted key may say a complaint was reported."""
@@ -46,10 +49,29 @@ IdempotencyKey = str
 
 
 class FilingBody(ComplaintIntake):
-    """A complaint as filed over HTTP: ``source`` defaults by the key's role, ``reported_at`` to now."""
+    """A complaint as filed over HTTP: ``source`` defaults by the key's role, ``reported_at`` to now, and the
+    community and grid to the grid holding ``location``'s coordinates (``placed``)."""
 
     source: Source | None = None  # type: ignore[assignment]
     reported_at: AwareDatetime | None = None  # type: ignore[assignment]
+    community: Code | None = None  # type: ignore[assignment]
+    grid: Code | None = None  # type: ignore[assignment]
+
+
+def placed(body: FilingBody, directory: OrgDirectory) -> FilingBody:
+    """``body`` with its community and grid, found from its coordinates when it names no grid (``whistle/places.py``);
+    a refusal names ``location`` (in no grid, or not in the community named) or the missing field."""
+    try:
+        fields = fill_place(body.model_dump(include={"community", "grid", "location"}), directory)
+        point = body.location.latitude, body.location.longitude
+        if body.community and body.grid and point[0] is not None and point[1] is not None:
+            placer_for(directory).confirm(point[0], point[1], body.community, body.grid)
+    except CommandRejected as refused:  # bad input, not a conflict with the case: 422, as validation is
+        raise ApiError(422, refused.field, refused.reason) from None
+    for field in ("community", "grid"):
+        if not fields.get(field):
+            raise ApiError(422, field, f"name the {field}, or give location.latitude and location.longitude")
+    return body.model_copy(update={"community": fields["community"], "grid": fields["grid"]})
 
 
 def settle(body: FilingBody, principal: Principal, now: datetime) -> ComplaintIntake:

@@ -14,8 +14,10 @@ Where a request is (the specification has no community): in this order,
 2. a community whose name (红旗社区) or code appears in ``address_string``, and a grid of it likewise;
 3. the one community the key is bound to (a grid worker's, a community or first secretary's);
 4. the configured default (``WHISTLE_OPEN311_COMMUNITY`` / ``WHISTLE_OPEN311_GRID``);
-otherwise ``400``. A community without a grid named goes to its first grid. Named by neither, ``lat``/``long``
-(before 3 and 4) place it in the grid whose boundary holds them (``whistle/places.py``), or ``400`` naming ``location``.
+otherwise ``400``. With ``lat``/``long`` and no grid named, the point decides (before 3 and 4): the grid whose
+boundary holds it (``whistle/places.py``), which must be in the community named by 1 or 2 if any; else ``400``
+naming ``location``. Without a point, a community without a grid named goes to its first grid (or the grid whose
+name is in ``address_string``). Coordinates outside a grid that was named are refused naming ``location``.
 
 Status is ``open`` until the case is closed, then ``closed``; ``status_notes`` says the stage in words,
 ``agency_responsible`` the lead department, ``expected_datetime`` the case's next deadline.
@@ -167,7 +169,26 @@ def place(
     address: str | None,
     point: tuple[float, float] | None = None,
 ) -> tuple[str, str]:
-    """The community and grid of a request, by the rule in this module's docstring."""
+    """The community and grid of a request, by the rule in this module's docstring; coordinates outside the grid
+    so chosen are refused naming ``location``, as every filing path refuses them (``whistle/places.py``)."""
+    where = _named_place(directory, principal, default, community, grid, address, point)
+    if point is not None:
+        try:
+            placer_for(directory).confirm(*point, *where)
+        except CommandRejected as refused:
+            raise ApiError(400, "location", refused.reason) from None
+    return where
+
+
+def _named_place(
+    directory: OrgDirectory,
+    principal: Principal,
+    default: tuple[str | None, str | None],
+    community: str | None,
+    grid: str | None,
+    address: str | None,
+    point: tuple[float, float] | None,
+) -> tuple[str, str]:
     found: Community | None = None
     if community:
         found = next((c for c in directory.communities if c.code == community), None)
@@ -175,11 +196,11 @@ def place(
             raise ApiError(400, "attribute[community]", f"unknown community {community!r}")
     if found is None and address:
         found = next((c for c in directory.communities if c.name in address or c.code in address), None)
-    if found is None and point is not None and not grid:  # no place named: placed by its coordinates
+    if point is not None and not grid and placer_for(directory).bounded:  # no grid named: placed by its point
         try:
-            return placer_for(directory).place(*point)
+            return placer_for(directory).place(*point, found.code if found else None)
         except CommandRejected as refused:
-            raise ApiError(400, "location", str(refused).removeprefix("location: ")) from None
+            raise ApiError(400, "location", refused.reason) from None
     if found is None and len(principal.communities) == 1:
         [own] = principal.communities
         found = next((c for c in directory.communities if c.code == own), None)

@@ -303,3 +303,23 @@ async def test_a_likely_duplicate_is_shown_at_filing_and_merged_from_the_cli(cli
     await wait_until(linked)
     listed = (await cli("duplicates", first, "--json")).json()
     assert second not in [candidate["complaint_id"] for candidate in listed]  # a merged case is not suggested
+
+
+async def test_the_cli_places_a_point_and_files_an_intake_without_a_grid(cli: Cli) -> None:
+    placed = await cli("place", "41.8003", "123.3349", "--json")
+    assert placed.code == 0 and placed.json() == {"community": "hongqi", "grid": "hongqi_3"}
+    assert "红旗社区第三网格" in (await cli("place", "41.8003", "123.3349")).stdout
+    nowhere = await cli("place", "41.70", "123.30")
+    assert nowhere.code != 0
+    assert nowhere.stderr_lines == ["rejected: location: (41.7, 123.3) lies in no grid of the district"]
+
+    case = new_id()
+    point = {"address": "兴工区红旗社区15号楼底商", "latitude": 41.8003, "longitude": 123.3349}
+    body = json.loads(intake(case, location=point, category="cooking_fumes"))
+    del body["community"], body["grid"]
+    filed = await cli("submit", "-", "--json", stdin=json.dumps(body, ensure_ascii=False))
+    assert filed.code == 0, filed.stderr
+    assert (await cli.client.status(case)).grid == "hongqi_3"
+    body = {**body, "complaint_id": new_id(), "location": {**point, "latitude": 41.70}}
+    refused = await cli("submit", "-", stdin=json.dumps(body, ensure_ascii=False))
+    assert refused.code != 0 and refused.stderr_lines[0].startswith("rejected: location:")

@@ -159,8 +159,8 @@ async def test_a_merge_into_a_case_that_is_gone_undoes_itself(client: TestClient
 
 
 async def test_likely_duplicates_are_suggested_from_the_read_model(client: TestClient, pool: Pool) -> None:
-    near = {"address": "红旗社区15号楼底商", "latitude": 41.8003, "longitude": 123.3349}
-    far = {"address": "红旗社区北门", "latitude": 41.8203, "longitude": 123.3349}  # about 2.2 km north
+    near = {"address": "红旗社区15号楼底商", "latitude": 41.7962, "longitude": 123.3385}
+    far = {"address": "红旗社区北门", "latitude": 41.7993, "longitude": 123.3385}  # about 345 m north, same grid
     first = (await client.submit(new_intake(location=near))).complaint_id
     elsewhere = (await client.submit(new_intake(location=far))).complaint_id
     other_kind = (await client.submit(new_intake(category="streetlight"))).complaint_id

@@ -54,8 +54,8 @@ async def test_a_client_files_and_follows_a_request(served: Served, http: httpx.
     form = {
         "api_key": api_key,
         "service_code": "streetlight",
-        "lat": "41.8031",
-        "long": "123.3311",
+        "lat": "41.7921",
+        "long": "123.3412",
         "address_string": "兴工区钢苑社区第一网格（老钢厂宿舍）3号楼前",
         "description": "老钢厂宿舍3号楼前路灯一排都不亮，晚上很黑。",
         "first_name": "建国",
@@ -84,7 +84,7 @@ async def test_a_client_files_and_follows_a_request(served: Served, http: httpx.
     [found] = (await http.get(f"/requests/{request_id}.json", headers={"X-API-Key": api_key})).json()
     assert found["service_request_id"] == request_id and found["status"] == "open"
     assert found["service_code"] == "streetlight" and found["service_name"] == "路灯不亮"
-    assert found["address"] == form["address_string"] and found["lat"] == 41.8031 and found["long"] == 123.3311
+    assert found["address"] == form["address_string"] and found["lat"] == 41.7921 and found["long"] == 123.3412
     assert found["media_url"] == form["media_url"] and found["description"] == form["description"]
     assert "网格发现" in found["status_notes"]
     for moment in ("requested_datetime", "updated_datetime", "expected_datetime"):

@@ -13,16 +13,18 @@ from shapely.geometry import shape
 from activities.files import load_directory
 from schemas.errors import CommandRejected
 from schemas.org import Boundary, OrgDirectory
-from whistle.places import Placer
+from whistle.places import Placer, fill_place
+
+DATA = Path(__file__).resolve().parent.parent / "whistle" / "data"
 
 
 def _box(lon0: float, lat0: float, lon1: float, lat1: float) -> list[list[float]]:
     return [[lon0, lat0], [lon1, lat0], [lon1, lat1], [lon0, lat1], [lon0, lat0]]
 
 
-def _directory() -> OrgDirectory:
+def _directory(*, bounded: bool = True) -> OrgDirectory:
     def grid(code: str, boundary: dict[str, object]) -> dict[str, object]:
-        return {"code": code, "name": code, "grid_workers": [], "boundary": boundary}
+        return {"code": code, "name": code, "grid_workers": [], "boundary": boundary if bounded else None}
 
     person = {"id": "p-1", "name": "某人"}
     return OrgDirectory.model_validate({
@@ -61,6 +63,44 @@ def test_a_point_contradicting_the_named_grid_is_refused() -> None:
     assert Placer(_directory()).place(1, 1, community="c", grid="holed") == ("c", "holed")
 
 
+def test_a_point_on_the_line_two_grids_share_is_in_the_first_and_confirmed_in_either() -> None:
+    directory = load_directory(DATA / "org.yaml")
+    placer = Placer(directory)
+    assert placer.place(41.797, 123.337) == ("hongqi", "hongqi_1")  # hongqi_1 and hongqi_2 meet at 123.337
+    placer.confirm(41.797, 123.337, "hongqi", "hongqi_2")
+    placer.confirm(41.797, 123.337, "hongqi", "hongqi_1")
+
+
+def test_confirm_refuses_a_point_outside_the_named_grid_and_says_where_it_lies() -> None:
+    placer = Placer(_directory())
+    placer.confirm(1, 1, "c", "holed")
+    with pytest.raises(CommandRejected) as refused:
+        placer.confirm(5, 25, "c", "holed")
+    assert refused.value.field == "location" and "lies in grid two of c, not c/holed" in refused.value.reason
+    with pytest.raises(CommandRejected, match="no grid"):
+        placer.confirm(5, 35, "c", "holed")
+
+
+def test_fill_place_fills_a_missing_grid_from_the_point_and_leaves_the_rest_to_validation() -> None:
+    directory = _directory()
+    point = {"address": "某处", "latitude": 1, "longitude": 25}
+    assert fill_place({"location": point}, directory) | {"location": None} == {
+        "location": None, "community": "c", "grid": "two"}
+    assert fill_place({"location": point, "grid": "holed"}, directory)["grid"] == "holed"  # confirmed elsewhere
+    assert "grid" not in fill_place({"location": {"address": "某处"}}, directory)
+    assert "grid" not in fill_place({"location": {**point, "latitude": "north"}}, directory)
+    with pytest.raises(CommandRejected, match="not other"):
+        fill_place({"location": point, "community": "other"}, directory)
+
+
+def test_a_directory_without_boundaries_places_nothing_and_confirms_anything() -> None:
+    bare = _directory(bounded=False)
+    placer = Placer(bare)
+    assert not placer.bounded
+    placer.confirm(5, 35, "c", "holed")
+    assert "grid" not in fill_place({"location": {"address": "x", "latitude": 1, "longitude": 1}}, bare)
+
+
 @pytest.mark.parametrize("coordinates", [
     [[[0, 0], [1, 0], [1, 1], [0, 0.5]]],  # not closed
     [[[0, 0], [1, 0], [0, 0]]],  # too few positions
@@ -74,9 +114,6 @@ def test_a_malformed_boundary_is_refused(coordinates: list[object]) -> None:
 def test_a_case_context_carries_no_boundary() -> None:
     context = _directory().context_for("c", "holed", "k")
     assert "boundary" not in context.model_dump_json()
-
-
-DATA = Path(__file__).resolve().parent.parent / "whistle" / "data"
 
 
 def test_the_sample_district_places_every_seed_in_its_own_grid_and_no_grids_overlap() -> None:

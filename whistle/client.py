@@ -60,6 +60,7 @@ from schemas.view import CaseView, view_of
 from whistle import merging, search
 from whistle.filed_cases import FiledBy, list_filed
 from whistle.photos import ensure_stored, photo_store
+from whistle.places import placer_for
 from whistle.recorded import recorded_in
 from whistle.search import CaseFilter, CaseSummary
 from whistle.settings import Settings
@@ -213,11 +214,19 @@ class WhistleClient:
             self._pool = None
             self._owns_pool = False
 
+    def place(self, latitude: float, longitude: float) -> tuple[str, str]:
+        """The (community, grid) whose boundary holds the point, to file a complaint found by its coordinates;
+        ``CommandRejected`` naming ``location`` when it lies in no grid (``whistle/places.py``)."""
+        return placer_for(self.directory).place(latitude, longitude)
+
     def settle(self, intake: ComplaintIntake, now: datetime) -> tuple[ComplaintIntake, CaseContext]:
         """``intake`` with its complaint id settled, and its slice of the directory; raises ``CommandRejected`` for
         anything the directory refutes."""
         check_not_future(intake.reported_at, now)
         context = self.directory.context_for(intake.community, intake.grid, intake.category)
+        point = intake.location.latitude, intake.location.longitude
+        if point[0] is not None and point[1] is not None:
+            placer_for(self.directory).confirm(point[0], point[1], intake.community, intake.grid)
         return intake.model_copy(update={"complaint_id": intake.complaint_id or new_complaint_id(now)}), context
 
     def build_case(self, intake: ComplaintIntake, now: datetime, reporter: ReporterReference) -> ComplaintInput:
