@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # tests/histories/daily_report/$(HISTORIES_VERSION)-*.json. Name the version on the command line (the next free
 # vN), so an existing set is never overwritten by accident.
 
-.PHONY: histories demo test fuzz lock chaos bench bench-rest lint typecheck check clean dev-up dev-down worker
+.PHONY: histories demo test fuzz lock chaos bench bench-rest bench-placement lint typecheck check clean dev-up dev-down worker
 
 # requirements.lock pins every package (pip constraints), so a fresh clone installs what the suite last passed with.
 $(STAMP): pyproject.toml requirements.lock
@@ -66,6 +66,10 @@ bench: $(STAMP)
 # The memory target at full size: 10,000 cases brought to report-in (about 15 minutes); BENCHMARKS.md uses it.
 bench-rest: $(STAMP)
 	$(BIN)/python -m bench.run --phases rest --open-cases 10000 --label open-cases-10000
+
+# Placing a point among 6,400 grids (about a minute, no servers); writes its section of BENCHMARKS.md.
+bench-placement: $(STAMP)
+	$(BIN)/python -m bench.placement
 
 worker: $(STAMP)
 	$(BIN)/whistle worker

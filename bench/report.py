@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bench import placement
 from bench.cpu import CPU_GROUPS
 
 HISTORY_TARGET = 60
@@ -157,6 +158,9 @@ def write(path: Path, figures: dict[str, Any], results: Path) -> None:
             f"| --- |{' --- |' * len(columns)}",
             *(f"| {name} | {' | '.join(values)} |" for name, values in rows),
         ]
+    placing = results / "placement.json"  # make bench-placement: kept across runs of make bench
+    if placing.exists():
+        lines += ["", placement.section(json.loads(placing.read_text()))]
     notes = Path(__file__).with_name("NOTES.md")
     if notes.exists():
         lines += ["", notes.read_text().rstrip()]

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from shapely.geometry import shape
 
 from activities.files import load_directory
+from bench.placement import city, points, run
 from schemas.errors import CommandRejected
 from schemas.org import Boundary, OrgDirectory
 from whistle.places import Placer, fill_place
@@ -135,3 +136,13 @@ def test_the_sample_district_places_every_seed_in_its_own_grid_and_no_grids_over
     for i, a in enumerate(shapes):
         for b in shapes[i + 1:]:
             assert a.intersection(b).area == 0
+
+
+def test_the_placement_benchmark_builds_a_city_whose_grids_tile_it_and_places_its_points() -> None:
+    directory = city(64, 32, seed=1)
+    placer = Placer(directory)
+    assert sum(len(c.grids) for c in directory.communities) == 64
+    inside = [p for p in points(200, seed=2) if 41.70 <= p[0] <= 41.97 and 123.25 <= p[1] <= 123.61]
+    assert all(placer.place(*point) for point in inside)  # the grids tile the city: no point inside falls in none
+    figures = run(64, 200, 10, 1)
+    assert figures["grids"] == 64 and 0.8 < figures["inside_share"] < 1 and figures["placer_us"]["p50"] > 0
