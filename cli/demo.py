@@ -38,6 +38,7 @@ from schemas.publication import PublishCase
 from schemas.view import CaseView
 from whistle.client import CaseNotFound, WhistleClient, workflow_id_for
 from whistle.ledger import ledger
+from whistle.places import fill_place
 from whistle.settings import DATA_DIR, Settings
 from worker import build_worker
 
@@ -102,13 +103,14 @@ class Case:
         output.console.print(f"[dim]{elapsed:5.1f}s[/dim] [cyan]{escape(title)}[/cyan] {text}")
 
     async def file(self) -> None:
-        intake = ComplaintIntake.model_validate(
-            {**self.seed.intake, "complaint_id": self.complaint_id, "reported_at": datetime.now(UTC)}
-        )
+        fields = {**self.seed.intake, "complaint_id": self.complaint_id, "reported_at": datetime.now(UTC)}
+        intake = ComplaintIntake.model_validate(fill_place(fields, self.client.directory))  # a seed may name no grid
         self.context = self.client.directory.context_for(intake.community, intake.grid, intake.category)
         self.intake = intake
         await self.client.submit(intake)
         self.say(f"立案 {self.complaint_id}")
+        if "grid" not in self.seed.intake:
+            self.say(f"按坐标定位到 {self.context.grid.name}")
 
     async def send(self, command: PersonCommand, text: str) -> CaseView:
         view = await self.client.execute(self.complaint_id, command)

@@ -38,6 +38,7 @@ from schemas.org import OrgDirectory
 from schemas.policy import SlaPolicy, Urgency
 from schemas.rules.decider import decide, file_complaint
 from schemas.state import CaseState
+from whistle.places import fill_place
 from whistle.settings import DATA_DIR
 
 ORG_FILE = DATA_DIR / "org.yaml"
@@ -93,9 +94,9 @@ def demo_policy() -> SlaPolicy:
 
 
 def seeds() -> list[dict[str, Any]]:
-    """The seed scenarios as written (each ``{key, path, summary_zh, departments, intake}``)."""
+    """The seed scenarios (each ``{key, path, summary_zh, departments, intake}``), placed as the demo places them."""
     loaded: list[dict[str, Any]] = yaml.safe_load(Path(SEEDS_FILE).read_text(encoding="utf-8"))
-    return loaded
+    return [{**seed, "intake": fill_place(seed["intake"], directory())} for seed in loaded]  # as the demo files
 
 
 def later(**delta: float) -> datetime:
