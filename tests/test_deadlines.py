@@ -13,7 +13,9 @@ from datetime import timedelta
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from activities.calendar import calendar_for_filing
 from activities.event_store import Pool, load_events
+from schemas.calendar import CHINA_TIME
 from schemas.commands import (
     BlowWhistle,
     CompletePart,
@@ -194,9 +196,16 @@ async def test_working_day_handling_deadline_skips_the_weekend(client: WhistleCl
     complaint_id = await handling_case(client)
     view = await client.status(complaint_id)
     assert view.next_deadline is not None
-    # 5 working days always span a weekend, so more than 5 calendar days; how many more depends on the weekday the
-    # (time-skipped) clock shows: 7 from a weekday, 6 from a Saturday in Beijing (the days count from Monday).
-    assert view.next_deadline - view.updated_at > timedelta(days=5)
+    # "5wd" lands at the same Beijing time on the 5th working day after: every day it passes over that is not a
+    # working day (a weekend, a holiday) lengthens it by one. How many that is depends on the weekday the
+    # (time-skipped) clock shows, so count them rather than assume: 7 calendar days from a weekday, 6 from a
+    # Saturday, exactly 5 from a Sunday (the CI run of 2026-12-05 filed on a Sunday in Beijing).
+    calendar = calendar_for_filing(view.updated_at)
+    start = view.updated_at.astimezone(CHINA_TIME)
+    due = view.next_deadline.astimezone(CHINA_TIME)
+    assert due.timetz() == start.timetz() and calendar.is_workday(due.date())
+    passed = [start.date() + timedelta(days=n) for n in range(1, (due.date() - start.date()).days + 1)]
+    assert sum(calendar.is_workday(day) for day in passed) == 5
 
 
 async def test_every_event_reaches_the_store_in_order(client: WhistleClient, pool: Pool) -> None:
