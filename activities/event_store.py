@@ -102,7 +102,7 @@ _VIEW_COLUMNS = (
 )
 """Read-model columns copied from ``CaseView`` fields of the same name."""
 
-_COLUMNS = ("complaint_id", *_VIEW_COLUMNS, "last_seq", "state")
+_COLUMNS = ("complaint_id", *_VIEW_COLUMNS, "watched_deadline", "last_seq", "state")
 _UPSERT_CASE = (
     f"insert into complaints ({', '.join(_COLUMNS)}) "
     f"values ({', '.join(f'${number}' for number in range(1, len(_COLUMNS) + 1))}) "
@@ -116,10 +116,11 @@ async def upsert_case(connection: Connection, state: CaseState, last_seq: int) -
 
 
 def _case_columns(state: CaseState, last_seq: int) -> list[Any]:
-    """The row's columns after ``complaint_id`` (``_COLUMNS``): its view, ``last_seq`` and its whole folded state."""
+    """The row's columns after ``complaint_id`` (``_COLUMNS``): its view, the deadline lists filter on (the earliest
+    missed one still open, else the next), ``last_seq`` and its whole folded state."""
     view = view_of(state)
     state_json = personal_data.withheld(state.model_dump(mode="json"))
-    return [*(getattr(view, name) for name in _VIEW_COLUMNS), last_seq, state_json]
+    return [*(getattr(view, name) for name in _VIEW_COLUMNS), state.watched_deadline, last_seq, state_json]
 
 
 def event_columns(events: list[Event]) -> list[list[Any]]:

@@ -1,7 +1,7 @@
 """Supervisors' commands: ``whistle list``, ``whistle report``, ``whistle ledger`` and ``whistle projections
 rebuild``.
 
-They read, never act: ``list`` asks Temporal's visibility store, ``report`` the PostgreSQL read models through
+They read, never act: ``list`` and ``report`` ask the PostgreSQL read models through
 the SDK, ``projections rebuild`` refolds the read models from the event store. None needs a worker.
 """
 
@@ -23,13 +23,14 @@ from activities.files import load_directory
 from cli import output
 from cli.exporting import FormatOption, OutOption, chosen_format, emit
 from cli.runtime import open_session, reported_settings
+from schemas.errors import CommandRejected
 from schemas.rates import Report, ReportGroupBy
 from whistle import devstack
+from whistle.case_list import MOST_LISTED, CaseFilter, CaseSummary
 from whistle.exports import case_sheet, report_sheets
 from whistle.ledger import LedgerEntryRow
 from whistle.ledger import ledger as ledger_rows
 from whistle.projections import RebuildResult, rebuild
-from whistle.search import CaseFilter, CaseSummary
 from whistle.settings import Settings
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
@@ -46,25 +47,32 @@ def list_cases(
         str | None, typer.Option("--stage", help="discovered, whistled, handling, evaluating or closed.")
     ] = None,
     community: Annotated[str | None, typer.Option("--community", help="A community code.")] = None,
+    grid: Annotated[str | None, typer.Option("--grid", help="A grid code.")] = None,
     department: Annotated[str | None, typer.Option("--department", help="A department on the case.")] = None,
     category: Annotated[str | None, typer.Option("--category", help="A category code.")] = None,
     escalated: Annotated[bool, typer.Option("--escalated", help="Held by a first or street secretary now.")] = False,
     overdue: Annotated[bool, typer.Option("--overdue", help="The next deadline has passed.")] = False,
     flagged: Annotated[bool, typer.Option("--flagged", help="Under leader supervision (重点督办).")] = False,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, max=MOST_LISTED, help="At most this many cases.")
+    ] = MOST_LISTED,
+    after: Annotated[
+        str | None, typer.Option("--after", help="The next page: the cursor printed under the previous one.")
+    ] = None,
     as_json: JsonFlag = False,
     fmt: FormatOption = None,
     out: OutOption = None,
 ) -> None:
-    """Cases matching every filter given, newest first, from Temporal's visibility store (search attributes)."""
-    with reported_settings(RPCError, RuntimeError, OSError) as settings:
+    """Cases matching every filter given, newest first, a page at a time, from the PostgreSQL read model."""
+    with reported_settings(RPCError, RuntimeError, OSError, CommandRejected) as settings:
         case_filter = CaseFilter.model_validate({"stage": stage})
         chosen = chosen_format(fmt, as_json)
 
         async def listing() -> tuple[output.Names, list[CaseSummary]]:
             client = (await open_session(settings)).client
             found = await client.list(
-                stage=case_filter.stage, community=community, department=department, category=category,
-                escalated=escalated, overdue=overdue, flagged=flagged,
+                stage=case_filter.stage, community=community, grid=grid, department=department, category=category,
+                escalated=escalated, overdue=overdue, flagged=flagged, limit=limit, after=after,
             )  # fmt: skip
             return output.Names(client.directory), found
 
@@ -76,6 +84,8 @@ def list_cases(
         output.print_json([summary.model_dump(mode="json") for summary in found])
     else:
         output.console.print(cases_table(found, names))
+        if len(found) == limit:
+            output.console.print(f"下一页 (next page): --after {found[-1].cursor}", markup=False)
 
 
 def duplicates(

@@ -19,7 +19,7 @@ from gateway.keys import ORGANISATION_ROLES, Principal
 from gateway.scope import CaseScope
 from schemas.actors import Actor
 from schemas.commands import CaseCommand
-from whistle.filed_cases import resident_cases
+from whistle.case_list import resident_cases
 
 PLACE_ROLES = {"grid-worker", "community-secretary", "first-secretary", "street-secretary"}
 EVERYWHERE_ROLES = {"supervisor"}

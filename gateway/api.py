@@ -13,15 +13,15 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Query, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from activities.log import get_logger
 from activities.publication import Publication
 from gateway import access, filing, merging
-from gateway.context import GatewayDep, PrincipalDep
+from gateway.context import Gateway, GatewayDep, PrincipalDep
 from gateway.errors import ERROR_RESPONSES
-from gateway.keys import ORGANISATION_ROLES
+from gateway.keys import ORGANISATION_ROLES, Principal
 from schemas.actors import Actor
 from schemas.commands import COMMANDS, CaseCommand, MergeCase
 from schemas.common import Code, LongText, ShortText
@@ -31,8 +31,7 @@ from schemas.publication import PublishCase, UnpublishCase
 from schemas.rates import Report, ReportGroupBy
 from schemas.state import Stage
 from schemas.view import CaseView
-from whistle.filed_cases import FiledBy
-from whistle.search import CaseSummary
+from whistle.case_list import CaseSummary
 
 router = APIRouter(prefix="/api/v1", tags=["complaints"], responses=ERROR_RESPONSES)
 
@@ -231,52 +230,57 @@ async def erase(
     return await gateway.ask(gateway.client.erase(complaint_id, by=by, reason=body.reason))
 
 
-@router.get("/complaints", response_model=list[CaseSummary], summary="Find cases (visibility query)")
+@router.get("/complaints", response_model=list[CaseSummary], summary="Find cases (read model, keyset pages)")
 async def list_cases(
+    request: Request,
+    response: Response,
     principal: PrincipalDep,
     gateway: GatewayDep,
     stage: Stage | None = None,
     community: Code | None = None,
+    grid: Code | None = None,
     department: Code | None = None,
     category: Code | None = None,
     escalated: bool = False,
     overdue: bool = False,
     flagged: bool = False,
     limit: Annotated[int, Query(ge=1, le=PAGE_LIMIT)] = PAGE_LIMIT,
+    after: Annotated[str | None, Query(max_length=200)] = None,
 ) -> list[CaseSummary]:
-    """Cases matching every filter, newest first, at most ``limit`` (200). A key sees only its own part: a
+    """Cases matching every filter, newest first, at most ``limit`` (200); a full page answers a ``Link`` header
+    (``rel="next"``) whose ``after`` starts the next page. A key sees only its own part, applied before the limit: a
     department its cases, a community's people their community, a street secretary their street, a resident the
     cases they filed, an operator or integrator those their organisation filed; a supervisor every case."""
-    filters: dict[str, Any] = {
-        "stage": stage, "category": category, "escalated": escalated, "overdue": overdue, "flagged": flagged,
-        "limit": limit,
-    }  # fmt: skip
-    if principal.role == "resident":
-        filed_by = FiledBy("resident", principal.subject)
-    elif principal.role in ORGANISATION_ROLES:
-        if principal.organisation is None:
-            raise access.forbid(f"the {principal.role} key {principal.key_id} belongs to no organisation")
-        filed_by = FiledBy("organisation", principal.organisation)
-    else:
-        filed_by = None
-    if filed_by is not None:
-        found = await gateway.client.list(community=community, department=department, filed_by=filed_by, **filters)
-        return found
-    if principal.role == "department":
-        if department not in (None, principal.subject):
-            raise access.forbid(f"the key of {principal.subject} lists only its own cases")
-        department = principal.subject
+    found = await find_cases(
+        principal, gateway, stage=stage, community=community, grid=grid, department=department, category=category,
+        escalated=escalated, overdue=overdue, flagged=flagged, limit=limit, after=after,
+    )  # fmt: skip
+    if len(found) == limit:
+        response.headers["Link"] = f'<{request.url.include_query_params(after=found[-1].cursor)}>; rel="next"'
+    return found
+
+
+async def find_cases(
+    principal: Principal,
+    gateway: Gateway,
+    *,
+    community: Code | None = None,
+    department: Code | None = None,
+    **filters: Any,
+) -> list[CaseSummary]:
+    """The list within the key's reach (``access.reach``, in the query); 403 for a filter outside it."""
+    if principal.role in ORGANISATION_ROLES and principal.organisation is None:
+        raise access.forbid(f"the {principal.role} key {principal.key_id} belongs to no organisation")
+    if principal.role == "department" and department not in (None, principal.subject):
+        raise access.forbid(f"the key of {principal.subject} lists only its own cases")
     if principal.role in access.PLACE_ROLES and community is not None and community not in principal.communities:
         raise access.forbid(
             f"{principal.role} {principal.subject} lists only {', '.join(sorted(principal.communities))}"
         )
-    if principal.role in access.PLACE_ROLES and community is None and len(principal.communities) == 1:
-        community = next(iter(principal.communities))  # narrow the query itself, so the limit counts only ours
-    await gateway.ready()
-    found = await gateway.ask(gateway.client.list(community=community, department=department, **filters))
-    if principal.role in access.PLACE_ROLES:
-        found = [case for case in found if case.community in principal.communities]
-    return found[:limit]
+    return await gateway.client.list(
+        community=community, department=department, reach=lambda arguments: access.reach(principal, arguments),
+        **filters,
+    )
 
 
 @router.get("/reports/{by}", response_model=Report, summary="Rates and the red/black ranking (红黑榜)")

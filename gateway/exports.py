@@ -62,17 +62,19 @@ async def export_cases(
     gateway: GatewayDep,
     stage: Stage | None = None,
     community: Code | None = None,
+    grid: Code | None = None,
     department: Code | None = None,
     category: Code | None = None,
     escalated: bool = False,
     overdue: bool = False,
     flagged: bool = False,
     limit: Annotated[int, Query(ge=1, le=api.PAGE_LIMIT)] = api.PAGE_LIMIT,
+    after: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
     """``GET /complaints`` as xlsx or csv: the same filters, the same cases a key may see, codes shown by name."""
-    found = await api.list_cases(
-        principal, gateway, stage=stage, community=community, department=department, category=category,
-        escalated=escalated, overdue=overdue, flagged=flagged, limit=limit,
+    found = await api.find_cases(
+        principal, gateway, stage=stage, community=community, grid=grid, department=department, category=category,
+        escalated=escalated, overdue=overdue, flagged=flagged, limit=limit, after=after,
     )  # fmt: skip
     sheet = case_sheet(found, gateway.client.directory)
     return _attachment(render([sheet], fmt), fmt, "complaints")

@@ -12,8 +12,8 @@ from openpyxl import load_workbook
 
 from activities.files import load_directory
 from schemas.rates import GroupFigures, Report
+from whistle.case_list import CaseSummary
 from whistle.exports import CASE_HEADERS, case_sheet, report_sheet, report_sheets
-from whistle.search import CaseSummary
 from whistle.settings import Settings
 from whistle.spreadsheet import to_csv, to_xlsx
 

@@ -57,12 +57,11 @@ from schemas.rules.authority import RESIDENT_ONLY
 from schemas.rules.category import CategoryResolution, ResolvedRecategorise
 from schemas.state import CaseState, Stage
 from schemas.view import CaseView, view_of
-from whistle import merging, search
-from whistle.filed_cases import FiledBy, list_filed
+from whistle import merging
+from whistle.case_list import MOST_LISTED, CaseFilter, CaseSummary, Cursor, list_cases
 from whistle.photos import ensure_stored, photo_store
 from whistle.places import placer_for
 from whistle.recorded import recorded_in
-from whistle.search import CaseFilter, CaseSummary
 from whistle.settings import Settings
 from workflows import search_attributes
 from workflows.complaint import ComplaintWorkflow
@@ -558,30 +557,36 @@ class WhistleClient:
         *,
         stage: Stage | None = None,
         community: str | None = None,
+        grid: str | None = None,
         department: str | None = None,
         category: str | None = None,
         escalated: bool = False,
         overdue: bool = False,
         flagged: bool = False,
-        limit: int | None = None,
+        limit: int = MOST_LISTED,
+        after: str | None = None,
         now: datetime | None = None,
-        filed_by: FiledBy | None = None,
+        reach: Reach | None = None,
     ) -> list[CaseSummary]:
-        """Cases matching every given filter, newest filing first, from a Temporal visibility query.
+        """Cases matching every given filter, newest filing first, at most ``limit`` (200), from the PostgreSQL read
+        model (so the client needs ``database_url`` or ``pool``).
 
         ``escalated``: escalation level above 0 now; ``flagged``: under leader supervision (重点督办); ``overdue``:
-        the next deadline is before ``now``.
-        Visibility is eventually consistent: a change made a moment ago may not show yet. ``filed_by``: only the
-        cases that resident or organisation filed through the gateway, from the read model (``filed_cases``).
+        the next deadline is before ``now``. ``after``: the ``cursor`` of the last case of the previous page, for
+        the next one. ``reach``: the SQL condition that limits the cases to a caller's own (the gateway's keys).
+        The read model trails the history by the store's lag: a change made a moment ago shows once it is stored.
         """
         case_filter = CaseFilter(
-            stage=stage, community=community, department=department, category=category,
+            stage=stage, community=community, grid=grid, department=department, category=category,
             escalated=escalated, overdue=overdue, flagged=flagged,
         )  # fmt: skip
-        now = now or datetime.now(UTC)
-        if filed_by is not None:
-            return await list_filed(await self._database(), filed_by, case_filter, now=now, limit=limit or 200)
-        return await search.list_cases(self.temporal, case_filter, now=now, limit=limit)
+        try:
+            position = None if after is None else Cursor.parse(after)
+        except ValueError as error:
+            raise CommandRejected("after", str(error)) from None
+        return await list_cases(
+            await self._database(), case_filter, now=now or datetime.now(UTC), limit=limit, after=position, reach=reach
+        )
 
     async def report(self, by: ReportGroupBy, *, since: date | None = None, now: datetime | None = None) -> Report:
         """Rates and the red/black ranking per community, department or first secretary (``first_secretary``).

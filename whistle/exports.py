@@ -15,7 +15,7 @@ from schemas.calendar import CHINA_TIME
 from schemas.labels import VALUE_LABELS
 from schemas.org import OrgDirectory
 from schemas.rates import GroupFigures, Report
-from whistle.search import CaseSummary
+from whistle.case_list import CaseSummary
 
 Cell = str | int | float | datetime | None
 
