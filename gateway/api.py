@@ -20,12 +20,13 @@ from activities.log import get_logger
 from activities.publication import Publication
 from gateway import access, filing, merging
 from gateway.context import Gateway, GatewayDep, PrincipalDep
-from gateway.errors import ERROR_RESPONSES
+from gateway.errors import ERROR_RESPONSES, ApiError
 from gateway.keys import ORGANISATION_ROLES, Principal
 from schemas.actors import Actor
 from schemas.commands import COMMANDS, CaseCommand, MergeCase
 from schemas.common import Code, LongText, ShortText
 from schemas.erasure import PersonalDataErased
+from schemas.errors import CommandRejected
 from schemas.intake import Reporter
 from schemas.publication import PublishCase, UnpublishCase
 from schemas.rates import Report, ReportGroupBy
@@ -277,10 +278,13 @@ async def find_cases(
         raise access.forbid(
             f"{principal.role} {principal.subject} lists only {', '.join(sorted(principal.communities))}"
         )
-    return await gateway.client.list(
-        community=community, department=department, reach=lambda arguments: access.reach(principal, arguments),
-        **filters,
-    )
+    try:
+        return await gateway.client.list(
+            community=community, department=department, reach=lambda arguments: access.reach(principal, arguments),
+            **filters,
+        )
+    except CommandRejected as refused:  # a page position that is not one: bad input, not a conflict with a case
+        raise ApiError(422, refused.field, refused.reason) from None
 
 
 @router.get("/reports/{by}", response_model=Report, summary="Rates and the red/black ranking (红黑榜)")

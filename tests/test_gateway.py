@@ -81,6 +81,19 @@ async def test_file_act_and_read_through_the_json_api(served: Served, http: http
     await wait_until(listed)
     mine = await call(http, urban, "GET", "/api/v1/complaints")
     assert all("urban_management" in case["departments"] for case in mine.json())
+    # A full page links the next; following the links walks the department's cases, newest first, once each.
+    walked: list[tuple[str, str]] = []
+    page = await call(http, urban, "GET", "/api/v1/complaints?limit=1")
+    while "link" in page.headers:
+        walked += [(case["filed_at"], case["complaint_id"]) for case in page.json()]
+        url = page.headers["link"].split(">")[0].removeprefix("<")
+        assert "after=" in url and "limit=1" in url
+        page = await call(http, urban, "GET", url.removeprefix(str(http.base_url).rstrip("/")))
+    walked += [(case["filed_at"], case["complaint_id"]) for case in page.json()]
+    assert [case_id for _, case_id in walked] == [case["complaint_id"] for case in mine.json()]
+    assert len(set(walked)) == len(walked)
+    bad = await call(http, urban, "GET", "/api/v1/complaints?after=yesterday")
+    assert bad.status_code == 422 and bad.json()["field"] == "after", bad.text
     report = await call(http, supervisor, "GET", "/api/v1/reports/community")
     assert report.status_code == 200 and report.json()["by"] == "community"
 
