@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # tests/histories/daily_report/$(HISTORIES_VERSION)-*.json. Name the version on the command line (the next free
 # vN), so an existing set is never overwritten by accident.
 
-.PHONY: histories demo test fuzz lock chaos bench bench-rest bench-placement lint typecheck check clean dev-up dev-down worker
+.PHONY: histories demo test fuzz lock chaos bench bench-rest bench-placement bench-read-model lint typecheck check clean dev-up dev-down worker
 
 # requirements.lock pins every package (pip constraints), so a fresh clone installs what the suite last passed with.
 $(STAMP): pyproject.toml requirements.lock
@@ -70,6 +70,10 @@ bench-rest: $(STAMP)
 # Placing a point among 6,400 grids (about a minute, no servers); writes its section of BENCHMARKS.md.
 bench-placement: $(STAMP)
 	$(BIN)/python -m bench.placement
+
+# Lists and reports over 100,000 cases in the read model (about ten minutes, PostgreSQL only); writes its section.
+bench-read-model: $(STAMP)
+	$(BIN)/python -m bench.read_model
 
 worker: $(STAMP)
 	$(BIN)/whistle worker

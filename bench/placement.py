@@ -16,7 +16,6 @@ import argparse
 import contextlib
 import json
 import random
-import re
 import statistics
 import time
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Any
 import shapely
 from shapely.geometry import MultiPoint, Point, box, mapping
 
+from bench.document import write_section
 from schemas.errors import CommandRejected
 from schemas.org import OrgDirectory
 from whistle.places import Placer
@@ -166,17 +166,6 @@ def section(figures: dict[str, Any]) -> str:
     ])  # fmt: skip
 
 
-def write_section(path: Path, text: str) -> None:
-    """Put ``text`` in place of the document's placement section (or before the notes' first heading)."""
-    document = path.read_text() if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(document):
-        document = pattern.sub(lambda _: text + "\n\n", document)
-    else:
-        document = document.rstrip() + "\n\n" + text + "\n"
-    path.write_text(document.rstrip() + "\n")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--grids", type=int, default=6_400)
@@ -186,7 +175,7 @@ def main() -> None:
     options = parser.parse_args()
     figures = run(options.grids, options.points, options.scanned, options.rounds)
     RESULTS.write_text(json.dumps(figures, indent=2) + "\n")
-    write_section(ROOT / "BENCHMARKS.md", section(figures))
+    write_section(ROOT / "BENCHMARKS.md", SECTION, section(figures))
     print(section(figures))
 
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bench import placement
+from bench import placement, read_model
 from bench.cpu import CPU_GROUPS
 
 HISTORY_TARGET = 60
@@ -161,6 +161,9 @@ def write(path: Path, figures: dict[str, Any], results: Path) -> None:
     placing = results / "placement.json"  # make bench-placement: kept across runs of make bench
     if placing.exists():
         lines += ["", placement.section(json.loads(placing.read_text()))]
+    listing = results / "read_model.json"  # make bench-read-model: kept across runs of make bench
+    if listing.exists():
+        lines += ["", read_model.section(json.loads(listing.read_text()))]
     notes = Path(__file__).with_name("NOTES.md")
     if notes.exists():
         lines += ["", notes.read_text().rstrip()]
