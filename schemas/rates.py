@@ -132,8 +132,16 @@ class CaseFacts(Model):
         return bool(self.late_departments or self.handling_overdue or self.escalations)
 
 
-class _Tally:
-    """Counts for one group while the facts are read."""
+COUNTS = (
+    "cases", "merged", "summoned", "on_time", "declined", "closed", "resolved", "withdrawn", "terminated",
+    "evaluations", "satisfied", "overdue", "escalated", "urged", "followed_up", "follow_up_unsolved",
+    "follow_up_missed", "community_ratings", "community_good", "community_in_person",
+)  # fmt: skip
+"""What a group's figures count, in the order ``Tally.counts`` and the ``rate_contributions`` table hold them."""
+
+
+class Tally:
+    """One group's counts: a single case's contribution to it, or the sum of many (``add``)."""
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -143,6 +151,22 @@ class _Tally:
         self.followed_up = self.follow_up_unsolved = self.follow_up_missed = 0
         self.community_ratings = self.community_good = self.community_in_person = 0
         self.merged = 0
+
+    @classmethod
+    def of(cls, name: str, counts: list[int]) -> Tally:
+        """A tally from its ``counts`` in ``COUNTS`` order (a row of summed contributions)."""
+        tally = cls(name)
+        for field, count in zip(COUNTS, counts, strict=True):
+            setattr(tally, field, count)
+        return tally
+
+    @property
+    def counts(self) -> list[int]:
+        return [getattr(self, field) for field in COUNTS]
+
+    def add(self, other: Tally) -> None:
+        for field in COUNTS:
+            setattr(self, field, getattr(self, field) + getattr(other, field))
 
     def count_response(self, part: DepartmentFacts, missed: bool) -> None:
         """A summons counts once its report-in was due: on time, late, or its clock ran out unanswered.
@@ -175,51 +199,60 @@ class _Tally:
         self.follow_up_missed += case.follow_ups_missed
 
 
-def _tally_by_place(facts: list[CaseFacts], by: ReportGroupBy) -> dict[str, _Tally]:
-    tallies: dict[str, _Tally] = {}
-    for case in facts:
-        if by == "community":
-            key, name = case.community, case.community_name
-        else:
-            key, name = case.first_secretary, case.first_secretary_name
-        tally = tallies.setdefault(key, _Tally(name))
-        if case.merged:  # the problem counts once, as the case it was merged into
-            tally.merged += 1
-            continue
-        tally.cases += 1
-        for code, part in case.departments.items():
-            tally.count_response(part, code in case.late_departments)
+Contribution = tuple[ReportGroupBy, str, Tally]
+"""One case's part in one group's figures: the grouping, the group's key, and the counts (named)."""
+
+
+def contributions(case: CaseFacts) -> list[Contribution]:
+    """What one case adds to the figures: one tally to its community, one to its first secretary, one to each of
+    its departments. A report sums them per group (``rank_groups`` here, SQL over ``rate_contributions`` there)."""
+    place = _place_tally(case)
+    first_secretary = Tally(case.first_secretary_name)
+    first_secretary.add(place)
+    found: list[Contribution] = [
+        ("community", case.community, place),
+        ("first_secretary", case.first_secretary, first_secretary),
+    ]
+    if case.merged:  # the problem counts once, as the case it was merged into; its departments stood down
+        return found
+    return found + [("department", code, _department_tally(case, code)) for code in case.departments]
+
+
+def _place_tally(case: CaseFacts) -> Tally:
+    tally = Tally(case.community_name)
+    if case.merged:  # the problem counts once, as the case it was merged into
+        tally.merged += 1
+        return tally
+    tally.cases += 1
+    for code, part in case.departments.items():
+        tally.count_response(part, code in case.late_departments)
+    tally.count_outcome(case)
+    tally.overdue += int(case.missed_deadline)
+    tally.escalated += int(bool(case.escalations))
+    tally.urged += len(case.urgings)
+    tally.count_follow_ups(case)
+    return tally
+
+
+def _department_tally(case: CaseFacts, code: Code) -> Tally:
+    part = case.departments[code]
+    tally = Tally(case.department_names.get(code, code))
+    tally.cases += 1
+    tally.count_response(part, code in case.late_departments)
+    if part.community_result is not None:
+        tally.community_ratings += 1
+        tally.community_good += int(part.community_result == "good")
+        tally.community_in_person += int(part.community_in_person)
+    worked = case.worked_by(code)
+    if worked:
         tally.count_outcome(case)
-        tally.overdue += int(case.missed_deadline)
-        tally.escalated += int(bool(case.escalations))
-        tally.urged += len(case.urgings)
         tally.count_follow_ups(case)
-    return tallies
-
-
-def _tally_by_department(facts: list[CaseFacts]) -> dict[str, _Tally]:
-    tallies: dict[str, _Tally] = {}
-    for case in facts:
-        if case.merged:  # the problem counts once, as the case it was merged into; its departments stood down
-            continue
-        for code, part in case.departments.items():
-            tally = tallies.setdefault(code, _Tally(case.department_names.get(code, code)))
-            tally.cases += 1
-            tally.count_response(part, code in case.late_departments)
-            if part.community_result is not None:
-                tally.community_ratings += 1
-                tally.community_good += int(part.community_result == "good")
-                tally.community_in_person += int(part.community_in_person)
-            worked = case.worked_by(code)
-            if worked:
-                tally.count_outcome(case)
-                tally.count_follow_ups(case)
-            tally.overdue += int(code in case.late_departments or (worked and case.handling_overdue))
-            tally.escalated += int(
-                any(department == code or (worked and cause == "handling") for cause, department in case.escalations)
-            )
-            tally.urged += sum(code in holders for holders in case.urgings)
-    return tallies
+    tally.overdue += int(code in case.late_departments or (worked and case.handling_overdue))
+    tally.escalated += int(
+        any(department == code or (worked and cause == "handling") for cause, department in case.escalations)
+    )
+    tally.urged += sum(code in holders for holders in case.urgings)
+    return tally
 
 
 def _rate(numerator: int, denominator: int) -> float | None:
@@ -227,8 +260,17 @@ def _rate(numerator: int, denominator: int) -> float | None:
 
 
 def rank_groups(facts: list[CaseFacts], by: ReportGroupBy) -> list[GroupFigures]:
-    """Every group's figures, best first; groups with no rate at all come last, unranked."""
-    tallies = _tally_by_department(facts) if by == "department" else _tally_by_place(facts, by)
+    """Every group's figures over ``facts``, best first (``rank_tallies``)."""
+    tallies: dict[str, Tally] = {}
+    for case in facts:
+        for grouping, key, tally in contributions(case):
+            if grouping == by:
+                tallies.setdefault(key, Tally(tally.name)).add(tally)
+    return rank_tallies(tallies)
+
+
+def rank_tallies(tallies: dict[str, Tally]) -> list[GroupFigures]:
+    """Every group's figures from its counts, best first; groups with no rate at all come last, unranked."""
     groups: list[GroupFigures] = []
     for key, tally in tallies.items():
         rates = (

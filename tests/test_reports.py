@@ -13,6 +13,7 @@ import dataclasses
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
+from typing import get_args
 
 import pytest
 from asyncpg import Record
@@ -20,7 +21,7 @@ from temporalio.client import ScheduleBackfill, ScheduleOverlapPolicy, ScheduleP
 from temporalio.testing import WorkflowEnvironment
 
 from activities.event_store import Pool, apply_migrations, create_pool
-from activities.rates import build_report
+from activities.rates import build_report, load_case_facts
 from activities.store import BatchStore
 from schemas.calendar import CHINA_TIME
 from schemas.commands import Command, DeadlineKind, RateDepartment, WithdrawComplaint
@@ -432,3 +433,43 @@ def test_a_merged_report_counts_apart_and_its_problem_once() -> None:
     assert (community.overdue, community.resolution_rate, community.satisfaction_rate) == (1, 1.0, 1.0)
     [department] = rank_groups(facts, "department")
     assert (department.cases, department.summoned, department.overdue) == (1, 1, 1)
+
+
+async def test_a_report_counts_each_case_as_its_read_model_row_stands_now(database: TestDatabase) -> None:
+    """The SQL sums over the kept contributions equal the figures counted from every case's facts, and a case that
+    moved on since the last report is counted as it stands now (its contributions refreshed, not summed twice)."""
+    url = await ensure_database(database.url, f"whistle_reports_{uuid.uuid4().hex[:8]}")
+    pool = await create_pool(url)
+    try:
+        await apply_migrations(pool)
+        store = BatchStore(pool)
+        told = stories()
+        halves: list[tuple[StoreInput, StoreInput]] = []
+        for story in told:
+            whole = story.recorded()
+            cut = max(1, len(whole.events) // 2)
+            halves.append((
+                whole.model_copy(update={"events": whole.events[:cut]}),
+                whole.model_copy(update={"events": whole.events[cut:]}),
+            ))  # fmt: skip
+        for first, _ in halves:
+            await store.store(first)
+
+        async def both_ways(by: ReportGroupBy) -> tuple[list[GroupFigures], list[GroupFigures]]:
+            summed = (await build_report(pool, by, since=None, now=NOW)).groups
+            return summed, rank_groups(await load_case_facts(pool, None), by)
+
+        for by in get_args(ReportGroupBy):
+            summed, counted = await both_ways(by)
+            assert summed == counted and summed
+        for _, rest in halves:
+            if rest.events:
+                await store.store(rest)
+        for by in get_args(ReportGroupBy):
+            summed, counted = await both_ways(by)
+            assert summed == counted
+        # Once every case is whole, the figures are the hand counts of the scenario set.
+        report = await build_report(pool, "community", since=None, now=NOW + timedelta(days=30))
+        assert [g.group for g in report.groups] == ["gangyuan", "hongqi", "anju", "hebin"]
+    finally:
+        await pool.close()

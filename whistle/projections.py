@@ -1,7 +1,8 @@
 """Rebuilding the read models from the event store with the same fold the workflow uses.
 
 ``complaints`` is the one read model folded from the events; the rates and rankings are queries over it
-and over ``events`` itself, so they follow it. ``report_snapshots`` is history (each snapshot depends on
+and over ``events`` itself, so they follow it (``rate_contributions`` caches each case's part in them, and is
+emptied here so the next report counts every case again). ``report_snapshots`` is history (each snapshot depends on
 when it was taken) and is kept. A rebuild that equals the live tables is the proof the projections are
 what the fold says.
 """
@@ -14,7 +15,7 @@ from schemas.events import ComplaintFiled
 from schemas.fold import apply, start
 from schemas.state import CaseState
 
-READ_MODELS = ("complaints",)
+READ_MODELS = ("complaints", "rate_contributions")
 """Tables derived from ``events`` alone, which a rebuild drops and refills."""
 
 
