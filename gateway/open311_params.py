@@ -100,9 +100,11 @@ def moment(text: str | None, field: str) -> datetime | None:
         return None
     try:
         found = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return (found if found.tzinfo else found.replace(tzinfo=UTC)).astimezone(UTC)
     except ValueError:
         raise ApiError(400, field, f"{text!r} is not a w3c date-time like 2026-11-05T08:15:30+08:00") from None
-    return found if found.tzinfo else found.replace(tzinfo=UTC)
+    except OverflowError:  # 9999-12-31T23:59:59-12:00 is past the last instant a datetime holds
+        raise ApiError(400, field, f"{text!r} is out of range") from None
 
 
 def w3c(instant: datetime | None) -> str | None:

@@ -192,6 +192,7 @@ async def test_requests_come_a_page_at_a_time(served: Served, http: httpx.AsyncC
         for params, field in (
             ({"page": 0}, "page"), ({"page": "second"}, "page"), ({"page_size": 0}, "page_size"),
             ({"page_size": 201}, "page_size"), ({"updated_after": "last week"}, "updated_after"),
+            ({"updated_before": "9999-12-31T23:59:59-12:00"}, "updated_before"),
         ):  # fmt: skip
             status, description = await refused(extension, georeport, "requests", **params)
             assert status == 400 and description.startswith(f"{field}:"), description
