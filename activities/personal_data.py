@@ -125,7 +125,7 @@ async def erase(connection: Any, complaint_id: str, at: datetime) -> None:
 
 
 async def contact_of(connection: Any, complaint_id: str) -> Reporter | None:
-    """The case's reporter as filed (name, phone, resident id), for a role that may call them back; None when the
-    case has none kept (erased, or filed before the claim check with only a placeholder in the store)."""
+    """The case's reporter as filed (name, phone if they gave one, resident id), for a role that may call them back;
+    None when the case has none kept (erased, or filed before the claim check with only a placeholder in the store)."""
     kept: dict[str, Any] | None = await connection.fetchval("select whistle_reporter_contact($1)", complaint_id)
-    return Reporter.model_validate(kept) if kept and "name" in kept and "phone" in kept else None
+    return Reporter.model_validate(kept) if kept and "name" in kept else None

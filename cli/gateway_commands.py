@@ -60,15 +60,25 @@ def serve(
             "--open311-grid", envvar="WHISTLE_OPEN311_GRID", help="Grid for those requests (default: the first)."
         ),
     ] = None,
+    open311_jurisdiction: Annotated[
+        str | None,
+        typer.Option(
+            "--open311-jurisdiction",
+            envvar="WHISTLE_OPEN311_JURISDICTION",
+            help="The jurisdiction_id Open311 serves (default: the org directory's district).",
+        ),
+    ] = None,
 ) -> None:
     """Run the HTTP gateway: JSON API, Open311 GeoReport v2, dashboard; OpenAPI at /openapi.json, /docs."""
     with _reported():
         settings = Settings()
         configure_logging(settings.log_format, settings.log_level)
-        asyncio.run(_serve(settings, host, port, open311_community, open311_grid))
+        asyncio.run(_serve(settings, host, port, open311_community, open311_grid, open311_jurisdiction))
 
 
-async def _serve(settings: Settings, host: str, port: int, community: str | None, grid: str | None) -> None:
+async def _serve(
+    settings: Settings, host: str, port: int, community: str | None, grid: str | None, jurisdiction: str | None
+) -> None:
     import uvicorn
 
     from gateway.app import create_app
@@ -95,6 +105,7 @@ async def _serve(settings: Settings, host: str, port: int, community: str | None
             pool,
             open311_community=community,
             open311_grid=grid,
+            open311_jurisdiction=jurisdiction.strip() if jurisdiction and jurisdiction.strip() else None,
             check_timeout=settings.gateway_check_timeout,
             throttle=Throttle(settings.gateway_rate_per_address, settings.gateway_rate_per_key),
         )

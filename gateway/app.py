@@ -12,7 +12,18 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from starlette.types import ASGIApp
 
-from gateway import api, dashboard, merging, open311, open311_xml, photos
+from gateway import (
+    api,
+    dashboard,
+    merging,
+    open311,
+    open311_discovery,
+    open311_requests,
+    open311_services,
+    open311_updates,
+    open311_xml,
+    photos,
+)
 from gateway import exports as export_routes
 from gateway.context import Gateway
 from gateway.errors import install_error_handlers
@@ -48,7 +59,11 @@ def create_app(gateway: Gateway, *, mounts: Mapping[str, ASGIApp] | None = None)
     app.include_router(photos.api_router)
     app.include_router(photos.public_router)
     app.include_router(merging.router)
+    app.include_router(open311_discovery.router)
+    app.include_router(open311_services.router)
     app.include_router(open311.router)
+    app.include_router(open311_requests.router)
+    app.include_router(open311_updates.router)
     app.include_router(open311_xml.router)
     app.include_router(dashboard.router)
     app.include_router(export_routes.router)

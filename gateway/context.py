@@ -26,14 +26,16 @@ T = TypeVar("T")
 @dataclass(frozen=True)
 class Gateway:
     """The gateway's dependencies. ``open311_community``/``open311_grid`` place Open311 requests that name
-    no community (see ``gateway.open311``); ``timeout`` bounds every wait on a worker; ``check_timeout`` every
-    question asked before a command or a read reaches a case (its scope, the servers' health), so with PostgreSQL
-    or Temporal away the answer is a 503 within it rather than a hang."""
+    no community (see ``gateway.open311``); ``open311_jurisdiction`` is the one ``jurisdiction_id`` Open311 serves
+    (the district's name unless set, ``gateway.open311_params``); ``timeout`` bounds every wait on a worker;
+    ``check_timeout`` every question asked before a command or a read reaches a case (its scope, the servers'
+    health), so with PostgreSQL or Temporal away the answer is a 503 within it rather than a hang."""
 
     client: WhistleClient
     pool: Pool
     open311_community: str | None = None
     open311_grid: str | None = None
+    open311_jurisdiction: str | None = None
     timeout: float = 30.0
     check_timeout: float = 1.5
     throttle: Throttle = field(default_factory=Throttle)
@@ -41,6 +43,11 @@ class Gateway:
     @property
     def directory(self) -> OrgDirectory:
         return self.client.directory
+
+    @property
+    def jurisdiction(self) -> str:
+        """The ``jurisdiction_id`` Open311 serves: the one configured, else the org directory's district."""
+        return self.open311_jurisdiction or self.directory.district
 
     async def ask(self, question: Awaitable[T]) -> T:
         """Await an SDK call: 504 when it has not ended within ``timeout`` (no worker answered), 503 when the

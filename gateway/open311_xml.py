@@ -1,6 +1,7 @@
-"""Open311 GeoReport v2 in XML, the specification's required format: the same methods as ``gateway.open311``
+"""Open311 GeoReport v2 in XML, the specification's required format: the same methods as the JSON ones
 with ``.xml`` for ``.json``, answering ``text/xml`` with the specification's element names
-(``<services><service>``, ``<service_definition>``, ``<service_requests><request>``, ``<errors><error>``).
+(``<services><service>``, ``<service_definition>``, ``<service_requests><request>``, ``<errors><error>``),
+and those of the extensions (``<service_request_updates><request_update>``, ``<discovery>``).
 
 Each XML route calls its JSON twin and only changes how the answer is written, so the two cannot disagree.
 The OpenAPI document lists the JSON routes only (OpenAPI describes JSON bodies).
@@ -15,10 +16,11 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from gateway import open311
+from gateway import open311, open311_discovery, open311_requests, open311_services, open311_updates
 from gateway.xml_documents import XML_MEDIA_TYPE, xml_document
 
-router = APIRouter(prefix="/open311/v2", include_in_schema=False)
+router = APIRouter(include_in_schema=False)
+
 
 def _as_xml(
     endpoint: Callable[..., Awaitable[Any]], root: str, item: str | None
@@ -30,11 +32,17 @@ def _as_xml(
     return xml_endpoint
 
 
+GEOREPORT = "/open311/v2"
 for path, endpoint, root, item, method in (
-    ("/services.xml", open311.services, "services", "service", "GET"),
-    ("/services/{service_code}.xml", open311.service_definition, "service_definition", None, "GET"),
-    ("/requests.xml", open311.create_request, "service_requests", "request", "POST"),
-    ("/requests.xml", open311.requests, "service_requests", "request", "GET"),
-    ("/requests/{service_request_id}.xml", open311.request, "service_requests", "request", "GET"),
-):
+    ("/open311/discovery.xml", open311_discovery.discovery, "discovery", None, "GET"),
+    (f"{GEOREPORT}/services.xml", open311_services.services, "services", "service", "GET"),
+    (f"{GEOREPORT}/services/{{service_code}}.xml", open311_services.service_definition, "service_definition", None,
+     "GET"),
+    (f"{GEOREPORT}/requests.xml", open311.create_request, "service_requests", "request", "POST"),
+    (f"{GEOREPORT}/requests.xml", open311_requests.requests, "service_requests", "request", "GET"),
+    (f"{GEOREPORT}/requests/{{service_request_id}}.xml", open311_requests.request, "service_requests", "request",
+     "GET"),
+    (f"{GEOREPORT}/servicerequestupdates.xml", open311_updates.service_request_updates, "service_request_updates",
+     "request_update", "GET"),
+):  # fmt: skip
     router.add_api_route(path, _as_xml(endpoint, root, item), methods=[method], response_model=None)

@@ -11,8 +11,11 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 XML_MEDIA_TYPE = "text/xml; charset=utf-8"
-ITEM_NAMES = {"attributes": "attribute", "values": "value"}
-"""Element names of list items inside a record (a service definition's attributes and their values)."""
+ITEM_NAMES = {
+    "attributes": "attribute", "values": "value", "notes": "note", "endpoints": "endpoint", "formats": "format",
+}  # fmt: skip
+"""Element names of list items inside a record: a service definition's attributes and their values, a request's
+notes (``extensions=true``), the discovery document's endpoints and their formats."""
 
 
 def _append(parent: ElementTree.Element, name: str, value: Any) -> None:

@@ -35,7 +35,10 @@ class Reporter(Model):
     """
 
     name: Name
-    phone: str = Field(pattern=r"^\+?[0-9][0-9-]{4,19}$")
+    phone: str | None = Field(default=None, pattern=r"^\+?[0-9][0-9-]{4,19}$", exclude_if=lambda phone: phone is None)
+    """How to call the reporter back; None when they gave none (a stock Open311 client sends no phone). Left out of
+    the serialised form when absent, so the histories recorded while it was required replay with the same
+    payloads."""
     resident_id: ActorId | None = None
     publish_consent: bool | None = Field(default=None, exclude_if=lambda consent: consent is None)
     """Whether the reporter agreed that the case may be published (None: not asked). A moderator never publishes a

@@ -64,7 +64,7 @@ async def test_serve_answers_the_json_api_open311_and_the_dashboard(cli: Cli) ->
     key = created.json()["key"]
     port = free_port()
     server = await asyncio.create_subprocess_exec(
-        *WHISTLE, "serve", "--port", str(port), env=cli.env,
+        *WHISTLE, "serve", "--port", str(port), env={**cli.env, "WHISTLE_OPEN311_JURISDICTION": "xinggong.example.cn"},
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     try:
@@ -91,6 +91,8 @@ async def test_serve_answers_the_json_api_open311_and_the_dashboard(cli: Cli) ->
             assert status.json()["stage"] == "discovered"
             services = await http.get("/open311/v2/services.json")
             assert "streetlight" in {service["service_code"] for service in services.json()}
+            discovery = (await http.get("/open311/discovery.json")).json()
+            assert discovery["jurisdiction_id"] == "xinggong.example.cn"  # from WHISTLE_OPEN311_JURISDICTION
             assert "督办看板" in (await http.get("/dashboard")).text
     finally:
         server.terminate()

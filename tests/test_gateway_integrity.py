@@ -20,7 +20,6 @@ from fastapi import FastAPI
 from temporalio.testing import WorkflowEnvironment
 
 from activities.event_store import load_events
-from gateway import open311
 from gateway.context import Gateway
 from gateway.errors import ApiError, install_error_handlers
 from schemas.intake import ComplaintIntake
@@ -117,11 +116,10 @@ async def test_a_key_of_no_organisation_reaches_nothing(served: Served, http: ht
 
 
 async def test_an_open311_list_applies_the_keys_reach_before_its_limit(
-    served: Served, http: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+    served: Served, http: httpx.AsyncClient
 ) -> None:
-    """The key's one case sits under newer cases it does not reach: the page still carries it. (A window of a few
-    seconds around the three filings keeps the session's other cases out of the page.)"""
-    monkeypatch.setattr(open311, "MAX_REQUESTS", 2)
+    """The key's one case sits under newer cases it does not reach: a page of two still carries it. (A window of a
+    few seconds around the three filings keeps the session's other cases out of the page.)"""
     resident_id = f"app-{uuid.uuid4().hex[:8]}"
     resident = await served.key("resident", resident_id)
     reporter = {"name": "苏慧敏", "phone": "13000000106", "resident_id": resident_id}
@@ -139,7 +137,7 @@ async def test_an_open311_list_applies_the_keys_reach_before_its_limit(
 
     await wait_until(stored)
     window = {"start_date": started.isoformat(), "end_date": (datetime.now(UTC) + timedelta(seconds=1)).isoformat()}
-    answer = await http.get("/open311/v2/requests.json", params={"api_key": resident, **window})
+    answer = await http.get("/open311/v2/requests.json", params={"api_key": resident, "page_size": 2, **window})
     assert answer.status_code == 200, answer.text
     assert [request["service_request_id"] for request in answer.json()] == [filed[0]]
 

@@ -35,17 +35,19 @@ def assert_error(response: httpx.Response, status: int) -> None:
 
 
 async def test_services_are_the_categories(served: Served, http: httpx.AsyncClient) -> None:
-    response = await http.get("/services.json", params={"jurisdiction_id": "xinggong"})
+    response = await http.get("/services.json", params={"jurisdiction_id": "兴工区"})
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/json")
     services = {service["service_code"]: service for service in response.json()}
     assert set(services) == {category.code for category in served.client.directory.categories}
     streetlight = services["streetlight"]
     assert set(streetlight) == {"service_code", "service_name", "description", "metadata", "type", "keywords", "group"}
-    assert streetlight["service_name"] == "路灯不亮" and streetlight["metadata"] is False
+    assert streetlight["service_name"] == "路灯不亮" and streetlight["metadata"] is True
     assert streetlight["type"] == "realtime" and "Streetlight" in streetlight["keywords"]
     definition = await http.get("/services/streetlight.json")
-    assert [attribute["code"] for attribute in definition.json()["attributes"]] == ["community", "grid"]
+    assert [attribute["code"] for attribute in definition.json()["attributes"]] == [
+        "community", "grid", "publish_consent"
+    ]
     assert_error(await http.get("/services/no_such_thing.json"), 404)
 
 
@@ -161,7 +163,7 @@ async def test_the_same_methods_in_xml(served: Served, http: httpx.AsyncClient) 
     assert root.tag == "services" and root.find("service/service_code") is not None
     assert {element.text for element in root.iter("service_code")} >= {"streetlight", "noise"}
     definition = ElementTree.fromstring((await http.get("/services/noise.xml")).content)
-    assert [element.text for element in definition.iter("code")] == ["community", "grid"]
+    assert [element.text for element in definition.iter("code")] == ["community", "grid", "publish_consent"]
 
     api_key = await served.key("integrator", "open311-app")
     form = {"api_key": api_key, "service_code": "garbage", "address_string": "安居社区2号楼", "phone": "13800000004"}
