@@ -7,26 +7,27 @@ another (counted once), one is filed half an hour into November in Beijing (stil
 
 from __future__ import annotations
 
+import csv
+import io
 import uuid
 from collections.abc import AsyncIterator
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import pytest
+from openpyxl import load_workbook
 from pydantic import ValidationError
 
 from activities.event_store import Pool, apply_migrations, create_pool
 from activities.hotspots import COUNTS, build_hotspots
-from activities.store import BatchStore
 from schemas.calendar import CHINA_TIME
-from schemas.commands import Command, MergeCase
-from schemas.events import RecordedEvent
-from schemas.fold import apply, fold
 from schemas.hotspots import HotspotQuery, HotspotReport, months_back, months_from
 from schemas.policy import HotspotRule, SlaPolicy
-from schemas.rules.decider import decide, file_complaint
-from tests.domain_fixtures import directory, make_case, make_intake, secretary, verify
+from tests.domain_fixtures import directory
+from tests.hotspot_cases import filed, store_all
 from tests.pg import TestDatabase
 from whistle.devstack import ensure_database
+from whistle.hotspot_exports import hotspot_sheets
+from whistle.spreadsheet import to_csv, to_xlsx
 from workflows.ports import StoreInput
 
 NOW = datetime(2025, 12, 15, 10, 0, tzinfo=CHINA_TIME)
@@ -36,30 +37,6 @@ RULE = HotspotRule(min_complaints_per_month=3, min_months=2, window_months=6)
 
 def on(month: int, day: int, hour: int = 10, minute: int = 0) -> datetime:
     return datetime(2025, month, day, hour, minute, tzinfo=CHINA_TIME)
-
-
-def filed(complaint_id: str, grid: str, category: str, at: datetime, *, merged_into: str | None = None) -> StoreInput:
-    """A case filed at ``at`` (Beijing time); ``merged_into``: then verified and merged into that case."""
-    community = grid.rsplit("_", 1)[0]
-    intake = make_intake(community=community, grid=grid, category=category, reported_at=at.isoformat())
-    events = file_complaint(make_case(complaint_id=complaint_id, intake=intake), at)
-    if merged_into is not None:
-        state = fold(events)
-        commands: list[Command] = [
-            verify(f"gw-{grid.replace('_', '-')}"),
-            MergeCase(actor=secretary(f"sec-{community}"), into=merged_into, note="同一处"),
-        ]
-        for step, command in enumerate(commands, 1):
-            decided = decide(state, command, at + timedelta(minutes=10 * step))
-            for event in decided:
-                state = apply(state, event)
-            events += decided
-        assert state.merge is not None
-    recorded = [RecordedEvent(complaint_id=complaint_id, seq=seq, event=e) for seq, e in enumerate(events, 1)]
-    return StoreInput(
-        complaint_id=complaint_id, workflow_id=f"complaint-{complaint_id}", run_id="r", events=recorded,
-        notifications=[],
-    )  # fmt: skip
 
 
 def scenario() -> list[StoreInput]:
@@ -97,9 +74,7 @@ async def hotspot_pool(database: TestDatabase) -> AsyncIterator[Pool]:
     created = await create_pool(url)
     try:
         await apply_migrations(created)
-        store = BatchStore(created)
-        for case in scenario():
-            await store.store(case)
+        await store_all(created, scenario())
         yield created
     finally:
         await created.close()
@@ -237,3 +212,28 @@ def test_the_policy_rule_is_checked_and_has_defaults() -> None:
 def _complete_default() -> dict[str, object]:
     return {"verify": "2h", "report_in": "24h", "handling": "5wd", "evaluation": "3d", "first_secretary": "24h",
             "street_secretary": "48h", "max_reopens": 2}  # fmt: skip
+
+
+async def test_the_spreadsheet_has_a_column_per_month_and_chinese_headers(hotspot_pool: Pool) -> None:
+    report = await hotspots(hotspot_pool)
+    book = load_workbook(io.BytesIO(to_xlsx(hotspot_sheets(report))))
+    assert book.sheetnames == ["网格热点2025-07-01起", "说明"]
+    ranking = book.worksheets[0]
+    assert [cell.value for cell in ranking[1]] == [
+        "排名", "类别", "社区", "网格", "2025-07", "2025-08", "2025-09", "2025-10", "2025-11", "2025-12", "件数",
+        "超阈月数", "连续月数", "主动治理",
+    ]  # fmt: skip
+    assert [cell.value for cell in ranking[2]] == [
+        1, "餐饮油烟扰民", "红旗社区", "红旗社区第一网格", 0, 0, 3, 4, 0, 3, 10, 3, 2, "是",
+    ]  # fmt: skip
+    assert [row[3] for row in ranking.iter_rows(min_row=2, values_only=True)] == [
+        "红旗社区第一网格", "安居社区第一网格", "红旗社区第二网格",
+    ]  # fmt: skip
+    about = [cell.value for cell in book["说明"][2]]
+    assert about[:2] == ["网格", "2025-07-01"] and about[3:] == [3, 2, 6, 2]
+    by_community = await hotspots(hotspot_pool, by="community", show="flagged")
+    text = to_csv(hotspot_sheets(by_community)).decode("utf-8-sig")
+    lines = list(csv.reader(io.StringIO(text)))
+    assert lines[:2] == [["社区热点2025-07-01起"], ["排名", "类别", "社区", *report.months, "件数", "超阈月数",
+                                                  "连续月数", "主动治理"]]  # fmt: skip
+    assert lines[2] == ["1", "餐饮油烟扰民", "红旗社区", "0", "0", "3", "9", "0", "3", "15", "3", "2", "是"]
