@@ -61,7 +61,7 @@ async def test_a_place_recurring_two_months_is_flagged_in_the_table_json_and_spr
     async def counted() -> bool:
         run = await cli("hotspots", "--json", "--show", "all")
         assert run.code == 0, run.stderr
-        return sum(h["complaints"] for h in run.json()["hotspots"]) == 7
+        return bool(sum(h["complaints"] for h in run.json()["hotspots"]) == 7)
 
     await wait_until(counted, within=60)
     report = (await cli("hotspots", "--json")).json()
