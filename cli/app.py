@@ -22,6 +22,7 @@ from cli import output
 from cli.case_commands import NEEDS_WORKER, show_view
 from cli.case_commands import register as register_case_commands
 from cli.gateway_commands import keys_app, serve
+from cli.hotspots import hotspots
 from cli.notifications import notifications
 from cli.photos import PhotoOption, photo, read_photos, with_uploads
 from cli.privacy import erase, publish, unpublish
@@ -60,6 +61,7 @@ app.command()(serve)
 app.command("list")(list_cases)
 app.command()(duplicates)
 app.command()(report)
+app.command()(hotspots)
 app.add_typer(projections_app, name="projections")
 app.command()(notifications)
 app.command()(publish)

@@ -2,8 +2,8 @@
 
 The page is static HTML and a small script; it asks the JSON API with the supervisor's key (given once in
 the page, kept in the tab's session storage, or passed as ``#key=...``) for the overdue and escalated lists,
-the rankings and a case's timeline, and draws the rankings over time from the daily report snapshots as an
-inline SVG chart. Nothing is loaded from elsewhere.
+the rankings, the hotspots flagged for proactive governance (``static/hotspots.js``) and a case's timeline, and
+draws the rankings over time from the daily report snapshots as an inline SVG chart. Nothing is loaded from elsewhere.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""Spreadsheet exports over HTTP: ``GET /api/v1/exports/reports/{by}?format=xlsx|csv`` (the ranking, 红黑榜) and
-``GET /api/v1/exports/complaints?...&format=xlsx|csv`` (the case list, the filters of ``GET /complaints``).
+"""Spreadsheet exports over HTTP: ``GET /api/v1/exports/reports/{by}?format=xlsx|csv`` (the ranking, 红黑榜),
+``GET /api/v1/exports/complaints?...&format=xlsx|csv`` (the case list, the filters of ``GET /complaints``) and
+``GET /api/v1/exports/hotspots?...&format=xlsx|csv`` (每月一题, the questions of ``GET /hotspots``).
 
 Each calls the JSON route's own function, so who may read what (a resident no ranking, a department its own
 cases, a community its community, ...) is decided in one place; this module only renders the answer with
@@ -13,13 +14,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from gateway import api
+from gateway import api, hotspots
 from gateway.context import GatewayDep, PrincipalDep
 from gateway.errors import ERROR_RESPONSES
 from schemas.common import Code
 from schemas.rates import ReportGroupBy
 from schemas.state import Stage
 from whistle.exports import case_sheet, report_sheets
+from whistle.hotspot_exports import hotspot_sheets
 from whistle.spreadsheet import MEDIA_TYPES, ExportFormat, render
 
 router = APIRouter(prefix="/api/v1/exports", tags=["exports"], responses=ERROR_RESPONSES)
@@ -78,3 +80,19 @@ async def export_cases(
     )  # fmt: skip
     sheet = case_sheet(found, gateway.client.directory)
     return _attachment(render([sheet], fmt), fmt, "complaints")
+
+
+@router.get("/hotspots", response_model=None, response_class=Response, responses=_FILE_RESPONSES,
+            summary="Hotspots as a spreadsheet")  # fmt: skip
+async def export_hotspots(
+    fmt: FormatQuery,
+    principal: PrincipalDep,
+    gateway: GatewayDep,
+    by: hotspots.ByQuery = "grid",
+    since: hotspots.SinceQuery = None,
+    show: hotspots.ShowQuery = "recurring",
+) -> Response:
+    """``GET /hotspots`` as xlsx or csv: a column per month, Chinese headers, the rule on a sheet of its own; the
+    same cases counted for the same key."""
+    report = await hotspots.hotspots(principal, gateway, by=by, since=since, show=show)
+    return _attachment(render(hotspot_sheets(report), fmt), fmt, f"hotspots-{by}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import ClassVar, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from schemas.commands import Grade, Seniority
 from schemas.common import Code, Duration, Model, Recorded, parse_duration
@@ -169,14 +169,33 @@ class RetentionRule(Model):
         return span
 
 
+class HotspotRule(Model):
+    """When a place and category recur enough to be governed before residents complain (主动治理, 未诉先办): in at
+    least ``min_months`` of the last ``window_months`` calendar months (Beijing time, this month included) it drew
+    ``min_complaints_per_month`` complaints or more. A deployment's rule, read when figures are asked for; never
+    frozen into cases."""
+
+    min_complaints_per_month: int = Field(default=3, ge=1, le=100_000)
+    min_months: int = Field(default=2, ge=1, le=120)
+    window_months: int = Field(default=6, ge=1, le=120)
+
+    @model_validator(mode="after")
+    def _months_fit_the_window(self) -> HotspotRule:
+        if self.min_months > self.window_months:
+            raise ValueError(f"min_months ({self.min_months}) cannot exceed window_months ({self.window_months})")
+        return self
+
+
 class SlaPolicy(Model):
-    """The whole file: ``default`` (complete), then overrides by ``categories`` and for ``urgent`` cases, and the
-    ``retention`` rule for residents' data (absent: kept until erased on request)."""
+    """The whole file: ``default`` (complete), then overrides by ``categories`` and for ``urgent`` cases, the
+    ``retention`` rule for residents' data (absent: kept until erased on request) and the ``hotspot`` rule that
+    flags recurring problems for proactive governance (absent: 3 a month in 2 of the last 6 months)."""
 
     default: CasePolicy
     urgent: PolicyOverrides = PolicyOverrides()
     categories: dict[Code, PolicyOverrides] = {}
     retention: RetentionRule | None = None
+    hotspot: HotspotRule = HotspotRule()
 
     def for_case(self, urgency: Urgency, category: str) -> CasePolicy:
         """Default, overridden by the category, overridden by urgency: an urgent case keeps urgent times."""

@@ -22,7 +22,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities import erasure, personal_data, publication, rates, registry
+from activities import erasure, hotspots, personal_data, publication, rates, registry
 from activities.calendar import calendar_for_filing
 from activities.duplicates import DuplicateCandidate, Reach
 from activities.event_store import Pool, apply_migrations, create_pool, load_case, load_events
@@ -30,6 +30,7 @@ from activities.files import load_directory, load_policy
 from activities.log import get_logger
 from activities.photo_store import PhotoStore
 from activities.publication import Publication
+from schemas.calendar import CHINA_TIME
 from schemas.commands import (
     CaseCommand,
     DeclineCase,
@@ -41,6 +42,7 @@ from schemas.erasure import PersonalDataErased
 from schemas.errors import CommandRejected
 from schemas.events import CaseRecategorised, ComplaintFiled, RecordedEvent
 from schemas.evidence import Photo
+from schemas.hotspots import HotspotBy, HotspotQuery, HotspotReport, HotspotShow
 from schemas.intake import (
     CaseIntake,
     ComplaintInput,
@@ -595,6 +597,29 @@ class WhistleClient:
         so the client needs ``database_url`` or ``pool``.
         """
         return await rates.build_report(await self._database(), by, since=since, now=now or datetime.now(UTC))
+
+    async def hotspots(
+        self,
+        *,
+        by: HotspotBy | str = "grid",
+        since: date | str | None = None,
+        show: HotspotShow | str = "recurring",
+        now: datetime | None = None,
+        reach: Reach | None = None,
+    ) -> HotspotReport:
+        """Complaints per place (``grid`` or ``community``), category and month from ``since`` (Beijing date; absent:
+        the policy's ``hotspot.window_months``), the recurring ones ranked and those the policy's ``hotspot`` rule
+        flags for proactive governance (主动治理) marked; ``show``: recurring, flagged or all. Merged reports count
+        once, as their case. A bad ``by``, ``show`` or ``since`` (unreadable, in the future, more than 120 months
+        back) raises a pydantic ``ValidationError`` naming it. From the read model; ``reach`` narrows the cases
+        counted to what the caller may see."""
+        now = now or datetime.now(UTC)
+        query = HotspotQuery.model_validate(
+            {"by": by, "since": since, "show": show}, context={"today": now.astimezone(CHINA_TIME).date()}
+        )
+        return await hotspots.build_hotspots(
+            await self._database(), query, rule=self.policy.hotspot, directory=self.directory, now=now, reach=reach
+        )
 
     @property
     def _has_database(self) -> bool:

@@ -170,6 +170,7 @@ async function load() {
     fill("recent", recent, (item) => caseRow(item, (it) => when(it.filed_at)));
     fill("rank-community", communities.groups, rankRow);
     fill("rank-department", departments.groups, rankRow);
+    await drawHotspots();  // hotspots.js
     const today = new Date().toLocaleDateString("sv-SE", { timeZone: "Asia/Shanghai" });
     const live = communities.groups.map((group) => ({ ...group, day: today }));
     drawChart(snapshots.filter((point) => point.day !== today), live);
