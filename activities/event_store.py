@@ -102,7 +102,7 @@ _VIEW_COLUMNS = (
 )
 """Read-model columns copied from ``CaseView`` fields of the same name."""
 
-_COLUMNS = ("complaint_id", *_VIEW_COLUMNS, "watched_deadline", "last_seq", "state")
+_COLUMNS = ("complaint_id", *_VIEW_COLUMNS, "watched_deadline", "flagged", "merged", "last_seq", "state")
 _UPSERT_CASE = (
     f"insert into complaints ({', '.join(_COLUMNS)}) "
     f"values ({', '.join(f'${number}' for number in range(1, len(_COLUMNS) + 1))}) "
@@ -116,11 +116,14 @@ async def upsert_case(connection: Connection, state: CaseState, last_seq: int) -
 
 
 def _case_columns(state: CaseState, last_seq: int) -> list[Any]:
-    """The row's columns after ``complaint_id`` (``_COLUMNS``): its view, the deadline lists filter on (the earliest
-    missed one still open, else the next), ``last_seq`` and its whole folded state."""
+    """The row's columns after ``complaint_id`` (``_COLUMNS``): its view, what lists and counts filter on (the
+    watched deadline: the earliest missed one still open, else the next; under leader supervision; merged into
+    another case), ``last_seq`` and its whole folded state. The filters are columns of their own, not expressions
+    over ``state``, so the indexes on them leave PostgreSQL free to update a row in place (HOT) when they hold."""
     view = view_of(state)
     state_json = personal_data.withheld(state.model_dump(mode="json"))
-    return [*(getattr(view, name) for name in _VIEW_COLUMNS), state.watched_deadline, last_seq, state_json]
+    filters = [state.watched_deadline, state.flagged, state.merge is not None]
+    return [*(getattr(view, name) for name in _VIEW_COLUMNS), *filters, last_seq, state_json]
 
 
 def event_columns(events: list[Event]) -> list[list[Any]]:

@@ -25,7 +25,7 @@ select c.community, c.grid, c.category,
        to_char(c.filed_at at time zone interval '+08:00', 'YYYY-MM') as month, count(*) as complaints
 from complaints c {joins}
 where c.filed_at >= $1 and c.filed_at <= $2
-  and coalesce(jsonb_typeof(c.state -> 'merge'), 'null') <> 'object'
+  and not c.merged
   and ({reach})
 group by 1, 2, 3, 4
 order by 1, 2, 3, 4

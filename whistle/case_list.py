@@ -94,10 +94,6 @@ class Cursor:
         return cls(filed_at, complaint_id)
 
 
-FLAGGED = "coalesce((c.state->>'flagged')::boolean, false)"
-"""Whether a case is under leader supervision, written as the partial index on it is."""
-
-
 def resident_cases(parameter: int) -> str:
     """The SQL condition on ``complaints c`` left-joined to ``gateway_filings f`` for the cases of the resident in
     parameter ``parameter``: filed with their key, or naming them as reporter (a hotline filing for them)."""
@@ -122,7 +118,7 @@ def filter_clauses(case_filter: CaseFilter, now: datetime, arguments: list[Any])
     if case_filter.escalated:
         clauses.append("c.escalation_level > 0")
     if case_filter.flagged:
-        clauses.append(FLAGGED)
+        clauses.append("c.flagged")
     if case_filter.overdue:
         arguments.append(now)
         clauses.append(f"c.watched_deadline < ${len(arguments)}")
@@ -150,7 +146,7 @@ async def list_cases(
     arguments.append(min(limit, MOST_LISTED))
     rows = await pool.fetch(
         "select c.complaint_id, c.stage, c.community, c.grid, c.category, c.departments, c.escalation_level, "
-        f"c.watched_deadline, c.filed_at, {FLAGGED} as flagged "
+        "c.watched_deadline, c.filed_at, c.flagged "
         "from complaints c left join gateway_filings f using (complaint_id) "
         "left join api_keys k on k.key_id = f.key_id "
         f"where {' and '.join(clauses) or 'true'} "

@@ -10,6 +10,15 @@ update complaints set watched_deadline = next_deadline where watched_deadline is
 create index if not exists complaints_watched_deadline on complaints (watched_deadline)
     where watched_deadline is not null;
 
+-- Under leader supervision, and merged into another case: columns of their own (written with the row), so no
+-- index depends on `state`, which every event changes (an index over it would keep any update from being HOT).
+alter table complaints add column if not exists flagged boolean not null default false;
+alter table complaints add column if not exists merged boolean not null default false;
+update complaints set flagged = coalesce((state->>'flagged')::boolean, false),
+                      merged = coalesce(jsonb_typeof(state -> 'merge'), 'null') = 'object';
+drop index if exists complaints_hotspots;
+create index complaints_hotspots on complaints (filed_at) include (community, grid, category) where not merged;
+
 create index if not exists complaints_newest on complaints (filed_at desc, complaint_id desc);
 create index if not exists complaints_stage_newest on complaints (stage, filed_at desc, complaint_id desc);
 create index if not exists complaints_community_newest on complaints (community, filed_at desc, complaint_id desc);
@@ -20,4 +29,4 @@ create index if not exists complaints_departments on complaints using gin (depar
 create index if not exists complaints_escalated_newest on complaints (filed_at desc, complaint_id desc)
     where escalation_level > 0;
 create index if not exists complaints_flagged_newest on complaints (filed_at desc, complaint_id desc)
-    where coalesce((state->>'flagged')::boolean, false);
+    where flagged;
