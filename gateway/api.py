@@ -243,13 +243,15 @@ async def list_cases(
     overdue: bool = False,
     flagged: bool = False,
     limit: Annotated[int, Query(ge=1, le=PAGE_LIMIT)] = PAGE_LIMIT,
+    grid: Code | None = None,
 ) -> list[CaseSummary]:
     """Cases matching every filter, newest first, at most ``limit`` (200). A key sees only its own part: a
     department its cases, a community's people their community, a street secretary their street, a resident the
-    cases they filed, an operator or integrator those their organisation filed; a supervisor every case."""
+    cases they filed, an operator or integrator those their organisation filed; a supervisor every case.
+    ``grid``: one grid's cases (网格), as the dashboard's map lists them when a grid is clicked."""
     filters: dict[str, Any] = {
-        "stage": stage, "category": category, "escalated": escalated, "overdue": overdue, "flagged": flagged,
-        "limit": limit,
+        "stage": stage, "grid": grid, "category": category, "escalated": escalated, "overdue": overdue,
+        "flagged": flagged, "limit": limit,
     }  # fmt: skip
     if principal.role == "resident":
         filed_by = FiledBy("resident", principal.subject)
@@ -266,6 +268,8 @@ async def list_cases(
         if department not in (None, principal.subject):
             raise access.forbid(f"the key of {principal.subject} lists only its own cases")
         department = principal.subject
+    if principal.role in access.PLACE_ROLES and grid is not None and community is None:
+        community = access.community_of_grid(principal, gateway.directory, grid)
     if principal.role in access.PLACE_ROLES and community is not None and community not in principal.communities:
         raise access.forbid(
             f"{principal.role} {principal.subject} lists only {', '.join(sorted(principal.communities))}"

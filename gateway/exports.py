@@ -68,11 +68,12 @@ async def export_cases(
     overdue: bool = False,
     flagged: bool = False,
     limit: Annotated[int, Query(ge=1, le=api.PAGE_LIMIT)] = api.PAGE_LIMIT,
+    grid: Code | None = None,
 ) -> Response:
     """``GET /complaints`` as xlsx or csv: the same filters, the same cases a key may see, codes shown by name."""
     found = await api.list_cases(
         principal, gateway, stage=stage, community=community, department=department, category=category,
-        escalated=escalated, overdue=overdue, flagged=flagged, limit=limit,
+        escalated=escalated, overdue=overdue, flagged=flagged, limit=limit, grid=grid,
     )  # fmt: skip
     sheet = case_sheet(found, gateway.client.directory)
     return _attachment(render([sheet], fmt), fmt, "complaints")

@@ -97,6 +97,7 @@ def matches(state: CaseState, case_filter: CaseFilter, now: datetime) -> bool:
     return (
         case_filter.stage in (None, state.stage)
         and case_filter.community in (None, intake.community)
+        and case_filter.grid in (None, intake.grid)
         and case_filter.category in (None, intake.category)
         and (case_filter.department is None or case_filter.department in state.departments)
         and (not case_filter.escalated or state.escalation_level > 0)
@@ -111,6 +112,7 @@ FILTERS: list[dict[str, Any]] = [
     {"category": "cooking_fumes"}, {"escalated": True}, {"overdue": True},
     {"community": "hongqi", "escalated": True}, {"stage": "whistled", "department": UM},
     {"community": "anju", "stage": "whistled", "overdue": True}, {"community": "hebin"},
+    {"grid": "hongqi_1"}, {"grid": "gangyuan_1", "stage": "whistled"}, {"grid": "hongqi_2"},
 ]  # fmt: skip
 
 

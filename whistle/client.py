@@ -558,6 +558,7 @@ class WhistleClient:
         *,
         stage: Stage | None = None,
         community: str | None = None,
+        grid: str | None = None,
         department: str | None = None,
         category: str | None = None,
         escalated: bool = False,
@@ -575,7 +576,7 @@ class WhistleClient:
         cases that resident or organisation filed through the gateway, from the read model (``filed_cases``).
         """
         case_filter = CaseFilter(
-            stage=stage, community=community, department=department, category=category,
+            stage=stage, community=community, grid=grid, department=department, category=category,
             escalated=escalated, overdue=overdue, flagged=flagged,
         )  # fmt: skip
         now = now or datetime.now(UTC)

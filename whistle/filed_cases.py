@@ -42,6 +42,7 @@ async def list_filed(
     for column, value in (
         ("c.stage", case_filter.stage),
         ("c.community", case_filter.community),
+        ("c.grid", case_filter.grid),
         ("c.category", case_filter.category),
     ):
         if value is not None:

@@ -31,6 +31,7 @@ class CaseFilter(Model):
 
     stage: Stage | None = None
     community: Code | None = None
+    grid: Code | None = None
     department: Code | None = None
     category: Code | None = None
     escalated: bool = False
@@ -66,6 +67,7 @@ def visibility_query(case_filter: CaseFilter, now: datetime) -> str:
     equal = (
         (search_attributes.STAGE.name, case_filter.stage),
         (search_attributes.COMMUNITY.name, case_filter.community),
+        (search_attributes.GRID.name, case_filter.grid),
         (search_attributes.DEPARTMENTS.name, case_filter.department),
         (search_attributes.CATEGORY.name, case_filter.category),
     )
