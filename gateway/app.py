@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from starlette.types import ASGIApp
 
-from gateway import api, dashboard, merging, open311, open311_xml, photos
+from gateway import api, dashboard, grid_map, merging, open311, open311_xml, photos
 from gateway import exports as export_routes
 from gateway.context import Gateway
 from gateway.errors import install_error_handlers
@@ -27,7 +27,8 @@ Whistle (吹哨报到): file complaints, act on them and follow them over HTTP.
 * **Open311 GeoReport v2** (`/open311/v2`): the published specification, JSON (listed here) and XML (the
   same paths with `.xml`); `POST requests.json` is form-encoded with `api_key`. Errors are
   `[{"code", "description"}]` (`<errors><error>` in XML).
-* **Dashboard** (`/dashboard`): overdue and escalated cases, rankings over time, a case's timeline.
+* **Dashboard** (`/dashboard`): overdue and escalated cases, a map of open cases per grid (`/api/v1/map`),
+  rankings over time, a case's timeline.
 
 Photos: upload each to `POST /api/v1/photos` (multipart, up to 10 MiB, JPEG/PNG/WebP) and attach the reference it
 answers to a filing, a progress note or a completion (`photos`).
@@ -51,6 +52,7 @@ def create_app(gateway: Gateway, *, mounts: Mapping[str, ASGIApp] | None = None)
     app.include_router(open311.router)
     app.include_router(open311_xml.router)
     app.include_router(dashboard.router)
+    app.include_router(grid_map.router)
     app.include_router(export_routes.router)
     for path, sub_app in (mounts or {}).items():
         app.mount(path, sub_app)
