@@ -74,7 +74,7 @@ class District:
 
 
 @pytest.fixture(scope="module")
-async def own_database(database: TestDatabase) -> AsyncIterator[TestDatabase]:
+async def district_database(database: TestDatabase) -> AsyncIterator[TestDatabase]:
     """A database of the module's own, so the read model holds this module's cases and no other test's."""
     name = f"whistle_map_{uuid.uuid4().hex[:12]}"
     url = await ensure_database(database.url, name)
@@ -89,8 +89,8 @@ async def own_database(database: TestDatabase) -> AsyncIterator[TestDatabase]:
 
 
 @pytest.fixture(scope="module")
-async def district(dev_env: WorkflowEnvironment, own_database: TestDatabase) -> AsyncIterator[District]:
-    pool = await create_pool(own_database.url)
+async def district(dev_env: WorkflowEnvironment, district_database: TestDatabase) -> AsyncIterator[District]:
+    pool = await create_pool(district_database.url)
     try:
         await apply_migrations(pool)
         async with serving(dev_env.client, pool) as served:
