@@ -47,7 +47,7 @@ def list_cases(
         str | None, typer.Option("--stage", help="discovered, whistled, handling, evaluating or closed.")
     ] = None,
     community: Annotated[str | None, typer.Option("--community", help="A community code.")] = None,
-    grid: Annotated[str | None, typer.Option("--grid", help="A grid code.")] = None,
+    grid: Annotated[str | None, typer.Option("--grid", help="A grid code (网格).")] = None,
     department: Annotated[str | None, typer.Option("--department", help="A department on the case.")] = None,
     category: Annotated[str | None, typer.Option("--category", help="A category code.")] = None,
     escalated: Annotated[bool, typer.Option("--escalated", help="Held by a first or street secretary now.")] = False,
@@ -192,12 +192,13 @@ def rebuild_projections(as_json: JsonFlag = False) -> None:
 def cases_table(found: list[CaseSummary], names: output.Names) -> Table:
     now = datetime.now(UTC)
     table = Table(title=f"案件 {len(found)} 件", title_justify="left", box=box.SIMPLE_HEAD)
-    for column in ("编号", "社区", "类别", "阶段", "升级", "部门", "下一时限", "超期", "督办"):
+    for column in ("编号", "社区", "网格", "类别", "阶段", "升级", "部门", "下一时限", "超期", "督办"):
         table.add_column(column, overflow="fold")
     for case in found:
         table.add_row(
             case.complaint_id,
             names.of("community", case.community or "—"),
+            names.of("grid", case.grid or "—"),
             names.of("category", case.category or "—"),
             output.label("stage", case.stage) if case.stage else "—",
             output.label("escalation_level", case.escalation_level),

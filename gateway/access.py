@@ -19,6 +19,7 @@ from gateway.keys import ORGANISATION_ROLES, Principal
 from gateway.scope import CaseScope
 from schemas.actors import Actor
 from schemas.commands import CaseCommand
+from schemas.org import OrgDirectory
 from whistle.case_list import resident_cases
 
 PLACE_ROLES = {"grid-worker", "community-secretary", "first-secretary", "street-secretary"}
@@ -66,6 +67,15 @@ def reach(principal: Principal, arguments: list[Any]) -> str:
         arguments.append(principal.subject)
         return resident_cases(len(arguments))
     return "false"
+
+
+def community_of_grid(principal: Principal, directory: OrgDirectory, grid: str) -> str:
+    """The community among the place key's own that holds ``grid``; ``403`` when none of them does, as for a
+    community outside the key's."""
+    for community in directory.communities:
+        if community.code in principal.communities and any(g.code == grid for g in community.grids):
+            return community.code
+    raise forbid(f"{principal.role} {principal.subject} lists only the grids of {_places(principal)}, not {grid}")
 
 
 def check_read(principal: Principal, scope: CaseScope) -> None:

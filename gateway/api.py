@@ -278,6 +278,8 @@ async def find_cases(
         raise access.forbid(
             f"{principal.role} {principal.subject} lists only {', '.join(sorted(principal.communities))}"
         )
+    if principal.role in access.PLACE_ROLES and filters.get("grid") is not None and community is None:
+        community = access.community_of_grid(principal, gateway.directory, filters["grid"])  # 403 outside its own
     try:
         return await gateway.client.list(
             community=community, department=department, reach=lambda arguments: access.reach(principal, arguments),

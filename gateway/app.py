@@ -15,6 +15,7 @@ from starlette.types import ASGIApp
 from gateway import (
     api,
     dashboard,
+    grid_map,
     hotspots,
     merging,
     open311,
@@ -39,8 +40,8 @@ Whistle (吹哨报到): file complaints, act on them and follow them over HTTP.
 * **Open311 GeoReport v2** (`/open311/v2`): the published specification, JSON (listed here) and XML (the
   same paths with `.xml`); `POST requests.json` is form-encoded with `api_key`. Errors are
   `[{"code", "description"}]` (`<errors><error>` in XML).
-* **Dashboard** (`/dashboard`): overdue and escalated cases, rankings over time, hotspots flagged for proactive
-  governance (主动治理), a case's timeline.
+* **Dashboard** (`/dashboard`): overdue and escalated cases, a map of open cases per grid (`/api/v1/map`),
+  rankings over time, hotspots flagged for proactive governance (主动治理), a case's timeline.
 
 Photos: upload each to `POST /api/v1/photos` (multipart, up to 10 MiB, JPEG/PNG/WebP) and attach the reference it
 answers to a filing, a progress note or a completion (`photos`).
@@ -68,6 +69,7 @@ def create_app(gateway: Gateway, *, mounts: Mapping[str, ASGIApp] | None = None)
     app.include_router(open311_updates.router)
     app.include_router(open311_xml.router)
     app.include_router(dashboard.router)
+    app.include_router(grid_map.router)
     app.include_router(export_routes.router)
     app.include_router(hotspots.router)
     for path, sub_app in (mounts or {}).items():

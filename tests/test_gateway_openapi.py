@@ -33,7 +33,7 @@ async def test_the_openapi_document_validates_and_lists_every_route(served: Serv
     for path in (
         "/api/v1/complaints", "/api/v1/complaints/{complaint_id}", "/api/v1/complaints/{complaint_id}/history",
         "/api/v1/complaints/{complaint_id}/report-in", "/api/v1/reports/{by}", "/open311/v2/services.json",
-        "/open311/v2/requests.json", "/open311/v2/requests/{service_request_id}.json",
+        "/open311/v2/requests.json", "/open311/v2/requests/{service_request_id}.json", "/api/v1/map",
     ):  # fmt: skip
         assert path in paths, path
     assert "X-API-Key" in str(document["components"]["securitySchemes"])

@@ -114,7 +114,8 @@ FILTERS: list[dict[str, Any]] = [
     {"category": "cooking_fumes"}, {"escalated": True}, {"overdue": True},
     {"community": "hongqi", "escalated": True}, {"stage": "whistled", "department": UM},
     {"community": "anju", "stage": "whistled", "overdue": True}, {"community": "hebin"}, {"grid": "gangyuan_1"},
-    {"grid": "hongqi_1", "stage": "handling"},
+    {"grid": "hongqi_1", "stage": "handling"}, {"grid": "hongqi_1"}, {"grid": "gangyuan_1", "stage": "whistled"},
+    {"grid": "hongqi_2"},
 ]  # fmt: skip
 
 

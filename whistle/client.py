@@ -27,6 +27,7 @@ from activities.calendar import calendar_for_filing
 from activities.duplicates import DuplicateCandidate, Reach
 from activities.event_store import Pool, apply_migrations, create_pool, load_case, load_events
 from activities.files import load_directory, load_policy
+from activities.grid_counts import GridCount, count_by_grid
 from activities.log import get_logger
 from activities.photo_store import PhotoStore
 from activities.publication import Publication
@@ -553,6 +554,12 @@ class WhistleClient:
         policy = self.policy.for_case(intake.urgency, intake.category)
         when = filed_at or datetime.now(UTC)
         return await merging.suggest(await self._database(), intake, policy, when, exclude=exclude, reach=reach)
+
+    async def grid_counts(self, *, reach: Reach | None = None, now: datetime | None = None) -> list[GridCount]:
+        """Open, overdue and escalated cases per grid (网格), as the dashboard's map colours them: every grid that
+        holds an open case ``reach`` lets the caller see. Overdue as the lists' ``overdue`` filter means it, at
+        ``now``. From the PostgreSQL read model (``activities.grid_counts``)."""
+        return await count_by_grid(await self._database(), now=now or datetime.now(UTC), reach=reach)
 
     async def list(
         self,

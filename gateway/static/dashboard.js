@@ -104,6 +104,37 @@ function drawChart(points, today) {
   chart.replaceChildren(plot);
 }
 
+function recentRow(item) {
+  const row = caseRow(item, (it) => when(it.filed_at));
+  row.children[1].after(el("td", {}, nameOf(item.grid)));
+  return row;
+}
+
+let chosenGrid = null;
+
+// The case list shows one grid's cases (a click on the map) or, with `code` null, the most recent of all.
+async function showGrid(code) {
+  chosenGrid = code;
+  GridMap.select(document.getElementById("map"), code);
+  document.getElementById("all-grids").hidden = !code;
+  document.getElementById("recent-title").replaceChildren(
+    code ? `网格 ${nameOf(code)} 的案件 ` : "最近案件 ",
+    el("small", {}, code ? "Cases of the grid, newest first — click for the timeline" : "Recent cases — click for the timeline"));
+  const table = document.getElementById("recent");
+  table.setAttribute("aria-busy", "true");
+  try {
+    const path = code ? `/api/v1/complaints?grid=${encodeURIComponent(code)}&limit=50` : "/api/v1/complaints?limit=20";
+    const found = await api(path);
+    if (chosenGrid !== code) return;  // another grid was clicked meanwhile
+    fill("recent", found, recentRow);
+  } catch (error) {
+    fill("recent", [], recentRow);
+    document.getElementById("status").textContent = `无法加载 could not load: ${error.message}`;
+  }
+  table.dataset.grid = code || "";
+  table.removeAttribute("aria-busy");
+}
+
 const ISO_MOMENT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/;
 
 function describe(entry) {
@@ -142,7 +173,7 @@ async function load() {
   status.textContent = "加载中 loading…";
   try {
     labels = await api("/api/v1/labels");
-    const [overdue, escalated, flagged, recent, communities, departments, snapshots] = await Promise.all([
+    const [overdue, escalated, flagged, recent, communities, departments, snapshots, grids] = await Promise.all([
       api("/api/v1/complaints?overdue=true&limit=100"),
       api("/api/v1/complaints?escalated=true&limit=100"),
       api("/api/v1/complaints?flagged=true&limit=100"),
@@ -150,11 +181,12 @@ async function load() {
       api("/api/v1/reports/community"),
       api("/api/v1/reports/department"),
       api("/api/v1/reports/community/snapshots?days=30"),
+      api("/api/v1/map"),
     ]);
     document.getElementById("overdue-count").textContent = overdue.length;
     document.getElementById("escalated-count").textContent = escalated.length;
     document.getElementById("flagged-count").textContent = flagged.length;
-    document.getElementById("open-count").textContent = recent.filter((item) => item.running).length;
+    document.getElementById("open-count").textContent = grids.grids.reduce((sum, grid) => sum + grid.open, 0);
     const withDepartments = (item) => {
       const row = caseRow(item, (it) => when(it.next_deadline));
       row.children[3].after(el("td", {}, item.departments.map(nameOf).join("、")));
@@ -167,7 +199,7 @@ async function load() {
       row.children[3].after(el("td", {}, valueOf("escalation_level", item.escalation_level)));
       return row;
     });
-    fill("recent", recent, (item) => caseRow(item, (it) => when(it.filed_at)));
+    fill("recent", recent, recentRow);
     fill("rank-community", communities.groups, rankRow);
     fill("rank-department", departments.groups, rankRow);
     await drawHotspots();  // hotspots.js
@@ -175,7 +207,10 @@ async function load() {
     const live = communities.groups.map((group) => ({ ...group, day: today }));
     drawChart(snapshots.filter((point) => point.day !== today), live);
     document.getElementById("board").hidden = false;
+    // Drawn once the board shows: its labels are fitted to the grids' drawn size.
+    GridMap.draw(document.getElementById("map"), grids, (grid) => showGrid(grid.grid === chosenGrid ? null : grid.grid));
     status.textContent = `更新于 updated ${when(new Date().toISOString())}`;
+    if (chosenGrid) await showGrid(chosenGrid);  // loaded again: the chosen grid stays chosen
     const first = (escalated[0] || overdue[0] || recent[0] || {}).complaint_id;
     const chosen = hashParams.get("case") || first;
     if (chosen) await showTimeline(chosen);
@@ -183,6 +218,8 @@ async function load() {
     status.textContent = `无法加载 could not load: ${error.message}`;
   }
 }
+
+document.getElementById("all-grids").addEventListener("click", () => showGrid(null));
 
 document.getElementById("key-form").addEventListener("submit", (event) => {
   event.preventDefault();
