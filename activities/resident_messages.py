@@ -60,6 +60,12 @@ class ResidentMessage(Model):
     attempted_at: datetime
 
 
+class ResidentNotifications(ResidentPreference):
+    """The reporter's choice for a case and what became of each message so far (SDK, CLI, API)."""
+
+    messages: list[ResidentMessage] = []
+
+
 def recipient_digest(channel: str, address: str) -> str:
     """The rate limit's key for an address: a digest, so the table holds no e-mail address or phone number."""
     return hashlib.sha256(f"{channel}:{address.strip().lower()}".encode()).hexdigest()
@@ -143,3 +149,18 @@ async def reserve(
                 return "rate_limited"
         await record(connection, channel, key, complaint_id, moment, "sending", recipient=recipient)
         return "send"
+
+
+async def case_known(pool: Pool | Connection, complaint_id: str) -> bool:
+    """Whether PostgreSQL knows the case (its filing, or its read model)."""
+    known: bool = await pool.fetchval(
+        "select exists (select 1 from filings where complaint_id = $1) "
+        "or exists (select 1 from complaints where complaint_id = $1)",
+        complaint_id,
+    )
+    return known
+
+
+async def notifications_of(pool: Pool | Connection, complaint_id: str) -> ResidentNotifications:
+    preference = await preference_of(pool, complaint_id)
+    return ResidentNotifications(**preference.model_dump(), messages=await messages_of(pool, complaint_id))

@@ -310,7 +310,7 @@ async def create_request(
                 "title": f"{category.name}：{text}"[:200],
                 "description": text,
                 "location": {"address": address_string or f"{lat},{long}", "latitude": lat, "longitude": long},
-                "reporter": {"name": name[:50], "phone": phone.replace(" ", "")},
+                "reporter": {"name": name[:50], "phone": phone.replace(" ", ""), **({"email": email} if email else {})},
             }
         )
     except ValidationError as error:
@@ -328,7 +328,8 @@ SOURCE_BY_ROLE: dict[str, Source] = {"operator": "hotline", "grid-worker": "grid
 """Where an Open311 request comes from by its key's role: an app, unless a hotline or a grid worker files it."""
 
 FORM_FIELD = {
-    "reporter.phone": "phone", "reporter.name": "last_name", "title": "description", "description": "description",
+    "reporter.phone": "phone", "reporter.name": "last_name", "reporter.email": "email", "title": "description",
+    "description": "description",
     "location.address": "address_string", "location.latitude": "lat", "location.longitude": "long",
 }  # fmt: skip
 """The form field an intake field was made from, so a refusal names what the client sent."""
