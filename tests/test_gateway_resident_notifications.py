@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 
 from tests.domain_fixtures import RESIDENT
-from tests.gateway_helpers import Served
+from tests.gateway_helpers import HOTLINE, Served
 from tests.helpers import new_intake
 
 PATH = "/api/v1/complaints/{}/resident-notifications"
@@ -52,3 +52,18 @@ async def test_a_bad_body_is_refused_naming_the_field(served: Served, http: http
         answer = await put(http, resident, complaint_id, body)
         assert answer.status_code == 422 and field in answer.text, (body, answer.text)
     assert (await served.client.resident_notifications(complaint_id)).changed_by is None
+
+
+async def test_an_open311_requests_email_is_kept_for_the_reporter(served: Served, http: httpx.AsyncClient) -> None:
+    api_key = await served.key("integrator", "open311-app", organisation=HOTLINE)
+    form = {
+        "api_key": api_key, "service_code": "streetlight", "lat": "41.7921", "long": "123.3412",
+        "description": "老钢厂宿舍3号楼前路灯不亮。", "first_name": "建国", "last_name": "王", "phone": "13800000001",
+        "email": "wang.jianguo@example.com",
+    }  # fmt: skip
+    created = await http.post("/open311/v2/requests.json", data=form)
+    assert created.status_code == 200, created.text
+    complaint_id = created.json()[0]["service_request_id"]
+    assert (await served.client.reporter(complaint_id)).email == "wang.jianguo@example.com"
+    refused = await http.post("/open311/v2/requests.json", data={**form, "email": "no-at-sign"})
+    assert refused.status_code == 400 and "email" in refused.json()[0]["description"], refused.text
