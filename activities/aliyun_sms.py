@@ -30,8 +30,17 @@ ENDPOINT = "https://dysmsapi.aliyuncs.com/"
 API_VERSION = "2017-05-25"
 
 
+PERMANENT_CODES = frozenset({"isv.MOBILE_NUMBER_ILLEGAL"})
+"""Aliyun's answers that no retry can change for this number (the number is not a valid mobile number)."""
+
+
 class SmsRefused(RuntimeError):
-    """Aliyun did not take the message (or could not be reached); the text is its ``Code``, never the number."""
+    """Aliyun did not take the message (or could not be reached); the text is its ``Code``, never the number.
+    ``permanent``: refused for good for this number (``PERMANENT_CODES``)."""
+
+    def __init__(self, reason: str, *, permanent: bool = False) -> None:
+        super().__init__(reason)
+        self.permanent = permanent
 
 
 @dataclass(frozen=True)
@@ -123,7 +132,8 @@ class AliyunSms:
             answer = {}
         code = answer.get("Code") if isinstance(answer, dict) else None
         if response.status_code != 200 or code != "OK":
-            raise SmsRefused(f"Aliyun SMS answered {response.status_code} {str(code or 'no Code')[:80]}")
+            reason = f"Aliyun SMS answered {response.status_code} {str(code or 'no Code')[:80]}"
+            raise SmsRefused(reason, permanent=code in PERMANENT_CODES)
 
 
 def form_body(parameters: Mapping[str, str]) -> str:

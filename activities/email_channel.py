@@ -16,7 +16,14 @@ import aiosmtplib
 
 
 class EmailRefused(RuntimeError):
-    """The SMTP server refused the message or could not be reached; the text names the SMTP code, never an address."""
+    """The SMTP server refused the message or could not be reached; the text names the SMTP code, never an address.
+
+    ``permanent``: the server refused the recipient for good (a 5xx with an addressing status, ``5.1.x``: no such
+    mailbox, a bad address); trying again would only hold up everyone else's mail."""
+
+    def __init__(self, reason: str, *, permanent: bool = False) -> None:
+        super().__init__(reason)
+        self.permanent = permanent
 
 
 @dataclass(frozen=True)
@@ -66,8 +73,9 @@ class SmtpChannel:
         except aiosmtplib.SMTPResponseException as error:
             raise EmailRefused(f"SMTP answered {error.code}") from None
         except aiosmtplib.SMTPRecipientsRefused as error:
-            codes = sorted({str(refused.code) for refused in error.recipients})
-            raise EmailRefused(f"SMTP refused the recipient ({', '.join(codes)})") from None
+            codes = sorted({f"{refused.code} {refused.message[:5]}".strip() for refused in error.recipients})
+            for_good = all(refused.code >= 500 and refused.message.startswith("5.1.") for refused in error.recipients)
+            raise EmailRefused(f"SMTP refused the recipient ({', '.join(codes)})", permanent=for_good) from None
         except (aiosmtplib.SMTPException, OSError) as error:
             raise EmailRefused(f"SMTP failed: {type(error).__name__}") from None
 

@@ -4,10 +4,12 @@
 For each row, in this order: the reporter opted out (recorded ``opted_out``, not sent); the personal-data store
 has no address for the channel, erased or never given (``no_contact``); the message is rendered from the case's
 stored events and the channel's template; the address's rate limit is over (``rate_limited``, dropped and
-recorded); otherwise it is sent and recorded ``sent``. Each of those ends the outbox row as delivered: it was
-dealt with, and ``resident_messages`` says how. A failed send (the SMTP server or the provider refused, a
-template that does not render) raises ``DeliveryFailed``: the dispatcher retries it with backoff and, past its
-attempts, dead-letters it, like any webhook notification.
+recorded); otherwise it is sent and recorded ``sent``; an address the server refuses for good (no such mailbox,
+not a mobile number) is recorded ``undeliverable``. Each of those ends the outbox row as delivered: it was dealt
+with, and ``resident_messages`` says how, and one resident's bad address never holds up the channel's queue. Any
+other failure (the server unreachable or refusing for now, a template that does not render) raises
+``DeliveryFailed``: the dispatcher retries it with backoff and, past its attempts, dead-letters it, like any
+webhook notification.
 
 The address is looked up here, at delivery, through ``personal_data`` (the claim check): the workflow and the
 outbox never hold it, and an address changed or erased before delivery is the one that counts.
@@ -120,9 +122,14 @@ class ResidentDelivery:
             await self._send(address, rendered, key)
         except Exception as error:
             reason = str(error)[:200] if isinstance(error, RuntimeError) else type(error).__name__
+            for_good = bool(getattr(error, "permanent", False))  # EmailRefused, SmsRefused
+            outcome: resident_messages.Outcome = "undeliverable" if for_good else "failed"
             await resident_messages.record(
-                self._pool, self.channel, key, complaint_id, moment, "failed", recipient=recipient, error=reason
+                self._pool, self.channel, key, complaint_id, moment, outcome, recipient=recipient, error=reason
             )
+            if for_good:  # retrying cannot help, and would hold up the channel's queue behind it
+                log.warning("resident message undeliverable: the address was refused for good", error=reason)
+                return None
             raise DeliveryFailed(reason) from None
         await record("sent", recipient=recipient)
 

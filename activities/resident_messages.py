@@ -20,13 +20,14 @@ from typing import Literal
 from activities.event_store import Connection, Pool
 from schemas.common import Model
 
-Outcome = Literal["sending", "sent", "failed", "opted_out", "rate_limited", "no_contact"]
+Outcome = Literal["sending", "sent", "failed", "undeliverable", "opted_out", "rate_limited", "no_contact"]
 Decision = Literal["send", "already_sent", "rate_limited"]
 
 OUTCOME_LABELS: dict[str, str] = {
     "sending": "发送中",
     "sent": "已发送",
     "failed": "发送失败（重试中）",
+    "undeliverable": "地址无效，无法送达",
     "opted_out": "居民已退订",
     "rate_limited": "超出频次限制，未发送",
     "no_contact": "无联系方式",

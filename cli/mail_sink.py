@@ -2,8 +2,8 @@
 
 The demo points the worker's e-mail channel at it and shows a resident's e-mail arriving; the tests use it as the
 real SMTP server their messages cross. Each message is kept in memory (``received``) and, with ``folder``, saved
-as ``<n>.eml``. ``refuse`` makes it answer every recipient ``550`` (a mailbox that does not exist), for the tests
-of retries and dead letters.
+as ``<n>.eml``. ``refuse`` is a reply it gives every recipient (or those in ``refused``) instead of taking them:
+``451 4.3.0 ...`` for now, ``550 5.1.1 ...`` for good, for the tests of retries, dead letters and bad addresses.
 """
 
 from __future__ import annotations
@@ -38,10 +38,14 @@ class ReceivedMail:
 class MailSink:
     """Serves SMTP on 127.0.0.1:``port`` (``start``/``stop``, or ``async with``)."""
 
-    def __init__(self, port: int | None = None, *, folder: Path | None = None, refuse: bool = False) -> None:
+    def __init__(
+        self, port: int | None = None, *, folder: Path | None = None, refuse: str | None = None,
+        refused: set[str] | None = None,
+    ) -> None:  # fmt: skip
         self.port = port or _free_port()
         self.folder = folder
         self.refuse = refuse
+        self.refused = refused
         self.received: list[ReceivedMail] = []
         self._controller: Any = None
 
@@ -71,8 +75,8 @@ class MailSink:
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: list[str]) -> str:
         """aiosmtpd's hook for each ``RCPT TO``: taken, or refused when ``refuse`` is set."""
-        if self.refuse:
-            return "550 5.1.1 mailbox unavailable"
+        if self.refuse is not None and (self.refused is None or address in self.refused):
+            return self.refuse
         envelope.rcpt_tos.append(address)
         return "250 OK"
 

@@ -92,8 +92,13 @@ async def test_a_wrong_secret_is_refused_by_the_endpoint(endpoint: SmsEndpoint) 
     assert endpoint.verified == [False]
 
 
-async def test_a_provider_refusal_names_its_code_and_not_the_number(endpoint: SmsEndpoint) -> None:
-    endpoint.code = "isv.BUSINESS_LIMIT_CONTROL"
+@pytest.mark.parametrize(
+    ("code", "for_good"), [("isv.BUSINESS_LIMIT_CONTROL", False), ("isv.MOBILE_NUMBER_ILLEGAL", True)]
+)
+async def test_a_provider_refusal_names_its_code_and_not_the_number(
+    endpoint: SmsEndpoint, code: str, for_good: bool
+) -> None:
+    endpoint.code = code
     async with serving(endpoint), httpx.AsyncClient() as http:
         sms = AliyunSms(
             AliyunSmsSettings(access_key_id="LTAI-test", access_key_secret=SECRET, sign_name="兴工区",
@@ -102,5 +107,5 @@ async def test_a_provider_refusal_names_its_code_and_not_the_number(endpoint: Sm
         )  # fmt: skip
         with pytest.raises(SmsRefused) as refused:
             await sms.send("13800138000", "SMS_123456", {"case": "WB-0001"}, key="k")
-    assert "isv.BUSINESS_LIMIT_CONTROL" in str(refused.value)
+    assert code in str(refused.value) and refused.value.permanent is for_good
     assert "13800138000" not in str(refused.value)

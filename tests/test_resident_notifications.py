@@ -182,11 +182,11 @@ async def test_a_reporter_without_an_address_is_recorded_and_not_mailed(
         assert sink.received == []
 
 
-async def test_a_refusing_mail_server_is_retried_into_a_dead_letter(
+async def test_a_mail_server_refusing_for_now_is_retried_into_a_dead_letter(
     dev_env: WorkflowEnvironment, own_pool: Pool
 ) -> None:
     async with (
-        MailSink(free_port(), refuse=True) as refusing,
+        MailSink(free_port(), refuse="451 4.3.0 try again later") as refusing,
         running_worker(dev_env.client, own_pool, residents=by_email(own_pool, refusing)) as client,
     ):
         complaint_id = (await client.submit(new_intake(**file_with_email(resident_email())))).complaint_id
@@ -197,8 +197,32 @@ async def test_a_refusing_mail_server_is_retried_into_a_dead_letter(
 
         await wait_until(dead)
         (row,) = [row for row in await list_notifications(own_pool, "dead") if row.receiver == "resident_email"]
-        assert row.attempts == 5 and row.last_error == "SMTP refused the recipient (550)"
+        assert row.attempts == 5 and row.last_error == "SMTP refused the recipient (451 4.3.0)"
         assert await moments_recorded(client, complaint_id) == {"filed": "failed"}
+
+
+async def test_an_address_refused_for_good_is_recorded_and_holds_up_nobody(
+    dev_env: WorkflowEnvironment, own_pool: Pool
+) -> None:
+    bad, good = resident_email(), resident_email()
+    async with (
+        MailSink(free_port(), refuse="550 5.1.1 no such mailbox", refused={bad}) as sink,
+        running_worker(dev_env.client, own_pool, residents=by_email(own_pool, sink)) as client,
+    ):
+        refused = (await client.submit(new_intake(**file_with_email(bad)))).complaint_id
+        mailed = (await client.submit(new_intake(**file_with_email(good)))).complaint_id
+
+        async def both_recorded() -> bool:
+            return bool(await moments_recorded(client, refused)) and bool(await moments_recorded(client, mailed))
+
+        await wait_until(both_recorded, within=5)  # no retries: far less than the dead letter's backoff
+        assert await moments_recorded(client, refused) == {"filed": "undeliverable"}
+        assert await moments_recorded(client, mailed) == {"filed": "sent"}
+        assert [mail.recipients for mail in sink.received] == [[good]]
+        (message,) = (await client.resident_notifications(refused)).messages
+        assert message.error == "SMTP refused the recipient (550 5.1.1)"
+        undelivered = await list_notifications(own_pool, "undelivered")
+        assert [row for row in undelivered if row.receiver == "resident_email"] == []
 
 
 async def test_the_reporter_gets_a_signed_sms_through_the_provider_endpoint(

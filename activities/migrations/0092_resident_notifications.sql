@@ -11,7 +11,8 @@ create table resident_notification_settings (
 );
 
 -- One row per message and channel: sent, or why not. A message over the reporter's rate limit is recorded here
--- ('rate_limited') and not sent; so is one for a reporter who opted out or left no address. 'sending' is a
+-- ('rate_limited') and not sent; so is one for a reporter who opted out or left no address, and one whose address
+-- the server refused for good ('undeliverable': no such mailbox, not a mobile number). 'sending' is a
 -- message reserved and on its way (it counts against the limit); 'failed' one whose attempt failed and that the
 -- dispatcher tries again. recipient is a digest of the channel's address (the rate limit is per address), never
 -- the address itself, and is cleared when the case's personal data is erased.
@@ -23,7 +24,7 @@ create table resident_messages (
     moment text not null,
     recipient text,
     outcome text not null
-        check (outcome in ('sending', 'sent', 'failed', 'opted_out', 'rate_limited', 'no_contact')),
+        check (outcome in ('sending', 'sent', 'failed', 'undeliverable', 'opted_out', 'rate_limited', 'no_contact')),
     error text,  -- the kind of the last failure (an SMTP or provider code), never an address
     attempted_at timestamptz not null default now(),
     unique (channel, delivery_key)
