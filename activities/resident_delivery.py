@@ -22,7 +22,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from activities import personal_data, resident_messages
+from activities.aliyun_sms import SmsRefused
 from activities.dispatch import DeliveryFailed
+from activities.email_channel import EmailRefused
 from activities.event_store import EVENT, Pool
 from activities.log import get_logger
 from activities.resident_messages import RateLimit, recipient_digest
@@ -121,8 +123,9 @@ class ResidentDelivery:
         try:
             await self._send(address, rendered, key)
         except Exception as error:
-            reason = str(error)[:200] if isinstance(error, RuntimeError) else type(error).__name__
-            for_good = bool(getattr(error, "permanent", False))  # EmailRefused, SmsRefused
+            refused = isinstance(error, EmailRefused | SmsRefused)  # their texts name codes, never the address
+            reason = str(error)[:200] if refused else type(error).__name__
+            for_good = isinstance(error, EmailRefused | SmsRefused) and error.permanent
             outcome: resident_messages.Outcome = "undeliverable" if for_good else "failed"
             await resident_messages.record(
                 self._pool, self.channel, key, complaint_id, moment, outcome, recipient=recipient, error=reason
