@@ -24,11 +24,13 @@ from activities.event_store import Pool, apply_migrations, create_pool
 from activities.files import load_policy
 from activities.log import configure_logging, get_logger
 from activities.reports import ReportActivities
+from activities.resident_templates import TemplateProblem
 from activities.store import BatchStore
 from schemas.policy import RetentionRule
 from whistle import devstack
 from whistle.codec import CodecKeyError, codec_for
 from whistle.connection import client_profile, connect_temporal, on_temporal_cloud
+from whistle.resident_channels import resident_deliverers
 from whistle.schedules import SCHEDULES
 from whistle.settings import Settings
 from workflows.complaint import ComplaintWorkflow
@@ -59,16 +61,18 @@ def build_worker(
     *,
     shutdown_grace: float = 30.0,
     retention: RetentionRule | None = None,
+    resident_receivers: Sequence[str] = (),
 ) -> Worker:
     """A worker for ``task_queue`` with every workflow and activity Whistle has; ``retention`` is the policy's rule
     for residents' data (None: the retention run anonymises nothing). Notifications are not among them: the
-    dispatcher beside the worker delivers them from the outbox the ``store`` activity fills."""
+    dispatcher beside the worker delivers them from the outbox the ``store`` activity fills, the reporter's moments
+    for each of ``resident_receivers`` (the residents' channels that are on) too."""
     return Worker(
         client,
         task_queue=task_queue,
         workflows=list(WORKFLOWS),
         activities=[
-            BatchStore(pool).store,
+            BatchStore(pool, resident_receivers=resident_receivers).store,
             ReportActivities(pool).store_report_snapshot,
             Retention(pool, retention.keep_closed_for if retention else None).anonymise_closed_cases,
         ],
@@ -97,15 +101,19 @@ async def run_worker(settings: Settings) -> None:
         for nightly in SCHEDULES:
             await nightly.ensure(client, settings.task_queue)
         async with httpx.AsyncClient() as http:
+            try:
+                residents = resident_deliverers(settings, pool, http)
+            except TemplateProblem as error:  # an edited resident template that does not render: stop now
+                raise SystemExit(f"error: resident template {error}") from None
             worker = build_worker(
                 client, settings.task_queue, pool, shutdown_grace=settings.shutdown_grace,
-                retention=load_policy(settings.policy).retention,
+                retention=load_policy(settings.policy).retention, resident_receivers=list(residents),
             )  # fmt: skip
             stop_on_signals(worker, log)
             log.info("worker polling")
             # The dispatcher stops once the worker has (its in-flight activities may still enqueue), after
             # the POST it has in flight; what it claimed and did not send is due again at once for the others.
-            async with Dispatcher(pool, settings.webhook_url, http).running():
+            async with Dispatcher(pool, settings.webhook_url, http, residents=residents).running():
                 await worker.run()
             log.info("worker stopped")
     finally:

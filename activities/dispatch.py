@@ -20,7 +20,9 @@ And what nobody else pays: a POST runs outside any transaction, bounded by ``pos
 each receiver is served by a loop of its own, so a receiver that hangs costs its own loop one timeout per
 attempt, and never a command, a workflow task, another receiver, or a row lock.
 
-With no URL for a receiver, delivery is the structured log line and the row is marked delivered.
+With no URL for a receiver, delivery is the structured log line and the row is marked delivered. A receiver may
+also be a ``Deliverer`` (the residents' e-mail and SMS channels, ``activities/resident_delivery.py``): the same
+claim, order, backoff and dead letters, with its ``deliver`` in place of the POST.
 
 Past 300 lines: claiming, posting and recording one delivery are one protocol (lease, POST, outcome) and read
 best in one place.
@@ -33,7 +35,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 import httpx
 
@@ -45,6 +47,20 @@ from schemas.notification import Notification
 
 class WebhookRejected(RuntimeError):
     """The receiver answered with a non-2xx status: the notification was not taken and is tried again."""
+
+
+class DeliveryFailed(RuntimeError):
+    """A ``Deliverer`` could not deliver; its text is what the outbox row records (no address, no token)."""
+
+
+class Deliverer(Protocol):
+    """A receiver that is not a webhook: delivers one notification, or raises (``DeliveryFailed`` says why)."""
+
+    async def deliver(self, notification: Notification) -> None: ...
+
+
+Receiver = str | None | Deliverer
+"""What serves a receiver: a webhook URL, None (the log line is the delivery), or a ``Deliverer``."""
 
 
 async def post_notification(client: httpx.AsyncClient, url: str, notification: Notification, within: float) -> None:
@@ -177,7 +193,8 @@ class Dispatcher:
     """Delivers the outbox to each receiver (by default the webhook, ``RECEIVER``) until stopped.
 
     ``webhook_url`` is the webhook's URL (None: the log line is the delivery). ``receivers``, when given,
-    replaces that one receiver with several, by name and URL (tests, and receivers to come).
+    replaces that one receiver with several, by name and URL (tests, and receivers to come). ``residents`` adds the
+    residents' channels, by receiver name (``resident_email``, ``resident_sms``), beside the webhook.
     """
 
     def __init__(
@@ -188,11 +205,13 @@ class Dispatcher:
         *,
         policy: DeliveryPolicy | None = None,
         receivers: Mapping[str, str | None] | None = None,
+        residents: Mapping[str, Deliverer] | None = None,
     ) -> None:
         self._pool = pool
         self._http = http
         self.policy = policy or DeliveryPolicy()
-        self._receivers = dict(receivers) if receivers is not None else {RECEIVER: webhook_url}
+        self._receivers: dict[str, Receiver] = dict(receivers) if receivers is not None else {RECEIVER: webhook_url}
+        self._receivers.update(residents or {})
         self._stopping = asyncio.Event()
 
     async def run(self) -> None:
@@ -286,20 +305,23 @@ class Dispatcher:
             # The whole exchange, not only each of httpx's phases: a receiver trickling bytes costs no more
             # than one that never answers.
             async with asyncio.timeout(self.policy.post_timeout):
-                await post_notification(self._http, url, notification, self.policy.post_timeout)
+                if isinstance(url, str):
+                    await post_notification(self._http, url, notification, self.policy.post_timeout)
+                else:
+                    await url.deliver(notification)
         except Exception as error:  # whatever it is, this attempt failed; the row says why and is tried again
             get_logger(complaint_id=notification.complaint_id, key=notification.key, receiver=receiver).warning(
                 "notification not delivered", error=type(error).__name__
             )
             return _error_text(error)
-        log_notification(notification, webhook=True, receiver=receiver)
+        log_notification(notification, webhook=isinstance(url, str), receiver=receiver)
         return None
 
 
 def _error_text(error: Exception) -> str:
     """What went wrong, for ``last_error``: the status a receiver answered, otherwise only the kind of failure
     (the texts of httpx's errors may name the URL, which may hold a token)."""
-    if isinstance(error, WebhookRejected):
+    if isinstance(error, WebhookRejected | DeliveryFailed):
         return str(error)[:200]
     if isinstance(error, TimeoutError):
         return "timed out"

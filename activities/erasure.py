@@ -7,6 +7,7 @@ One transaction does it all, so an erasure is whole or not at all:
 * ``filings``: the intake's digest goes (it was a hash of the person too); a resend of the id returns the case;
 * ``gateway_filings``: the resident id, the app's account id and the media link go;
 * ``notification_outbox``: the case's messages read ``REDACTED``;
+* ``resident_messages``: the digest of the resident's address (kept for the rate limit) goes;
 * once the case is closed (its workflow finished, so no store batch can be retried against the rows): the free
   text of every stored event is redacted (``schemas.erasure.redacted``) and the ``complaints`` row is folded again
   from the redacted events, so it still equals the fold of the store;
@@ -61,6 +62,9 @@ async def erase(
             "where complaint_id = $1",
             complaint_id,
             REDACTED,
+        )
+        await connection.execute(  # the rate limit's digest of the resident's address (0092)
+            "update resident_messages set recipient = null where complaint_id = $1", complaint_id
         )
         if closed:
             await _redact_store(connection, complaint_id)

@@ -3,9 +3,11 @@
 A case's notifications leave through PostgreSQL instead of from inside its workflow: the activity that stores
 a batch of events calls ``enqueue`` in the same transaction, so the notifications exist exactly when their
 events do, and ``activities/dispatch.py`` delivers them afterwards, however long a receiver takes. Each row is
-one notification for one receiver (today only the webhook, ``RECEIVER``); ``(receiver, delivery_key)`` is
-unique, so a retried store transaction enqueues nothing twice. The rest of this module is what an operator
-needs (``whistle notifications``): the rows not delivered yet, and putting dead ones back in the queue.
+one notification for one receiver (the webhook, ``RECEIVER``, gets every one; the residents' channels,
+``resident_email`` and ``resident_sms``, get the reporter's moments, ``activities/resident_notices.py``);
+``(receiver, delivery_key)`` is unique, so a retried store transaction enqueues nothing twice. The rest of this
+module is what an operator needs (``whistle notifications``): the rows not delivered yet, and putting dead ones
+back in the queue.
 """
 
 from __future__ import annotations

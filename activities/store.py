@@ -15,6 +15,7 @@ disagree, which is a fault to surface, not to overwrite.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
@@ -35,6 +36,7 @@ from activities.event_store import (
 from activities.log import get_logger
 from activities.notification_outbox import enqueue
 from activities.registry import ForeignRun, bind_run
+from activities.resident_notices import resident_notices
 from schemas.events import RecordedEvent
 from schemas.fold import fold
 from schemas.state import CaseState
@@ -57,8 +59,11 @@ def refused(reason: str) -> ApplicationError:
 class BatchStore:
     """The ``store`` activity over one connection pool, keeping each case's last folded state it wrote."""
 
-    def __init__(self, pool: Pool) -> None:
+    def __init__(self, pool: Pool, *, resident_receivers: Sequence[str] = ()) -> None:
+        """``resident_receivers``: the residents' channels this deployment has on (``resident_email``,
+        ``resident_sms``); each batch's reporter moments are queued for them beside the workflow's notifications."""
         self._pool = pool
+        self._resident_receivers = tuple(resident_receivers)
         self._folded: OrderedDict[str, tuple[int, CaseState]] = OrderedDict()
         """Per case: the ``last_seq`` and state this process last stored. Stored events never change, so the
         state is the stored one whenever the row's ``last_seq`` still says the same."""
@@ -87,6 +92,7 @@ class BatchStore:
             if fresh:
                 await self._append(connection, input, fresh, stored_through)
             await enqueue(connection, input.notifications)
+            await enqueue(connection, resident_notices(input.events), receivers=self._resident_receivers)
         return len(fresh)
 
     async def _check_run(self, connection: Connection, input: StoreInput) -> None:

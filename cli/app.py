@@ -24,6 +24,7 @@ from cli.case_commands import register as register_case_commands
 from cli.gateway_commands import keys_app, serve
 from cli.hotspots import hotspots
 from cli.notifications import notifications
+from cli.opt_out import opt_out
 from cli.photos import PhotoOption, photo, read_photos, with_uploads
 from cli.privacy import erase, publish, unpublish
 from cli.runtime import InvalidInput, ask, read_intake, start_stack
@@ -64,6 +65,7 @@ app.command()(report)
 app.command()(hotspots)
 app.add_typer(projections_app, name="projections")
 app.command()(notifications)
+app.command("opt-out")(opt_out)
 app.command()(publish)
 app.command()(unpublish)
 app.command()(erase)

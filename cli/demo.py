@@ -4,7 +4,9 @@ It brings the embedded stack up (or uses the configured servers), runs a worker 
 every scenario of ``data/seeds.yaml`` with fresh complaint ids, and plays each one's path as the people in
 it would: grid workers, the community secretary, departments, the first secretary, the resident. Deadlines
 are real: the case that waits for a missed report-in waits for the workflow's own timer to escalate it.
-At the end it prints every timeline and the read model from PostgreSQL, and leaves the UI address.
+Residents who left an e-mail address hear back through a local SMTP sink the demo starts (its address printed,
+each message saved under ``.whistle/mail/<run>/``). At the end it prints every timeline, the read model from
+PostgreSQL and one resident's e-mail, and leaves the UI address.
 
 Past 300 lines: one scripted walk through every seed scenario, read top to bottom like the story it shows.
 """
@@ -27,6 +29,7 @@ from activities.dispatch import Dispatcher
 from activities.event_store import Pool, apply_migrations, create_pool, list_cases
 from activities.log import configure_logging
 from cli import output
+from cli.mail_sink import MailSink
 from cli.runtime import open_session
 from schemas import commands
 from schemas.actors import Actor
@@ -39,6 +42,7 @@ from schemas.view import CaseView
 from whistle.client import CaseNotFound, WhistleClient, workflow_id_for
 from whistle.ledger import ledger
 from whistle.places import fill_place
+from whistle.resident_channels import resident_deliverers
 from whistle.settings import DATA_DIR, Settings
 from worker import build_worker
 
@@ -388,13 +392,25 @@ async def run_demo(settings: Settings) -> None:
     stack, client = session.stack, session.client
     console.print(f"Temporal {stack.temporal_address} ({stack.namespace})   PostgreSQL {stack.database_url}")
     pool = await create_pool(stack.database_url)
+    run = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+    sink = MailSink(folder=settings.home / "mail" / run)
     try:
         await apply_migrations(pool)
-        async with httpx.AsyncClient() as http:
-            worker = build_worker(client.temporal, settings.task_queue, pool)
-            async with worker, Dispatcher(pool, settings.webhook_url, http).running():  # as worker.py runs them
+        async with sink, httpx.AsyncClient() as http:
+            console.print(f"居民邮件：本地 SMTP 收件箱 [bold]{sink.address}[/bold]（收到的邮件保存在 {sink.folder}/）")
+            # Residents' e-mail goes to the sink, whatever SMTP server the environment names: a demo mails nobody.
+            mailing = settings.model_copy(
+                update={"smtp_host": "127.0.0.1", "smtp_port": sink.port, "smtp_security": "none",
+                        "smtp_from": "兴工区社区治理 <noreply@xinggong.example>"}
+            )  # fmt: skip
+            residents = resident_deliverers(mailing, pool, http)
+            worker = build_worker(client.temporal, settings.task_queue, pool, resident_receivers=list(residents))
+            dispatcher = Dispatcher(pool, settings.webhook_url, http, residents=residents)
+            async with worker, dispatcher.running():  # as worker.py runs them
                 cases = await play(client, started)
+                await residents_mailed(pool, cases)
         await show_results(client, cases, pool)
+        show_mail(sink)
     finally:
         await pool.close()
     console.print(Rule())
@@ -414,6 +430,35 @@ async def play(client: WhistleClient, started: float) -> list[Case]:
     handles = [client.temporal.get_workflow_handle(workflow_id_for(case.complaint_id)) for case in cases]
     await asyncio.gather(*(handle.result() for handle in handles))
     return cases
+
+
+async def residents_mailed(pool: Pool, cases: list[Case]) -> None:
+    """Wait (a little) until the dispatcher has no resident e-mail of these cases left to send."""
+    ours = [case.complaint_id for case in cases]
+    deadline = time.monotonic() + ESCALATION_WAIT / 3
+    while await pool.fetchval(
+        "select count(*) from notification_outbox where receiver = 'resident_email' and status = 'pending' "
+        "and complaint_id = any($1::text[])",
+        ours,
+    ):
+        if time.monotonic() > deadline:
+            output.console.print("[yellow]部分居民邮件尚未发出（见 `whistle notifications`）[/yellow]")
+            return
+        await asyncio.sleep(0.25)
+
+
+def show_mail(sink: MailSink) -> None:
+    """What the residents' mailboxes got: how many, and one message in full."""
+    output.console.print(Rule(f"居民邮件（本地 SMTP 收件箱 {sink.address}，保存在 {sink.folder}/）"))
+    if not sink.received:
+        output.console.print("[yellow]没有收到居民邮件[/yellow]")
+        return
+    people = len({address for mail in sink.received for address in mail.recipients})
+    output.console.print(f"共 {len(sink.received)} 封，发给 {people} 位留了邮箱的居民。其中一封：")
+    shown = next((mail for mail in sink.received if "已办结" in mail.subject), sink.received[0])
+    output.console.print(f"收件人：{', '.join(shown.recipients)}")
+    output.console.print(f"主题：[bold]{escape(shown.subject)}[/bold]")
+    output.console.print(escape(shown.body.rstrip()))
 
 
 async def show_results(client: WhistleClient, cases: list[Case], pool: Pool) -> None:

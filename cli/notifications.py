@@ -22,9 +22,12 @@ from activities.notification_outbox import (
     list_notifications,
     requeue_dead,
 )
+from activities.resident_notices import MOMENT_LABELS
 from cli import output
 from cli.runtime import open_pool, reported_settings
 from schemas.events import EVENT_LABELS
+
+RESIDENT_MOMENTS: dict[str, str] = {moment: f"居民通知·{label}" for moment, label in MOMENT_LABELS.items()}
 
 STATUS_LABELS = {"pending": "待发送", "delivered": "已送达", "dead": "死信"}
 KIND_LABELS = {"event": "事件", "warning": "预警"}
@@ -89,5 +92,6 @@ def outbox_table(entries: list[OutboxEntry], counts: OutboxCounts) -> Table:
 
 
 def _topic(entry: OutboxEntry) -> str:
-    """An event's topic is its type (``WhistleBlown``); a warning's names its clock (``report_in_due_soon``)."""
-    return EVENT_LABELS.get(entry.topic, entry.topic)
+    """An event's topic is its type (``WhistleBlown``); a warning's names its clock (``report_in_due_soon``); a
+    resident message's its moment (``filed``)."""
+    return EVENT_LABELS.get(entry.topic) or RESIDENT_MOMENTS.get(entry.topic, entry.topic)

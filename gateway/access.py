@@ -104,6 +104,19 @@ def check_contact(principal: Principal) -> None:
         raise forbid(f"a {principal.role} key does not see who filed a case (only: operator, supervisor)")
 
 
+RESIDENT_NOTICE_ROLES = {"resident", "operator", "integrator", "supervisor"}
+
+
+def check_resident_notices(principal: Principal) -> str:
+    """Who may opt a reporter out of their case's messages, or back in (and see what was sent): the resident
+    themselves, the hotline operator or the app (integrator) acting for them, a supervisor. Returns who it is
+    recorded as."""
+    if principal.role not in RESIDENT_NOTICE_ROLES:
+        allowed = ", ".join(sorted(RESIDENT_NOTICE_ROLES))
+        raise forbid(f"a {principal.role} key does not set a resident's notifications (only: {allowed})")
+    return f"{principal.role}:{principal.subject}"
+
+
 def check_eraser(principal: Principal) -> str:
     """Who an erasure is recorded as: a supervisor's key only (督办: the role that answers for residents' data)."""
     if principal.role not in ERASER_ROLES:

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from activities.log import get_logger
 from activities.publication import Publication
+from activities.resident_messages import ResidentNotifications
 from gateway import access, filing, merging
 from gateway.context import Gateway, GatewayDep, PrincipalDep
 from gateway.errors import ERROR_RESPONSES, ApiError
@@ -212,6 +213,38 @@ async def reporter(complaint_id: ComplaintIdPath, principal: PrincipalDep, gatew
     found = await gateway.client.reporter(complaint_id)
     get_logger(complaint_id=complaint_id).info("reporter looked up", key_id=principal.key_id, role=principal.role)
     return found
+
+
+class ResidentNotificationsBody(Body):
+    enabled: bool = Field(description="false: the reporter opts out of e-mail and SMS about this case; true: back in.")
+
+
+@router.put(
+    "/complaints/{complaint_id}/resident-notifications",
+    response_model=ResidentNotifications,
+    summary="Opt the reporter out of (or back into) messages about the case (退订居民通知)",
+)
+async def set_resident_notifications(
+    complaint_id: ComplaintIdPath, body: ResidentNotificationsBody, principal: PrincipalDep, gateway: GatewayDep
+) -> ResidentNotifications:
+    """The resident (their own case), or the operator, app or supervisor acting for them, records whether the reporter
+    hears about the case. The answer lists each message so far: sent, or why not. Nothing already sent is undone."""
+    by = access.check_resident_notices(principal)
+    access.check_read(principal, await gateway.scope(complaint_id))
+    return await gateway.ask(gateway.client.set_resident_notifications(complaint_id, enabled=body.enabled, by=by))
+
+
+@router.get(
+    "/complaints/{complaint_id}/resident-notifications",
+    response_model=ResidentNotifications,
+    summary="Whether the reporter hears about the case, and what each message became",
+)
+async def resident_notifications(
+    complaint_id: ComplaintIdPath, principal: PrincipalDep, gateway: GatewayDep
+) -> ResidentNotifications:
+    access.check_resident_notices(principal)
+    access.check_read(principal, await gateway.scope(complaint_id))
+    return await gateway.ask(gateway.client.resident_notifications(complaint_id))
 
 
 class EraseBody(Body):

@@ -193,6 +193,8 @@ async def create_request(
     reporter: dict[str, Any] = {"name": name[:50]}
     if phone and phone.strip():  # FixMyStreet and web forms send an empty phone for none
         reporter["phone"] = phone.replace(" ", "")
+    if email and email.strip():  # kept with the name and phone, to hear back by e-mail (never in Temporal)
+        reporter["email"] = email.strip()
     if consent is not None:
         reporter["publish_consent"] = consent
     now = datetime.now(UTC)
@@ -224,7 +226,8 @@ SOURCE_BY_ROLE: dict[str, Source] = {"operator": "hotline", "grid-worker": "grid
 """Where an Open311 request comes from by its key's role: an app, unless a hotline or a grid worker files it."""
 
 FORM_FIELD = {
-    "reporter.phone": "phone", "reporter.name": "last_name", "title": "description", "description": "description",
+    "reporter.phone": "phone", "reporter.name": "last_name", "reporter.email": "email", "title": "description",
+    "description": "description",
     "location.address": "address_string", "location.latitude": "lat", "location.longitude": "long",
 }  # fmt: skip
 """The form field an intake field was made from, so a refusal names what the client sent."""

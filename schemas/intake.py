@@ -40,6 +40,12 @@ class Reporter(Model):
     the serialised form when absent, so the histories recorded while it was required replay with the same
     payloads."""
     resident_id: ActorId | None = None
+    email: str | None = Field(
+        default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s.]+$", exclude_if=lambda email: email is None
+    )
+    """Where the resident hears back by e-mail (``activities/resident_delivery.py``); None: by SMS only, if at all.
+    Kept with the name and phone in ``personal_data``, looked up when a message goes out. Left out of the
+    serialised form when None, so the filing digests and histories recorded before it replay unchanged."""
     publish_consent: bool | None = Field(default=None, exclude_if=lambda consent: consent is None)
     """Whether the reporter agreed that the case may be published (None: not asked). A moderator never publishes a
     case whose reporter said no (``schemas/publication.py``). Left out of the serialised form when not asked, so

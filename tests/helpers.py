@@ -7,7 +7,7 @@ import json
 import os
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,7 +26,7 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError
 
-from activities.dispatch import DeliveryPolicy, Dispatcher
+from activities.dispatch import Deliverer, DeliveryPolicy, Dispatcher
 from activities.event_store import Pool
 from activities.files import load_directory, load_policy
 from activities.photo_store import PhotoStore
@@ -121,8 +121,8 @@ def sample_client(
 
 
 def reporter_secrets(reporter: Reporter) -> list[str]:
-    """What of a reporter must never reach Temporal: name, phone and the integrator's resident id."""
-    return [text for text in (reporter.name, reporter.phone, reporter.resident_id) if text]
+    """What of a reporter must never reach Temporal: name, phone, e-mail and the integrator's resident id."""
+    return [text for text in (reporter.name, reporter.phone, reporter.resident_id, reporter.email) if text]
 
 
 def personal_data_in(history: WorkflowHistory, secrets: set[str]) -> set[str]:
@@ -150,9 +150,11 @@ async def running_worker(
     webhook_url: str | None = None,
     end_open_cases: bool = True,
     photos: PhotoStore | None = None,
+    residents: Mapping[str, Deliverer] | None = None,
 ) -> AsyncIterator[TestClient]:
     """A real worker polling a task queue of its own, with the notification dispatcher beside it as in
-    ``worker.py``, and an SDK client that files cases onto it.
+    ``worker.py`` (``residents``: the residents' channels it serves, by receiver), and an SDK client that files
+    cases onto it.
 
     Cases the test left open are terminated when it ends. The outbox is one table for the whole session, so a
     test that reads what its webhook received picks its own cases' notifications out by complaint id.
@@ -160,8 +162,8 @@ async def running_worker(
     task_queue = f"test-{uuid.uuid4().hex[:12]}"
     async with (
         httpx.AsyncClient() as http,
-        build_worker(temporal, task_queue, pool),
-        Dispatcher(pool, webhook_url, http, policy=TEST_DELIVERY).running(),
+        build_worker(temporal, task_queue, pool, resident_receivers=list(residents or {})),
+        Dispatcher(pool, webhook_url, http, policy=TEST_DELIVERY, residents=residents).running(),
     ):
         client = sample_client(temporal, task_queue, policy=load_policy(policy), pool=pool, photos=photos)
         try:

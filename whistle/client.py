@@ -22,7 +22,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities import erasure, hotspots, personal_data, publication, rates, registry
+from activities import erasure, hotspots, personal_data, publication, rates, registry, resident_messages
 from activities.calendar import calendar_for_filing
 from activities.duplicates import DuplicateCandidate, Reach
 from activities.event_store import Pool, apply_migrations, create_pool, load_case, load_events
@@ -31,6 +31,7 @@ from activities.grid_counts import GridCount, count_by_grid
 from activities.log import get_logger
 from activities.photo_store import PhotoStore
 from activities.publication import Publication
+from activities.resident_messages import ResidentNotifications
 from schemas.calendar import CHINA_TIME
 from schemas.commands import (
     CaseCommand,
@@ -445,6 +446,30 @@ class WhistleClient:
             )
         except erasure.UnknownCase:
             raise CaseNotFound(complaint_id) from None
+
+    async def set_resident_notifications(
+        self, complaint_id: str, *, enabled: bool, by: str, now: datetime | None = None
+    ) -> ResidentNotifications:
+        """The reporter opts out of hearing about the case by e-mail and SMS (``enabled=False``), or back in; ``by``
+        (who recorded it: the resident's key, the operator on the phone) is kept. Messages already sent stay sent;
+        every later one is recorded ``opted_out`` and not sent. ``CaseNotFound`` for a case PostgreSQL does not
+        know. Needs the database only (the workflow is not involved)."""
+        database = await self._database()
+        if not await resident_messages.case_known(database, complaint_id):
+            raise CaseNotFound(complaint_id)
+        await resident_messages.set_preference(
+            database, complaint_id, enabled=enabled, by=by, now=now or datetime.now(UTC)
+        )
+        get_logger(complaint_id=complaint_id).info("resident notifications set", enabled=enabled, by=by)
+        return await resident_messages.notifications_of(database, complaint_id)
+
+    async def resident_notifications(self, complaint_id: str) -> ResidentNotifications:
+        """Whether the reporter hears about the case, and each message so far: sent, or why not (opted out, no
+        address, over the rate limit). ``CaseNotFound`` for a case PostgreSQL does not know."""
+        database = await self._database()
+        if not await resident_messages.case_known(database, complaint_id):
+            raise CaseNotFound(complaint_id)
+        return await resident_messages.notifications_of(database, complaint_id)
 
     async def status(self, complaint_id: str) -> CaseView:
         """The case at a glance (answers for closed cases too: past Temporal's retention, from the read model)."""

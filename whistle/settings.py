@@ -109,7 +109,28 @@ class Settings(BaseSettings):
     """With ``s3_secret_access_key``; both unset, boto3 finds credentials itself (a profile, an instance role)."""
     s3_secret_access_key: SecretStr | None = None
 
-    @field_validator("gateway_rate_per_address", "gateway_rate_per_key")
+    smtp_host: str | None = None
+    """The SMTP server residents' e-mail goes through (``activities/email_channel.py``); unset: no e-mail to
+    residents (the worker says so once when it starts)."""
+    smtp_port: int = Field(default=25, gt=0, lt=65536)
+    smtp_from: str = "whistle@localhost"
+    """The From of residents' e-mail: an address, or ``名称 <address>``."""
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_security: Literal["none", "starttls", "tls"] = "none"
+    """``starttls`` (port 587), ``tls`` (implicit, port 465), or ``none`` (a relay inside the network)."""
+    sms_access_key_id: str | None = None
+    """Aliyun SMS (``activities/aliyun_sms.py``): the AccessKey pair (a RAM user's with ``dysms`` rights) and the
+    approved 短信签名; all three set, residents get SMS; none set, no SMS."""
+    sms_access_key_secret: SecretStr | None = None
+    sms_sign_name: str | None = None
+    sms_endpoint: str = "https://dysmsapi.aliyuncs.com/"
+    resident_templates: Path | None = None
+    """A directory of resident templates (``<moment>.<channel>.j2``) searched before the shipped ones."""
+    resident_rate_limit: str = "5/hour"
+    """Messages one resident's address may get per channel (``limits`` notation); more are dropped and recorded."""
+
+    @field_validator("gateway_rate_per_address", "gateway_rate_per_key", "resident_rate_limit")
     @classmethod
     def _a_rate(cls, value: str) -> str:
         """Checked at start, so a misspelt budget fails there and not at the first request."""
@@ -118,6 +139,14 @@ class Settings(BaseSettings):
         except ValueError:
             raise ValueError(f"{value!r} is not a rate like 300/minute or 10/second") from None
         return value
+
+    @model_validator(mode="after")
+    def _sms_all_or_nothing(self) -> Settings:
+        """Part of the SMS settings would fail at the first message; say so at start."""
+        given = [self.sms_access_key_id, self.sms_access_key_secret, self.sms_sign_name]
+        if any(value is not None for value in given) and any(value is None for value in given):
+            raise ValueError("sms_access_key_id, sms_access_key_secret and sms_sign_name: set all three, or none")
+        return self
 
     @model_validator(mode="after")
     def _s3_key_and_secret_together(self) -> Settings:
