@@ -9,21 +9,19 @@ from __future__ import annotations
 import shutil
 import sys
 import tempfile
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import asyncpg
 import pytest
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 import tests.fuzzing  # noqa: F401  (registers and loads the hypothesis profile before any test module)
 from activities.event_store import Pool, apply_migrations, create_pool
-from tests.pg import TestDatabase, fresh_database
+from tests.pg import TestDatabase, database_beside, fresh_database
 from tests.ports import free_port
-from whistle.devstack import ensure_database, register_search_attributes
+from whistle.devstack import register_search_attributes
 from workflows.search_attributes import ALL_KEYS
 
 pytest_plugins = ["tests.gateway_fixtures"]
@@ -86,16 +84,8 @@ async def own_database(database: TestDatabase) -> AsyncIterator[TestDatabase]:
     A killed worker's dispatcher may die holding a lease on the head of the outbox's queue (about a minute with
     the production delivery policy); in the session's database that would hold back every later test's
     notifications, which are delivered in order behind it."""
-    name = f"whistle_own_{uuid.uuid4().hex[:12]}"
-    url = await ensure_database(database.url, name)
-    try:
-        yield TestDatabase(url, database.pgdata)
-    finally:
-        admin = await asyncpg.connect(database.url)
-        try:
-            await admin.execute(f'drop database if exists "{name}" with (force)')
-        finally:
-            await admin.close()
+    async with database_beside(database, "whistle_own") as own:
+        yield own
 
 
 @pytest.fixture

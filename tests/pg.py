@@ -47,20 +47,28 @@ class TestDatabase:
 
 
 @asynccontextmanager
+async def database_beside(database: TestDatabase, prefix: str) -> AsyncIterator[TestDatabase]:
+    """Yield a new empty database on ``database``'s server, named ``prefix`` and a random suffix; drop it after."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    url = await ensure_database(database.url, name)
+    try:
+        yield TestDatabase(url, database.pgdata)
+    finally:
+        admin = await asyncpg.connect(database.url)
+        try:
+            await admin.execute(f'drop database if exists "{name}" with (force)')
+        finally:
+            await admin.close()
+
+
+@asynccontextmanager
 async def fresh_database() -> AsyncIterator[TestDatabase]:
     """Yield a new empty database; drop it (or the whole temporary server) afterwards."""
     name = f"whistle_test_{uuid.uuid4().hex[:12]}"
     server_url = os.environ.get("DATABASE_URL")
     if server_url is not None:
-        url = await ensure_database(server_url, name)
-        try:
-            yield TestDatabase(url, None)
-        finally:
-            admin = await asyncpg.connect(server_url)
-            try:
-                await admin.execute(f'drop database if exists "{name}" with (force)')
-            finally:
-                await admin.close()
+        async with database_beside(TestDatabase(server_url, None), "whistle_test") as database:
+            yield database
         return
 
     scratch = Path(tempfile.mkdtemp(prefix="whistle-pg-"))

@@ -14,14 +14,12 @@ docs/dashboard-map.png`` refreshes the README's picture of it.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from playwright.async_api import async_playwright
@@ -33,10 +31,9 @@ from schemas.state import CaseState
 from tests.domain_fixtures import blow, evaluate, verify
 from tests.gateway_helpers import Served, intake_json, post, serving
 from tests.helpers import TestClient, case_handle, new_intake, wait_until
-from tests.pg import TestDatabase
+from tests.pg import TestDatabase, database_beside
 from tests.test_cli import Cli, cli
 from tests.test_dashboard import CHROMIUM, CHROMIUM_ARGS
-from whistle.devstack import ensure_database
 from workflows.complaint import ComplaintWorkflow
 
 __all__ = ["cli"]  # the fixture, shared with tests/test_cli.py
@@ -76,16 +73,8 @@ class District:
 @pytest.fixture(scope="module")
 async def district_database(database: TestDatabase) -> AsyncIterator[TestDatabase]:
     """A database of the module's own, so the read model holds this module's cases and no other test's."""
-    name = f"whistle_map_{uuid.uuid4().hex[:12]}"
-    url = await ensure_database(database.url, name)
-    try:
-        yield TestDatabase(url, database.pgdata)
-    finally:
-        admin = await asyncpg.connect(database.url)
-        try:
-            await admin.execute(f'drop database if exists "{name}" with (force)')
-        finally:
-            await admin.close()
+    async with database_beside(database, "whistle_map") as own:
+        yield own
 
 
 @pytest.fixture(scope="module")

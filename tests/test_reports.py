@@ -45,7 +45,7 @@ from tests.domain_fixtures import (
     verify,
 )
 from tests.helpers import record_report_run, running_worker, wait_until
-from tests.pg import TestDatabase
+from tests.pg import TestDatabase, database_beside
 from whistle.devstack import ensure_database
 from whistle.schedules import CATCHUP_WINDOW, DAILY_REPORT, Nightly
 from workflows.ports import StoreInput
@@ -438,38 +438,38 @@ def test_a_merged_report_counts_apart_and_its_problem_once() -> None:
 async def test_a_report_counts_each_case_as_its_read_model_row_stands_now(database: TestDatabase) -> None:
     """The SQL sums over the kept contributions equal the figures counted from every case's facts, and a case that
     moved on since the last report is counted as it stands now (its contributions refreshed, not summed twice)."""
-    url = await ensure_database(database.url, f"whistle_reports_{uuid.uuid4().hex[:8]}")
-    pool = await create_pool(url)
-    try:
-        await apply_migrations(pool)
-        store = BatchStore(pool)
-        told = stories()
-        halves: list[tuple[StoreInput, StoreInput]] = []
-        for story in told:
-            whole = story.recorded()
-            cut = max(1, len(whole.events) // 2)
-            halves.append((
-                whole.model_copy(update={"events": whole.events[:cut]}),
-                whole.model_copy(update={"events": whole.events[cut:]}),
-            ))  # fmt: skip
-        for first, _ in halves:
-            await store.store(first)
+    async with database_beside(database, "whistle_reports") as own:
+        pool = await create_pool(own.url)
+        try:
+            await apply_migrations(pool)
+            store = BatchStore(pool)
+            told = stories()
+            halves: list[tuple[StoreInput, StoreInput]] = []
+            for story in told:
+                whole = story.recorded()
+                cut = max(1, len(whole.events) // 2)
+                halves.append((
+                    whole.model_copy(update={"events": whole.events[:cut]}),
+                    whole.model_copy(update={"events": whole.events[cut:]}),
+                ))  # fmt: skip
+            for first, _ in halves:
+                await store.store(first)
 
-        async def both_ways(by: ReportGroupBy) -> tuple[list[GroupFigures], list[GroupFigures]]:
-            summed = (await build_report(pool, by, since=None, now=NOW)).groups
-            return summed, rank_groups(await load_case_facts(pool, None), by)
+            async def both_ways(by: ReportGroupBy) -> tuple[list[GroupFigures], list[GroupFigures]]:
+                summed = (await build_report(pool, by, since=None, now=NOW)).groups
+                return summed, rank_groups(await load_case_facts(pool, None), by)
 
-        for by in get_args(ReportGroupBy):
-            summed, counted = await both_ways(by)
-            assert summed == counted and summed
-        for _, rest in halves:
-            if rest.events:
-                await store.store(rest)
-        for by in get_args(ReportGroupBy):
-            summed, counted = await both_ways(by)
-            assert summed == counted
-        # Once every case is whole, the figures are the hand counts of the scenario set.
-        report = await build_report(pool, "community", since=None, now=NOW + timedelta(days=30))
-        assert [g.group for g in report.groups] == ["gangyuan", "hongqi", "anju", "hebin"]
-    finally:
-        await pool.close()
+            for by in get_args(ReportGroupBy):
+                summed, counted = await both_ways(by)
+                assert summed == counted and summed
+            for _, rest in halves:
+                if rest.events:
+                    await store.store(rest)
+            for by in get_args(ReportGroupBy):
+                summed, counted = await both_ways(by)
+                assert summed == counted
+            # Once every case is whole, the figures are the hand counts of the scenario set.
+            report = await build_report(pool, "community", since=None, now=NOW + timedelta(days=30))
+            assert [g.group for g in report.groups] == ["gangyuan", "hongqi", "anju", "hebin"]
+        finally:
+            await pool.close()
