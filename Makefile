@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # tests/histories/daily_report/$(HISTORIES_VERSION)-*.json. Name the version on the command line (the next free
 # vN), so an existing set is never overwritten by accident.
 
-.PHONY: histories demo test fuzz lock chaos bench bench-rest bench-placement bench-read-model lint typecheck check clean dev-up dev-down worker
+.PHONY: histories demo test fuzz lock chaos bench bench-rest bench-placement bench-read-model bench-search-attributes lint typecheck check clean dev-up dev-down worker
 
 # requirements.lock pins every package (pip constraints), so a fresh clone installs what the suite last passed with.
 $(STAMP): pyproject.toml requirements.lock
@@ -74,6 +74,10 @@ bench-placement: $(STAMP)
 # Lists and reports over 100,000 cases in the read model (about ten minutes, PostgreSQL only); writes its section.
 bench-read-model: $(STAMP)
 	$(BIN)/python -m bench.read_model
+
+# What each search attribute costs a workflow task (a few minutes, its own stack); writes its section.
+bench-search-attributes: $(STAMP)
+	$(BIN)/python -m bench.search_attributes
 
 worker: $(STAMP)
 	$(BIN)/whistle worker

@@ -281,6 +281,7 @@ class WhistleClient:
                 SearchAttributePair(search_attributes.COMMUNITY, intake.community),
                 SearchAttributePair(search_attributes.GRID, intake.grid),
                 SearchAttributePair(search_attributes.CATEGORY, intake.category),
+                SearchAttributePair(search_attributes.ESCALATION_LEVEL, 0),
             ]
         )
         try:

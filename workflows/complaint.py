@@ -287,7 +287,47 @@ class ComplaintWorkflow:
         }
 
     def _upsert_search_attributes(self) -> None:
-        """Keep the visibility fields current, so overdue and escalated lists are queries, not scans.
+        """Keep the Temporal UI's filters current for operators; supervisors' lists read the PostgreSQL read model.
+
+        Since December 2026 (issue 19) only what an operator filters on and what changes is upserted, and only the
+        keys whose value moved: stage, escalation level, the departments summoned (the SDK's access check reads
+        them with ``describe``), the flag once a supervisor has set it, and the category when a case is
+        re-categorised. Community, grid and category are set when the workflow starts; the next deadline
+        (``WhistleNextDeadline``) is no longer kept, the overdue list being the read model's ``watched_deadline``.
+        Histories recorded before replay the old way, every field on every visible change (``patched`` keeps its
+        first answer for the whole run, so a case never switches halfway).
+        """
+        if workflow.patched("narrow-search-attributes"):
+            self._upsert_changed_attributes()
+        else:
+            self._upsert_every_attribute()
+
+    def _upsert_changed_attributes(self) -> None:
+        """Upsert the operator's fields that differ from the execution's own (the start sets stage, level 0, community,
+        grid and category, so a new case's first task upserts nothing)."""
+        state = self._state
+        visible = (
+            state.stage, tuple(state.departments), state.escalation_level, state.flagged, state.case.intake.category
+        )  # fmt: skip
+        if visible == self._visible:
+            return
+        self._visible = visible
+        current = workflow.info().typed_search_attributes
+        wanted: list[SearchAttributeUpdate[Any]] = [
+            search_attributes.STAGE.value_set(state.stage),
+            search_attributes.ESCALATION_LEVEL.value_set(state.escalation_level),
+            search_attributes.CATEGORY.value_set(state.case.intake.category),
+        ]
+        if state.departments or current.get(search_attributes.DEPARTMENTS) is not None:
+            wanted.append(search_attributes.DEPARTMENTS.value_set(list(state.departments)))
+        if state.flagged or current.get(search_attributes.FLAGGED) is not None:  # only cases ever flagged carry it
+            wanted.append(search_attributes.FLAGGED.value_set(state.flagged))
+        changed = [update for update in wanted if current.get(update.key) != update.value]
+        if changed:
+            workflow.upsert_search_attributes(changed)
+
+    def _upsert_every_attribute(self) -> None:
+        """Before the narrowing: every field, the next deadline among them, whenever one of them changed.
 
         The fields are compared as plain values first: building the SDK's typed updates costs more than the rest
         of a workflow task's own work, and most wakes change none of them.
