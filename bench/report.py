@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import placement, read_model
+from bench import placement, read_model, search_attributes
 from bench.cpu import CPU_GROUPS
 
-HISTORY_TARGET = 60
+HISTORY_TARGET = 50
 MEMORY_TARGET_MIB = 1024
-COMPARED = ("before", "local-publish")
-"""Earlier runs kept in ``bench/results`` and shown beside this one: the engine before any tuning, and the one
-before the store trailed the history (e9e91e3: events and notifications through the ``publish`` local activity
-inside the deciding workflow task), measured on the same machine the same day."""
+COMPARED = ("before", "local-publish", "trailing-store")
+"""Earlier runs kept in ``bench/results`` and shown beside this one: the engine before any tuning, the one before
+the store trailed the history (e9e91e3: events and notifications through the ``publish`` local activity inside the
+deciding workflow task), measured on the same machine the same day, and the trailing store as issue 13 left it
+(every search attribute upserted on every visible change), before issue 19's changes."""
+
+KEPT_SECTIONS: tuple[tuple[str, Callable[[dict[str, Any]], str]], ...] = (
+    ("placement.json", placement.section),
+    ("read_model.json", read_model.section),
+    ("search_attributes.json", search_attributes.section),
+)
+"""Sections their own make targets write (``bench/results/<file>``), kept when ``make bench`` rewrites the file."""
 
 
 FULL_REST = "open-cases-10000"
@@ -158,12 +167,9 @@ def write(path: Path, figures: dict[str, Any], results: Path) -> None:
             f"| --- |{' --- |' * len(columns)}",
             *(f"| {name} | {' | '.join(values)} |" for name, values in rows),
         ]
-    placing = results / "placement.json"  # make bench-placement: kept across runs of make bench
-    if placing.exists():
-        lines += ["", placement.section(json.loads(placing.read_text()))]
-    listing = results / "read_model.json"  # make bench-read-model: kept across runs of make bench
-    if listing.exists():
-        lines += ["", read_model.section(json.loads(listing.read_text()))]
+    for name, section in KEPT_SECTIONS:
+        if (results / name).exists():
+            lines += ["", section(json.loads((results / name).read_text()))]
     notes = Path(__file__).with_name("NOTES.md")
     if notes.exists():
         lines += ["", notes.read_text().rstrip()]

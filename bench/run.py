@@ -229,7 +229,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="worker processes per side")
     parser.add_argument("--rounds", type=int, default=6, help="baseline/Whistle alternations")
     parser.add_argument("--warmup", type=int, default=20)
-    parser.add_argument("--load-share", type=float, default=0.7,
+    parser.add_argument("--load-share", type=float, default=0.5,
                         help="latency at load: both sides get new cases at this share of Whistle's throughput")
     parser.add_argument("--paced-rounds", type=int, default=3, help="baseline/Whistle alternations at that load")
     parser.add_argument("--open-cases", type=int, default=2_000, help="10,000 is the target; see BENCHMARKS.md")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import time
 import uuid
@@ -89,10 +90,14 @@ async def measure(stack: Any, options: argparse.Namespace) -> dict[str, Any]:
         variant: {name: statistics.median(run[name] for run in runs) for name in runs[0]}
         for variant, runs in rounds.items()
     }
-    return {"rounds": options.rounds, "cases": options.cases, "steps": options.steps, "variants": pooled}
+    when = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    return {
+        "date": when, "load_average": os.getloadavg()[0], "rounds": options.rounds, "cases": options.cases,
+        "steps": options.steps, "variants": pooled,
+    }  # fmt: skip
 
 
-def section(found: dict[str, Any], when: str) -> str:
+def section(found: dict[str, Any]) -> str:
     none = found["variants"]["none"]
     rows = []
     for variant, figures in found["variants"].items():
@@ -106,10 +111,11 @@ def section(found: dict[str, Any], when: str) -> str:
     table = "\n".join(rows)
     return f"""{HEADING}
 
-Written by `make bench-search-attributes` (`bench/search_attributes.py`), {when}: a probe workflow answers Updates,
-each upserting one key (or none, or every field as cases did before the narrowing); {found['cases']} probes ×
-{found['steps']} steps per variant and round, {found['rounds']} alternating rounds, medians of the rounds. Server
-CPU is the Temporal dev server's (SQLite visibility); the worker runs in the driver's process.
+Written by `make bench-search-attributes` (`bench/search_attributes.py`), {found['date']}: a probe workflow
+answers Updates, each upserting one key (or none, or every field as cases did before the narrowing);
+{found['cases']} probes × {found['steps']} steps per variant and round, {found['rounds']} alternating rounds,
+medians of the rounds; load average {found['load_average']:.2f}. Server CPU is the Temporal dev server's (SQLite
+visibility); the worker runs in the driver's process.
 
 {TABLE_HEAD}
 {table}
@@ -135,9 +141,8 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "search_attributes.json").write_text(json.dumps(found, indent=2) + "\n")
     if not options.no_report:
-        when = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
-        write_section(ROOT / "BENCHMARKS.md", HEADING, section(found, when))
-    print(section(found, "now"))
+        write_section(ROOT / "BENCHMARKS.md", HEADING, section(found))
+    print(section(found))
 
 
 if __name__ == "__main__":
