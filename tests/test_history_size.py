@@ -28,9 +28,9 @@ HAPPY_PATH_BUDGET = 43 + 6 * STORE_BATCHES_AT_MOST
 
 Each command is one workflow task (five events with its Update); the filing, four search-attribute changes, two
 timers and the completion make the rest, with the ``narrow-search-attributes`` patch's marker and the SDK's
-``TemporalChangeVersion`` upsert beside it (until the patch is removed). Each ``store`` batch adds its activity's three events and the
-workflow task its completion wakes: the price of a store that trails the history (measured 65 to 77 events;
-before, when events left through a local activity inside the deciding task, 51)."""
+``TemporalChangeVersion`` upsert beside it (until the patch is removed). Each ``store`` batch adds its activity's
+three events and the workflow task its completion wakes: the price of a store that trails the history (measured
+65 to 77 events; before, when events left through a local activity inside the deciding task, 51)."""
 
 
 @pytest.fixture(scope="module")
