@@ -44,7 +44,7 @@ from bench.filing import Backlog, Filed, file_cases, filing_slices, id_prefix
 from bench.footprint import Footprint, Meter, sampling
 from bench.lifecycle import percentile
 from bench.run import machine
-from bench.scale_report import section
+from bench.scale_report import HEADING, section
 from bench.stack import ROOT, BenchStack, bench_stack, free_port, worker_processes
 from schemas.common import Duration
 from schemas.policy import SlaPolicy
@@ -56,7 +56,6 @@ from whistle.settings import DATA_DIR, Settings
 from worker import WORKER_TUNING
 
 RESULTS = ROOT / "bench" / "results"
-HEADING = "## 100,000 open cases at rest"
 CACHE_MARGIN = 100
 """Cache entries kept spare in the sample plan: the nightly schedules' workflows, filings that finished out of order."""
 
@@ -277,7 +276,7 @@ def main() -> None:
     figures["wall_seconds"] = time.perf_counter() - started
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{options.label}.json").write_text(json.dumps(figures, indent=2, default=str) + "\n")
-    text = section(HEADING, figures)
+    text = section(figures)
     print(text)
     if not options.no_write:
         write_section(ROOT / "BENCHMARKS.md", HEADING, text)

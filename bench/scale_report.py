@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+HEADING = "## 100,000 open cases at rest"
 GIB_MIB = 1024
 
 
@@ -26,7 +27,8 @@ def _cache(counts: dict[str, float]) -> str:
             f"{counts['size']:.0f} cached at the end")  # fmt: skip
 
 
-def section(heading: str, figures: dict[str, Any]) -> str:
+def section(figures: dict[str, Any]) -> str:
+    """The section for a run's figures (``bench/results/scale.json``); ``make bench`` keeps it from that file."""
     options, machine, filing = figures["options"], figures["machine"], figures["filing"]
     cases, peak = options["cases"], figures["peak"]
     first = figures["first_command"]
@@ -34,7 +36,7 @@ def section(heading: str, figures: dict[str, Any]) -> str:
     p99_ratio, p50_ratio = evicted["p99_ms"] / cached["p99_ms"], evicted["p50_ms"] / cached["p50_ms"]
     worker_met = "met" if peak["worker"] < GIB_MIB else "not met"
     lines = [
-        heading,
+        HEADING,
         "",
         f"Written by `make bench-scale` (`bench/scale.py`), {machine['date']} ({machine['cores']} cores, "
         f"{_load(machine)}; wall time {figures['wall_seconds'] / 60:.0f} min): {cases:,} cases filed through "
