@@ -276,6 +276,7 @@ def main() -> None:
     figures["wall_seconds"] = time.perf_counter() - started
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{options.label}.json").write_text(json.dumps(figures, indent=2, default=str) + "\n")
+    (RESULTS / f"{options.label}.partial.json").unlink(missing_ok=True)  # the whole run's figures supersede it
     text = section(figures)
     print(text)
     if not options.no_write:
