@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # tests/histories/daily_report/$(HISTORIES_VERSION)-*.json. Name the version on the command line (the next free
 # vN), so an existing set is never overwritten by accident.
 
-.PHONY: histories demo test fuzz lock chaos bench bench-rest bench-placement bench-read-model bench-search-attributes lint typecheck check clean dev-up dev-down worker
+.PHONY: histories demo test fuzz lock chaos bench bench-rest bench-placement bench-read-model bench-search-attributes bench-scale lint typecheck check clean dev-up dev-down worker
 
 # requirements.lock pins every package (pip constraints), so a fresh clone installs what the suite last passed with.
 $(STAMP): pyproject.toml requirements.lock
@@ -78,6 +78,12 @@ bench-read-model: $(STAMP)
 # What each search attribute costs a workflow task (a few minutes, its own stack); writes its section.
 bench-search-attributes: $(STAMP)
 	$(BIN)/python -m bench.search_attributes
+
+# 100,000 open cases at rest against one worker (an hour or more, not in `make test`): the worker's RSS, the filing rate
+# per 10,000, and the first command to a case evicted from the worker's cache; writes its section. `--cases` etc.:
+# `python -m bench.scale --help`.
+bench-scale: $(STAMP)
+	$(BIN)/python -m bench.scale
 
 worker: $(STAMP)
 	$(BIN)/whistle worker

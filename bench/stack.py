@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,9 +77,12 @@ class WorkerProcesses:
 
 @asynccontextmanager
 async def worker_processes(
-    stack: BenchStack, client: Client, task_queue: str, *, count: int = 1, baseline: bool = False
+    stack: BenchStack, client: Client, task_queue: str, *, count: int = 1, baseline: bool = False,
+    extra_env: Mapping[str, str] | None = None,
 ) -> AsyncIterator[WorkerProcesses]:
-    """``count`` worker processes polling ``task_queue``; returns once the server sees them all polling."""
+    """``count`` worker processes polling ``task_queue``; returns once the server sees them all polling.
+
+    ``extra_env`` adds settings of the workers' own (``WHISTLE_METRICS_PORT`` for ``make bench-scale``)."""
     env = {
         **os.environ,
         "TEMPORAL_ADDRESS": stack.info.temporal_address,
@@ -87,6 +90,7 @@ async def worker_processes(
         "WHISTLE_TASK_QUEUE": task_queue,
         "WHISTLE_LOG_FORMAT": "json",
         "WHISTLE_ALLOW_PLAINTEXT": "true",  # the bench client reads plain payloads
+        **(extra_env or {}),
     }
     env.pop("WHISTLE_CODEC_KEYS", None)
     command = [sys.executable, "-m", "bench.baseline"] if baseline else [sys.executable, str(ROOT / "worker.py")]
