@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # tests/histories/daily_report/$(HISTORIES_VERSION)-*.json. Name the version on the command line (the next free
 # vN), so an existing set is never overwritten by accident.
 
-.PHONY: histories demo test fuzz lock chaos bench bench-rest bench-placement bench-read-model lint typecheck check clean dev-up dev-down worker
+.PHONY: histories demo test fuzz lock chaos bench bench-rest bench-placement bench-read-model bench-storm lint typecheck check clean dev-up dev-down worker
 
 # requirements.lock pins every package (pip constraints), so a fresh clone installs what the suite last passed with.
 $(STAMP): pyproject.toml requirements.lock
@@ -74,6 +74,11 @@ bench-placement: $(STAMP)
 # Lists and reports over 100,000 cases in the read model (about ten minutes, PostgreSQL only); writes its section.
 bench-read-model: $(STAMP)
 	$(BIN)/python -m bench.read_model
+
+# 10,000 open cases whose report-in deadlines end in the same second, then a worker SIGKILLed and restarted with them
+# open (about 45 minutes with its own servers; `python -m bench.storm --help` lists the sizes); writes its section.
+bench-storm: $(STAMP)
+	$(BIN)/python -m bench.storm
 
 worker: $(STAMP)
 	$(BIN)/whistle worker

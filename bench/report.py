@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bench import placement, read_model
+from bench import placement, read_model, storm
 from bench.cpu import CPU_GROUPS
 
 HISTORY_TARGET = 60
@@ -164,6 +164,9 @@ def write(path: Path, figures: dict[str, Any], results: Path) -> None:
     listing = results / "read_model.json"  # make bench-read-model: kept across runs of make bench
     if listing.exists():
         lines += ["", read_model.section(json.loads(listing.read_text()))]
+    storming = results / "storm.json"  # make bench-storm: kept across runs of make bench
+    if storming.exists():
+        lines += ["", storm.section(json.loads(storming.read_text()))]
     notes = Path(__file__).with_name("NOTES.md")
     if notes.exists():
         lines += ["", notes.read_text().rstrip()]
