@@ -76,7 +76,7 @@ bench-read-model: $(STAMP)
 	$(BIN)/python -m bench.read_model
 
 # 10,000 open cases whose report-in deadlines end in the same second, then a worker SIGKILLed and restarted with them
-# open (about 45 minutes with its own servers; `python -m bench.storm --help` lists the sizes); writes its section.
+# open (about 50 minutes with its own servers; `python -m bench.storm --help` lists the sizes); writes its section.
 bench-storm: $(STAMP)
 	$(BIN)/python -m bench.storm
 

@@ -15,7 +15,8 @@ or past the instant) keeps its first due and is counted.
 What this leaves behind, so that a storm at the instant starts from rest: a clock's timer moves only when its wake
 moves earlier (``ComplaintWorkflow._wait_for_change_or_clock``), so each case's first timer still fires, early and
 without an event, a first window after its whistle; warnings go at 5% of each window (``warn_at``), with the setup,
-where working-day windows would send them hours before the deadline. The instant must leave time for both.
+where working-day windows would send them hours before the deadline. The instant must leave time for both, and
+a machine slower than the planned pace means fewer cases in the storm (``prepare``), never cases outside its second.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from bench.lifecycle import LEAD, new_intake
 from schemas.policy import SlaPolicy
@@ -54,9 +55,12 @@ def shift_to(instant: datetime, due: datetime) -> int:
     return int((instant - due.replace(microsecond=0)).total_seconds())
 
 
-async def paced(count: int, rate: float, concurrency: int, one: Callable[[int], Awaitable[None]]) -> float:
-    """Start ``one(n)`` every ``1 / rate`` seconds, never more than ``concurrency`` at once; return how many seconds
-    behind its schedule the last start was (0 if the machine kept up)."""
+async def paced(
+    count: int, rate: float, concurrency: int, one: Callable[[int], Awaitable[None]], last_start: float
+) -> tuple[int, float]:
+    """Start ``one(n)`` every ``1 / rate`` seconds, never more than ``concurrency`` at once and none after
+    ``last_start`` (a ``time.perf_counter()`` reading); return how many were started and how many seconds behind
+    its schedule the last start was (0 if the machine kept up)."""
     slots = asyncio.Semaphore(concurrency)
     started = time.perf_counter()
     running: list[asyncio.Task[None]] = []
@@ -70,12 +74,16 @@ async def paced(count: int, rate: float, concurrency: int, one: Callable[[int], 
     for number in range(count):
         await asyncio.sleep(max(0.0, started + number / rate - time.perf_counter()))
         await slots.acquire()
+        if time.perf_counter() > last_start:
+            slots.release()
+            say(f"{number} cases started: the next could no longer be moved into the second, so the setup stops")
+            break
         running.append(asyncio.create_task(in_slot(number)))
         if number % 1000 == 999:
             say(f"{number + 1} cases started")
-    behind = time.perf_counter() - started - (count - 1) / rate
+    behind = time.perf_counter() - started - (len(running) - 1) / rate
     await asyncio.gather(*running)
-    return max(0.0, behind)
+    return len(running), max(0.0, behind)
 
 
 @dataclass
@@ -85,11 +93,24 @@ class Prepared:
     unaligned: list[str] = field(default_factory=list)
     seconds: float = 0.0
     behind: float = 0.0
+    started: int = 0
 
 
-async def prepare(client: WhistleClient, cases: int, rate: float, concurrency: int, instant: datetime) -> Prepared:
-    """File, verify, whistle and extend each case so that its report-in due falls in the second at ``instant``."""
+START_MARGIN = timedelta(seconds=30)
+"""A case started later than this before its first due could reach the instant is not started: under load, filing,
+verifying and whistling a case has taken several seconds."""
+
+
+async def prepare(
+    client: WhistleClient, cases: int, rate: float, concurrency: int, instant: datetime, first_window: int
+) -> Prepared:
+    """File, verify, whistle and extend each case so that its report-in due falls in the second at ``instant``.
+
+    Cases are started at ``rate`` per second while they can still be moved there (a first due before the instant);
+    on a machine slower than ``rate`` the storm has fewer cases than asked, and ``started`` says how many."""
     prepared = Prepared()
+    cutoff = instant - timedelta(seconds=first_window) - START_MARGIN
+    last_start = time.perf_counter() + (cutoff - datetime.now(UTC)).total_seconds()
 
     async def one(_: int) -> None:
         complaint_id = (await client.submit(new_intake())).complaint_id
@@ -105,6 +126,6 @@ async def prepare(client: WhistleClient, cases: int, rate: float, concurrency: i
         prepared.dues[complaint_id] = view.next_deadline
 
     started = time.perf_counter()
-    prepared.behind = await paced(cases, rate, concurrency, one)
+    prepared.started, prepared.behind = await paced(cases, rate, concurrency, one, last_start)
     prepared.seconds = time.perf_counter() - started
     return prepared
