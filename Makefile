@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # tests/histories/daily_report/$(HISTORIES_VERSION)-*.json. Name the version on the command line (the next free
 # vN), so an existing set is never overwritten by accident.
 
-.PHONY: histories demo test fuzz lock chaos bench bench-rest bench-placement bench-read-model bench-search-attributes bench-scale lint typecheck check clean dev-up dev-down worker
+.PHONY: histories demo test fuzz lock chaos bench bench-rest bench-placement bench-read-model bench-search-attributes bench-scale bench-storm lint typecheck check clean dev-up dev-down worker
 
 # requirements.lock pins every package (pip constraints), so a fresh clone installs what the suite last passed with.
 $(STAMP): pyproject.toml requirements.lock
@@ -84,6 +84,11 @@ bench-search-attributes: $(STAMP)
 # `python -m bench.scale --help`.
 bench-scale: $(STAMP)
 	$(BIN)/python -m bench.scale
+
+# 10,000 open cases whose report-in deadlines end in the same second, then a worker SIGKILLed and restarted with them
+# open (about 50 minutes with its own servers; `python -m bench.storm --help` lists the sizes); writes its section.
+bench-storm: $(STAMP)
+	$(BIN)/python -m bench.storm
 
 worker: $(STAMP)
 	$(BIN)/whistle worker

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import placement, read_model, scale_report, search_attributes
+from bench import placement, read_model, scale_report, search_attributes, storm
 from bench.cpu import CPU_GROUPS
 
 HISTORY_TARGET = 50
@@ -23,6 +23,7 @@ KEPT_SECTIONS: tuple[tuple[str, Callable[[dict[str, Any]], str]], ...] = (
     ("read_model.json", read_model.section),
     ("search_attributes.json", search_attributes.section),
     ("scale.json", scale_report.section),
+    ("storm.json", storm.section),
 )
 """Sections their own make targets write (``bench/results/<file>``), kept when ``make bench`` rewrites the file."""
 
