@@ -33,7 +33,7 @@ class CpuUse:
         return {name: 1000 * used / cases for name, used in self.seconds.items()}
 
 
-def _tree(pid: int | None) -> list[psutil.Process]:
+def process_tree(pid: int | None) -> list[psutil.Process]:
     if pid is None:
         return []
     try:
@@ -60,10 +60,10 @@ def cpu_use(stack: BenchStack, worker_pids: list[int]) -> Iterator[CpuUse]:
     pid_file = stack.home.resolve() / "temporal.pid"
     temporal = int(pid_file.read_text()) if pid_file.exists() else None
     groups: dict[str, Callable[[], list[psutil.Process]]] = {
-        "server": lambda: _tree(temporal),
-        "postgres": lambda: _tree(postgres_pid(stack.home.resolve() / "pgdata")),
-        "worker": lambda: [p for pid in worker_pids for p in _tree(pid)],
-        "driver": lambda: _tree(os.getpid())[:1],
+        "server": lambda: process_tree(temporal),
+        "postgres": lambda: process_tree(postgres_pid(stack.home.resolve() / "pgdata")),
+        "worker": lambda: [p for pid in worker_pids for p in process_tree(pid)],
+        "driver": lambda: process_tree(os.getpid())[:1],
     }
     before = {name: _used(processes()) for name, processes in groups.items()}
     result = CpuUse()

@@ -18,6 +18,7 @@ from typing import Any
 
 import psutil  # type: ignore[import-untyped]
 
+from bench.cpu import process_tree
 from bench.stack import BenchStack
 from whistle.devstack import postgres_pid
 
@@ -47,16 +48,6 @@ class Footprint:
 
     def as_json(self) -> list[dict[str, Any]]:
         return [asdict(sample) for sample in self.samples]
-
-
-def _tree(pid: int | None) -> list[psutil.Process]:
-    if pid is None:
-        return []
-    try:
-        root = psutil.Process(pid)
-        return [root, *root.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return []
 
 
 def _rss(processes: list[psutil.Process]) -> float:
@@ -90,10 +81,10 @@ class Meter:
         self._worker = worker_pid
 
     def worker_mib(self) -> float:
-        return _rss(_tree(self._worker)[:1])
+        return _rss(process_tree(self._worker)[:1])
 
     def read(self) -> tuple[float, float, float]:
-        return self.worker_mib(), _rss(_tree(self._server)[:1]), _pss(_tree(postgres_pid(self._pgdata)))
+        return self.worker_mib(), _rss(process_tree(self._server)[:1]), _pss(process_tree(postgres_pid(self._pgdata)))
 
 
 @asynccontextmanager

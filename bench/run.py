@@ -23,14 +23,12 @@ from typing import Any
 import psutil  # type: ignore[import-untyped]
 from temporalio.client import Client
 
-from activities.event_store import apply_migrations, create_pool
 from activities.files import load_directory, load_policy
 from activities.log import configure_logging
 from bench import lifecycle, report, store
 from bench.cpu import CPU_GROUPS, CpuUse, cpu_use
-from bench.stack import ROOT, BenchStack, bench_stack, worker_processes
+from bench.stack import ROOT, BenchStack, bench_stack, connect, worker_processes
 from whistle.client import WhistleClient
-from whistle.connection import connect_temporal
 from whistle.devstack import temporal_binary
 from whistle.settings import DATA_DIR, Settings
 from worker import WORKER_TUNING
@@ -71,9 +69,7 @@ def tuning() -> str:
 
 async def measure(stack: BenchStack, options: argparse.Namespace) -> dict[str, Any]:
     figures: dict[str, Any] = {"machine": machine(), "options": vars(options), "worker_tuning": tuning()}
-    temporal = await connect_temporal(stack.info.temporal_address, stack.info.namespace)
-    pool = await create_pool(stack.info.database_url)
-    await apply_migrations(pool)
+    temporal, pool = await connect(stack)
     figures["machine"]["postgres"] = await pool.fetchval("show server_version")
     directory = load_directory(DATA_DIR / "org.yaml")
     policy = load_policy(DATA_DIR / "policy.yaml")

@@ -35,7 +35,7 @@ from typing import Any
 import httpx
 from temporalio.worker import Worker
 
-from activities.event_store import Pool, apply_migrations, create_pool
+from activities.event_store import Pool
 from activities.files import load_directory, load_policy
 from activities.log import configure_logging
 from bench import eviction
@@ -45,13 +45,12 @@ from bench.footprint import Footprint, Meter, sampling
 from bench.lifecycle import percentile
 from bench.run import machine
 from bench.scale_report import HEADING, section
-from bench.stack import ROOT, BenchStack, bench_stack, free_port, worker_processes
+from bench.stack import ROOT, BenchStack, bench_stack, connect, free_port, worker_processes
 from schemas.common import Duration
 from schemas.policy import SlaPolicy
 from tests.domain_fixtures import verify
 from tests.helpers import wait_until
 from whistle.client import WhistleClient
-from whistle.connection import connect_temporal
 from whistle.settings import DATA_DIR, Settings
 from worker import WORKER_TUNING
 
@@ -148,9 +147,7 @@ def memory(reading: tuple[float, float, float]) -> dict[str, float]:
 
 async def measure(stack: BenchStack, options: argparse.Namespace) -> dict[str, Any]:
     figures: dict[str, Any] = {"machine": machine(), "options": vars(options), "cache_size": cache_size()}
-    temporal = await connect_temporal(stack.info.temporal_address, stack.info.namespace)
-    pool = await create_pool(stack.info.database_url)
-    await apply_migrations(pool)
+    temporal, pool = await connect(stack)
     figures["machine"]["postgres"] = await pool.fetchval("show server_version")
     queue, prefix, port = f"scale-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex[:6], free_port()
     client = WhistleClient(

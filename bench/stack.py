@@ -25,7 +25,9 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
+from activities.event_store import Pool, apply_migrations, create_pool
 from whistle import devstack
+from whistle.connection import connect_temporal
 from whistle.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,6 +66,14 @@ def bench_stack(home: Path | None = None) -> Iterator[BenchStack]:
         devstack.down(settings)
         if owned:
             shutil.rmtree(home, ignore_errors=True)
+
+
+async def connect(stack: BenchStack) -> tuple[Client, Pool]:
+    """A Temporal client and a migrated PostgreSQL pool on the stack's servers, as every harness starts."""
+    temporal = await connect_temporal(stack.info.temporal_address, stack.info.namespace)
+    pool = await create_pool(stack.info.database_url)
+    await apply_migrations(pool)
+    return temporal, pool
 
 
 @dataclass

@@ -37,7 +37,7 @@ import psutil  # type: ignore[import-untyped]
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
-from activities.event_store import Pool, apply_migrations, create_pool
+from activities.event_store import Pool
 from activities.files import load_directory
 from activities.log import configure_logging
 from bench import recovery
@@ -45,9 +45,8 @@ from bench.aligned import prepare, say, storm_policy
 from bench.cpu import cpu_use
 from bench.document import write_section
 from bench.lifecycle import summary
-from bench.stack import BenchStack, bench_stack, worker_processes
+from bench.stack import BenchStack, bench_stack, connect, worker_processes
 from whistle.client import WhistleClient, workflow_id_for
-from whistle.connection import connect_temporal
 from whistle.settings import DATA_DIR, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -167,9 +166,7 @@ async def measure(stack: BenchStack, options: argparse.Namespace) -> dict[str, A
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "options": vars(options),
         "load_at_start": os.getloadavg(),
     }  # fmt: skip
-    temporal = await connect_temporal(stack.info.temporal_address, stack.info.namespace)
-    pool = await create_pool(stack.info.database_url)
-    await apply_migrations(pool)
+    temporal, pool = await connect(stack)
     queue = f"whistle-{uuid.uuid4().hex[:8]}"
     client = WhistleClient(
         temporal, task_queue=queue, directory=load_directory(DATA_DIR / "org.yaml"),
